@@ -1,0 +1,19 @@
+# Every target bootstraps .venv itself, so `make run` and `make test` work on a fresh clone.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test bootstrap clean
+
+bootstrap:
+	@scripts/bootstrap
+
+run: bootstrap
+	SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} $(PY) -m flask --app skill.app run --host $(HOST) --port $(PORT)
+
+test: bootstrap
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,28 @@
+"""The Flask app factory: ``flask --app skill.app run`` serves the skill on POST /alexa."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from skill import config as skill_config
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: defaults from the environment, then ``test_config``, then storage, skill, routes."""
+    app = Flask(__name__)
+    app.config.from_mapping(skill_config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    # Imported here so that importing skill.app costs nothing and has no side effects.
+    from skill import storage
+    from skill.alexa.skill import build_skill
+    from skill.web import endpoint
+
+    store = app.config["STORE"] or storage.open_store(app.config)
+    skill = build_skill(store)
+    endpoint.init_app(app, skill)
+    return app

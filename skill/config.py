@@ -1,0 +1,35 @@
+"""Settings read from the environment, with embedded defaults that work on a fresh machine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() not in _FALSE
+
+
+def from_environment() -> dict:
+    """The Flask config mapping the app factory starts from."""
+    return {
+        # Signature and timestamp verification are on unless explicitly turned off.
+        "VERIFY_REQUESTS": _flag("SKILL_VERIFY_REQUESTS", True),
+        # When set, requests for any other skill id are rejected with 400.
+        "SKILL_ID": os.environ.get("SKILL_ID") or None,
+        "DB_PATH": os.environ.get("SKILL_DB") or str(PROJECT_ROOT / "var" / "back-spasm-coach.sqlite3"),
+        # Amazon's certificate host must answer quickly: the whole request has ~8 s.
+        "CERT_FETCH_TIMEOUT": float(os.environ.get("SKILL_CERT_FETCH_TIMEOUT", "3")),
+        # Test hooks: a urllib opener for the certificate fetch and extra trust roots (PEM bytes).
+        "CERT_OPENER": None,
+        "CERT_TRUST_ROOTS": None,
+        # The persistence adapter to use instead of opening DB_PATH (tests, other backends).
+        "STORE": None,
+    }

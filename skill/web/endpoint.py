@@ -1,0 +1,102 @@
+"""POST /alexa and GET /healthz.
+
+Every failure a caller can cause gets a 400 with a short JSON error; the skill itself answers
+every verified request in speech, so no request, however malformed or hostile, gets a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from ask_sdk_core.exceptions import AskSdkException
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from skill.web.verification import VerificationException, build_verifiers
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("alexa", __name__)
+
+EXTENSION_KEY = "back_spasm_coach"
+
+
+def init_app(app: Flask, skill) -> None:
+    """Wire the verified webservice handler for ``skill`` into ``app``."""
+    # Imported after build_verifiers: that import applies the oscrypto fix first.
+    from ask_sdk_webservice_support.webservice_handler import WebserviceSkillHandler
+
+    verifiers = build_verifiers(app.config)
+    if not app.config["VERIFY_REQUESTS"]:
+        app.logger.warning(
+            "SKILL_VERIFY_REQUESTS=0: request signature and timestamp verification are OFF. "
+            "Use this only for local development; Alexa will not certify such an endpoint."
+        )
+    # The library's own verifier flags stay off: build_verifiers supplies the same verifiers,
+    # configured with a certificate-fetch timeout and a cache shared across requests.
+    handler = WebserviceSkillHandler(skill, verify_signature=False, verify_timestamp=False, verifiers=verifiers)
+    app.extensions[EXTENSION_KEY] = handler
+    app.register_blueprint(bp)
+
+
+def _bad_request(message: str):
+    return jsonify(error=message), 400
+
+
+def envelope_problem(payload) -> str | None:
+    """Why ``payload`` is not an Alexa request envelope, or None when it looks like one."""
+    if not isinstance(payload, dict):
+        return "body is not a JSON object"
+    if not isinstance(payload.get("version"), str):
+        return "missing envelope version"
+    req = payload.get("request")
+    if not isinstance(req, dict):
+        return "missing request object"
+    for field in ("type", "requestId", "timestamp"):
+        if not isinstance(req.get(field), str) or not req.get(field):
+            return f"missing request.{field}"
+    context = payload.get("context")
+    session = payload.get("session")
+    if context is not None and not isinstance(context, dict):
+        return "context is not an object"
+    if session is not None and not isinstance(session, dict):
+        return "session is not an object"
+    if not isinstance((context or {}).get("System"), dict) and not isinstance(session, dict):
+        return "missing context.System"
+    return None
+
+
+@bp.post("/alexa")
+def alexa():
+    raw = request.get_data(cache=False)
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad_request("body is not UTF-8")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _bad_request("body is not JSON")
+    problem = envelope_problem(payload)
+    if problem:
+        return _bad_request(problem)
+
+    handler = current_app.extensions[EXTENSION_KEY]
+    try:
+        response_body = handler.verify_request_and_dispatch(dict(request.headers), body)
+    except VerificationException as exc:
+        log.info("rejected request: verification failed: %s", exc.args[0] if exc.args else exc)
+        return _bad_request("request verification failed")
+    except AskSdkException as exc:
+        # Deserialisation of a malformed envelope, or a dispatch with no handler left to answer.
+        log.info("rejected request: %s", type(exc).__name__)
+        return _bad_request("request could not be processed")
+    except Exception:  # noqa: BLE001 - a last line of defence: never a 500 to the caller
+        log.exception("unexpected failure outside the skill's own exception handler")
+        return _bad_request("request could not be processed")
+    return Response(response_body, mimetype="application/json")
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
