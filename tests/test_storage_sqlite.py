@@ -1,0 +1,270 @@
+"""The SQLite backend: the shared persistence contract, plus what only a file on disk can get wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from ask_sdk_core.exceptions import PersistenceException
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_model import RequestEnvelope
+
+from envelopes import launch
+from skill.storage import open_store
+from skill.storage import sqlite as sqlite_store
+from skill.storage.sqlite import SCHEMA_VERSION, SQLitePersistenceAdapter
+from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
+
+
+@pytest.fixture
+def path(tmp_path):
+    return tmp_path / "var" / "progress.sqlite3"  # parent folder does not exist yet
+
+
+@pytest.fixture
+def make_adapter(path):
+    opened = []
+
+    def make(**kw):
+        adapter = SQLitePersistenceAdapter(str(path), **kw)
+        opened.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in opened:
+        adapter.close()
+
+
+def raw(path):
+    """A plain connection for poking at the file behind the adapter's back."""
+    return sqlite3.connect(str(path), isolation_level=None, timeout=0.05)
+
+
+def key(user_id):
+    return hashlib.sha256(user_id.encode()).hexdigest()
+
+
+class TestSQLiteAdapterHonoursTheContract(PersistenceAdapterContract):
+    pass  # make_adapter comes from the module fixture above
+
+
+# --- the file itself -------------------------------------------------------------------------
+
+def test_saved_progress_survives_reopening_the_file(make_adapter):
+    make_adapter().save_attributes(request_for(ALICE), {"streak": 4})
+    assert make_adapter().get_attributes(request_for(ALICE)) == {"streak": 4}
+
+
+def test_open_store_opens_the_configured_file(path):
+    store = open_store({"DB_PATH": str(path)})
+    try:
+        store.save_attributes(request_for(ALICE), {"streak": 1})
+    finally:
+        store.close()
+    assert path.exists()
+
+
+def test_the_database_runs_in_wal_mode(make_adapter, path):
+    make_adapter()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_file_never_holds_the_raw_user_id(make_adapter, path):
+    adapter = make_adapter()
+    adapter.save_attributes(request_for(ALICE), {"streak": 1})
+    on_disk = b"".join(p.read_bytes() for p in path.parent.iterdir())  # db, -wal, -shm
+    assert ALICE.encode() not in on_disk and b"ALICE" not in on_disk
+    with raw(path) as conn:
+        assert conn.execute("SELECT user_key FROM user_attributes").fetchall() == [(key(ALICE),)]
+
+
+def test_the_session_user_id_is_used_when_the_context_has_none(make_adapter):
+    adapter = make_adapter()
+    env = launch(user_id=ALICE)
+    del env["context"]["System"]["user"]
+    adapter.save_attributes(DefaultSerializer().deserialize(json.dumps(env), RequestEnvelope), {"streak": 2})
+    assert adapter.get_attributes(request_for(ALICE)) == {"streak": 2}  # same key as via the context
+
+
+def test_rows_record_their_schema_version_and_keep_their_creation_time(make_adapter, path):
+    adapter = make_adapter()
+    adapter.save_attributes(request_for(ALICE), {"streak": 1})
+    with raw(path) as conn:
+        first = conn.execute("SELECT data_version, created_at, updated_at FROM user_attributes").fetchone()
+    adapter.save_attributes(request_for(ALICE), {"streak": 2})
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        version, created, updated = conn.execute("SELECT data_version, created_at, updated_at FROM user_attributes").fetchone()
+    assert version == first[0] == SCHEMA_VERSION
+    assert created == first[1] and updated >= first[2] >= created
+
+
+# --- schema versions -------------------------------------------------------------------------
+
+def test_a_file_from_a_newer_release_is_refused_with_a_clear_message(make_adapter, path):
+    make_adapter().close()
+    with raw(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(PersistenceException, match=rf"schema version {SCHEMA_VERSION + 1}, newer than .*upgrade the skill"):
+        make_adapter()
+
+
+def test_opening_an_older_file_runs_only_the_missing_migrations(make_adapter, path, monkeypatch):
+    make_adapter().save_attributes(request_for(ALICE), {"streak": 5})
+    ran = []
+
+    def to_v2(conn):
+        ran.append(conn.execute("PRAGMA user_version").fetchone()[0])
+        conn.execute("ALTER TABLE user_attributes ADD COLUMN region TEXT")
+
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", [*sqlite_store.MIGRATIONS, to_v2])
+    monkeypatch.setattr(sqlite_store, "SCHEMA_VERSION", 2)
+    assert make_adapter().get_attributes(request_for(ALICE)) == {"streak": 5}
+    make_adapter()  # already at version 2: nothing runs again
+    assert ran == [1]
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_failed_migration_leaves_the_file_at_its_old_version(make_adapter, path, monkeypatch):
+    make_adapter().save_attributes(request_for(ALICE), {"streak": 5})
+
+    def broken_v2(conn):
+        conn.execute("ALTER TABLE user_attributes ADD COLUMN region TEXT")
+        conn.execute("SELECT * FROM no_such_table")
+
+    monkeypatch.setattr(sqlite_store, "MIGRATIONS", [*sqlite_store.MIGRATIONS, broken_v2])
+    monkeypatch.setattr(sqlite_store, "SCHEMA_VERSION", 2)
+    with pytest.raises(PersistenceException, match="no_such_table"):
+        make_adapter()
+    with raw(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert "region" not in [c[1] for c in conn.execute("PRAGMA table_info(user_attributes)")]
+
+
+# --- broken, busy and read-only files ----------------------------------------------------------
+
+def test_a_corrupt_file_is_reported_as_a_persistence_error(make_adapter, path):
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"this is not an SQLite database, just garbage " * 200)
+    with pytest.raises(PersistenceException, match="not a database") as caught:
+        make_adapter()
+    assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
+
+
+def test_a_directory_where_the_file_should_be_is_reported_as_a_persistence_error(make_adapter, path):
+    path.mkdir(parents=True)
+    with pytest.raises(PersistenceException, match="unable to open") as caught:
+        make_adapter()
+    assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+
+
+def test_a_parent_folder_that_cannot_be_created_is_reported_as_a_persistence_error(tmp_path):
+    (tmp_path / "var").write_text("a file, not a folder")
+    with pytest.raises(PersistenceException) as caught:
+        SQLitePersistenceAdapter(str(tmp_path / "var" / "progress.sqlite3"))
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+@pytest.mark.parametrize("stored", ['{"streak": 1', '[1, 2]', "null"], ids=["truncated", "list", "null"])
+def test_a_corrupt_row_is_reported_not_read_as_empty(make_adapter, path, stored):
+    adapter = make_adapter()
+    adapter.save_attributes(request_for(ALICE), {"streak": 1})
+    with raw(path) as conn:
+        conn.execute("UPDATE user_attributes SET data = ?", (stored,))
+    with pytest.raises(PersistenceException):
+        adapter.get_attributes(request_for(ALICE))
+
+
+def test_a_locked_database_fails_the_save_and_keeps_the_previous_row(make_adapter, path):
+    adapter = make_adapter(timeout=0.05)
+    adapter.save_attributes(request_for(ALICE), {"streak": 1})
+    other = raw(path)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(PersistenceException, match="locked") as caught:
+            adapter.save_attributes(request_for(ALICE), {"streak": 2})
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        assert adapter.get_attributes(request_for(ALICE)) == {"streak": 1}  # WAL: readers are not blocked
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    adapter.save_attributes(request_for(ALICE), {"streak": 2})  # and the adapter recovers
+    assert adapter.get_attributes(request_for(ALICE)) == {"streak": 2}
+
+
+def test_a_database_locked_exclusively_at_start_up_is_reported_as_a_persistence_error(make_adapter, path):
+    make_adapter().close()
+    other = raw(path)
+    other.execute("PRAGMA locking_mode = EXCLUSIVE")  # in WAL, only this shuts out readers too
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(PersistenceException, match="locked"):
+            make_adapter(timeout=0.05)
+    finally:
+        other.close()
+    assert make_adapter().get_attributes(request_for(ALICE)) == {}
+
+
+def test_a_read_only_database_fails_saves_with_a_persistence_error(make_adapter, path):
+    make_adapter().save_attributes(request_for(ALICE), {"streak": 1})  # stays open: keeps -wal/-shm around
+
+    class ReadOnly(SQLitePersistenceAdapter):
+        def _open(self):
+            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+
+    read_only = ReadOnly(str(path))
+    try:
+        assert read_only.get_attributes(request_for(ALICE)) == {"streak": 1}
+        with pytest.raises(PersistenceException, match="readonly") as caught:
+            read_only.save_attributes(request_for(ALICE), {"streak": 2})
+        assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
+        with pytest.raises(PersistenceException, match="readonly"):
+            read_only.delete_attributes(request_for(ALICE))
+    finally:
+        read_only.close()
+    assert make_adapter().get_attributes(request_for(ALICE)) == {"streak": 1}
+
+
+def test_a_write_failing_inside_the_transaction_keeps_the_previous_row(make_adapter, path):
+    adapter = make_adapter()
+    adapter.save_attributes(request_for(ALICE), {"streak": 1})
+    with raw(path) as conn:  # the upsert itself fails mid-write, as a full disk would
+        conn.execute("CREATE TRIGGER fail_updates AFTER UPDATE ON user_attributes "
+                     "BEGIN SELECT RAISE(FAIL, 'disk full, pretend'); END")
+    with pytest.raises(PersistenceException, match="disk full, pretend"):
+        adapter.save_attributes(request_for(ALICE), {"streak": 2})
+    assert adapter.get_attributes(request_for(ALICE)) == {"streak": 1}
+    with raw(path) as conn:
+        conn.execute("DROP TRIGGER fail_updates")
+    adapter.save_attributes(request_for(ALICE), {"streak": 2})
+    assert adapter.get_attributes(request_for(ALICE)) == {"streak": 2}
+
+
+# --- concurrency ------------------------------------------------------------------------------
+
+def test_concurrent_saves_from_many_threads_and_two_adapters_all_land(make_adapter):
+    adapters = [make_adapter(), make_adapter()]  # two connections on one file, as two processes would have
+    threads, writes = 8, 40
+    start = threading.Barrier(threads)
+
+    def worker(t):
+        start.wait()
+        for i in range(writes):
+            adapters[(t + i) % 2].save_attributes(request_for(f"user-{t}-{i}"), {"t": t, "i": i})
+            adapters[i % 2].save_attributes(request_for(f"user-{t}"), {"last": i})  # one hot row per thread
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(worker, t) for t in range(threads)]:
+            future.result()  # re-raises any worker failure
+
+    reader = make_adapter()
+    for t in range(threads):
+        assert reader.get_attributes(request_for(f"user-{t}")) == {"last": writes - 1}
+        for i in range(writes):
+            assert reader.get_attributes(request_for(f"user-{t}-{i}")) == {"t": t, "i": i}
