@@ -94,7 +94,8 @@ def alexa():
     except Exception:  # noqa: BLE001 - a last line of defence: never a 500 to the caller
         log.exception("unexpected failure outside the skill's own exception handler")
         return _bad_request("request could not be processed")
-    return Response(response_body, mimetype="application/json")
+    # The SDK's serializer returns plain JSON-ready objects, not text.
+    return Response(json.dumps(response_body), mimetype="application/json")
 
 
 @bp.get("/healthz")
