@@ -1,0 +1,194 @@
+"""Request handlers: each turns one kind of request into one engine event.
+
+Registration order is routing policy in the ASK SDK (the first handler that can handle wins), so
+the whole order lives in :func:`request_handlers`, with the catch-alls last.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.utils import get_intent_name, get_request_type, is_intent_name, is_request_type
+
+from skill.alexa.turns import Coach, error_response, run_turn
+from skill.engine import Event
+
+log = logging.getLogger(__name__)
+
+# Intent → engine event. NavigateHome is handled like stop: save the place and end kindly.
+INTENT_EVENTS = {
+    "StartGuideIntent": "start",
+    "AMAZON.YesIntent": "yes",
+    "AMAZON.NoIntent": "no",
+    "NotSureIntent": "unsure",
+    "PainBetterIntent": "better",
+    "PainWorseIntent": "worse",
+    "HeatWorseIntent": "heat_worse",
+    "AMAZON.NextIntent": "next",
+    "AMAZON.PreviousIntent": "back",
+    "AMAZON.RepeatIntent": "repeat",
+    "AMAZON.StartOverIntent": "start_over",
+    "AMAZON.PauseIntent": "pause",
+    "AMAZON.ResumeIntent": "resume",
+    "AMAZON.HelpIntent": "help",
+    "AMAZON.StopIntent": "stop",
+    "AMAZON.CancelIntent": "cancel",
+    "AMAZON.NavigateHomeIntent": "stop",
+    "AMAZON.FallbackIntent": "fallback",
+    "DeleteDataIntent": "delete_data",
+}
+GO_TO_STEP_INTENT = "GoToStepIntent"
+STEP_SLOT = "step"
+
+# Skill events that need no answer beyond an acknowledgement.
+QUIET_SKILL_EVENTS = (
+    "AlexaSkillEvent.SkillEnabled",
+    "AlexaSkillEvent.SkillPermissionAccepted",
+    "AlexaSkillEvent.SkillPermissionChanged",
+    "AlexaSkillEvent.SkillAccountLinked",
+)
+
+
+def handled_intent_names() -> set[str]:
+    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT}
+
+
+class _CoachHandler(AbstractRequestHandler):
+    def __init__(self, coach: Coach):
+        self.coach = coach
+
+
+class LaunchHandler(_CoachHandler):
+    def can_handle(self, handler_input):
+        return is_request_type("LaunchRequest")(handler_input)
+
+    def handle(self, handler_input):
+        return run_turn(handler_input, self.coach, Event("launch"))
+
+
+class IntentEventHandler(_CoachHandler):
+    """Answers exactly one intent with exactly one engine event."""
+
+    def __init__(self, coach: Coach, intent_name: str, event_kind: str):
+        super().__init__(coach)
+        self.intent_name = intent_name
+        self.event_kind = event_kind
+
+    def can_handle(self, handler_input):
+        return is_intent_name(self.intent_name)(handler_input)
+
+    def handle(self, handler_input):
+        return run_turn(handler_input, self.coach, Event(self.event_kind))
+
+
+def resolved_step(handler_input) -> str | None:
+    """The STEP_NAME id Alexa's entity resolution matched, or None."""
+    slots = handler_input.request_envelope.request.intent.slots or {}
+    slot = slots.get(STEP_SLOT)
+    resolutions = getattr(slot, "resolutions", None)
+    for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
+        status = getattr(getattr(authority.status, "code", None), "value", None)
+        if status == "ER_SUCCESS_MATCH" and authority.values:
+            return authority.values[0].value.id
+    return None
+
+
+class GoToStepHandler(_CoachHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name(GO_TO_STEP_INTENT)(handler_input)
+
+    def handle(self, handler_input):
+        return run_turn(handler_input, self.coach, Event("jump", target=resolved_step(handler_input)))
+
+
+class SessionEndedHandler(_CoachHandler):
+    """Saves progress whatever the reason; Alexa accepts no speech here."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("SessionEndedRequest")(handler_input)
+
+    def handle(self, handler_input):
+        request = handler_input.request_envelope.request
+        reason = getattr(getattr(request, "reason", None), "value", None)
+        error = getattr(request, "error", None)
+        log.info("session ended: %s%s", reason, f" ({error.object_type})" if error is not None else "")
+        run_turn(handler_input, self.coach, Event("session_ended"))
+        return handler_input.response_builder.response
+
+
+class SkillDisabledHandler(AbstractRequestHandler):
+    """The person disabled the skill: delete what we stored for them."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("AlexaSkillEvent.SkillDisabled")(handler_input)
+
+    def handle(self, handler_input):
+        handler_input.attributes_manager.delete_persistent_attributes()
+        log.info("skill disabled: user data deleted")
+        return handler_input.response_builder.response
+
+
+class QuietSkillEventHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return get_request_type(handler_input) in QUIET_SKILL_EVENTS
+
+    def handle(self, handler_input):
+        return handler_input.response_builder.response
+
+
+class ExceptionEncounteredHandler(AbstractRequestHandler):
+    """Alexa reports that our previous response was rejected; no speech may be returned."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("System.ExceptionEncountered")(handler_input)
+
+    def handle(self, handler_input):
+        request = handler_input.request_envelope.request
+        error = getattr(request, "error", None)
+        log.error("Alexa rejected a response: %s %s", getattr(error, "object_type", None),
+                  getattr(error, "message", None))
+        return handler_input.response_builder.response
+
+
+class UnknownIntentHandler(_CoachHandler):
+    """An intent this build doesn't know (a newer model deployed first): treat as not understood."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("IntentRequest")(handler_input)
+
+    def handle(self, handler_input):
+        log.warning("unhandled intent %s", get_intent_name(handler_input))
+        return run_turn(handler_input, self.coach, Event("fallback"))
+
+
+class SpokenErrorHandler(AbstractExceptionHandler):
+    """Any failure still gets spoken words, with the emergency number — never a broken response."""
+
+    def __init__(self, coach: Coach):
+        self.coach = coach
+
+    def can_handle(self, handler_input, exception):
+        return True
+
+    def handle(self, handler_input, exception):
+        log.error("handler failed: %s", type(exception).__name__, exc_info=exception)
+        if is_request_type("SessionEndedRequest")(handler_input) or not is_request_type("IntentRequest")(
+            handler_input
+        ) and not is_request_type("LaunchRequest")(handler_input):
+            return handler_input.response_builder.response
+        return error_response(handler_input, self.coach)
+
+
+def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
+    """Every request handler, in routing order."""
+    return [
+        LaunchHandler(coach),
+        GoToStepHandler(coach),
+        *(IntentEventHandler(coach, name, kind) for name, kind in INTENT_EVENTS.items()),
+        SessionEndedHandler(coach),
+        SkillDisabledHandler(),
+        QuietSkillEventHandler(),
+        ExceptionEncounteredHandler(),
+        UnknownIntentHandler(coach),
+    ]

@@ -1,0 +1,49 @@
+"""Logging interceptors: a request id and a hashed user id on every line, never what was said.
+
+Health skills must not log symptoms or raw Alexa ids, so the log names request and intent types
+only; answers and slot values stay out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
+from ask_sdk_core.utils import get_request_type
+
+log = logging.getLogger("skill.requests")
+
+_STARTED = "_started_at"
+
+
+def user_hash(handler_input) -> str:
+    system = getattr(handler_input.request_envelope.context, "system", None)
+    user_id = getattr(getattr(system, "user", None), "user_id", None)
+    if not user_id and handler_input.request_envelope.session is not None:
+        user_id = getattr(handler_input.request_envelope.session.user, "user_id", None)
+    return hashlib.sha256(user_id.encode()).hexdigest()[:12] if user_id else "-"
+
+
+def _label(handler_input) -> str:
+    request_type = get_request_type(handler_input)
+    if request_type == "IntentRequest":
+        return f"IntentRequest/{handler_input.request_envelope.request.intent.name}"
+    return request_type
+
+
+class RequestLogger(AbstractRequestInterceptor):
+    def process(self, handler_input):
+        handler_input.attributes_manager.request_attributes[_STARTED] = time.monotonic()
+        log.info("request %s user=%s %s", handler_input.request_envelope.request.request_id,
+                 user_hash(handler_input), _label(handler_input))
+
+
+class ResponseLogger(AbstractResponseInterceptor):
+    def process(self, handler_input, response):
+        started = handler_input.attributes_manager.request_attributes.get(_STARTED)
+        elapsed = (time.monotonic() - started) * 1000 if started else -1
+        ends = getattr(response, "should_end_session", None) if response is not None else None
+        log.info("response %s user=%s end_session=%s %.1f ms", handler_input.request_envelope.request.request_id,
+                 user_hash(handler_input), ends, elapsed)

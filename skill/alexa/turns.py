@@ -1,0 +1,125 @@
+"""One turn of the conversation: request → engine event → engine → saved state → Alexa response.
+
+Handlers stay a line long by calling :func:`run_turn`. State lives in two places: the session
+attributes (Alexa echoes them back, so the session works even when the store is down) and the
+persistence adapter (so "open back spasm coach" tomorrow picks up where the person was).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ask_sdk_model import Response
+from ask_sdk_model.ui import SimpleCard
+
+from skill.engine import Event, Guide, Line, Plan
+from skill.render import Renderer, Rendered
+
+log = logging.getLogger(__name__)
+
+# The key under which the guide's record lives, in session and persistent attributes alike.
+STATE_KEY = "guide"
+
+
+@dataclass
+class Coach:
+    """What every handler needs: the engine and the renderer, built once per skill."""
+
+    guide: Guide
+    renderer: Renderer
+
+
+def request_time(handler_input) -> datetime:
+    """The request's own timestamp (verified to be within 150 s of now), else the clock."""
+    stamp = getattr(handler_input.request_envelope.request, "timestamp", None)
+    if isinstance(stamp, datetime):
+        return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc)
+
+
+def request_locale(handler_input) -> str | None:
+    return getattr(handler_input.request_envelope.request, "locale", None)
+
+
+def load_state(handler_input) -> tuple[dict | None, bool]:
+    """The person's record and whether the store answered.
+
+    Within a session the session attributes are the freshest copy. At the start of a session the
+    store is read; if it fails, the turn goes on with a fresh record and the store is left alone.
+    """
+    manager = handler_input.attributes_manager
+    session = handler_input.request_envelope.session
+    if session is not None and not session.new:
+        state = (manager.session_attributes or {}).get(STATE_KEY)
+        if isinstance(state, dict):
+            return state, True
+    try:
+        return (manager.persistent_attributes or {}).get(STATE_KEY), True
+    except Exception:  # noqa: BLE001 - any store failure: carry on without saved progress
+        log.warning("could not load saved progress", exc_info=True)
+        return None, False
+
+
+def save_state(handler_input, state: dict) -> bool:
+    manager = handler_input.attributes_manager
+    manager.session_attributes[STATE_KEY] = state
+    try:
+        manager.persistent_attributes = {STATE_KEY: state}
+        manager.save_persistent_attributes()
+        return True
+    except Exception:  # noqa: BLE001 - reported to the user, never silently dropped
+        log.error("could not save progress", exc_info=True)
+        return False
+
+
+def forget_user(handler_input) -> bool:
+    manager = handler_input.attributes_manager
+    manager.session_attributes.pop(STATE_KEY, None)
+    try:
+        manager.delete_persistent_attributes()
+        return True
+    except Exception:  # noqa: BLE001
+        log.error("could not delete user data", exc_info=True)
+        return False
+
+
+def run_turn(handler_input, coach: Coach, event: Event) -> Response:
+    state, store_ok = load_state(handler_input)
+    locale = request_locale(handler_input)
+    turn = coach.guide.handle(state, event, request_time(handler_input), locale)
+    notices: list[Line] = []
+    if turn.plan.forget_user:
+        if not forget_user(handler_input):
+            turn.plan.lines = [Line("events.delete_failed")]
+    elif not store_ok:
+        # Don't overwrite progress we could not read: keep this session's record in the session only.
+        handler_input.attributes_manager.session_attributes[STATE_KEY] = turn.state
+        if handler_input.request_envelope.session is None or handler_input.request_envelope.session.new:
+            notices.append(Line("events.load_failed"))
+    elif not save_state(handler_input, turn.state) and not turn.plan.silent:
+        notices.append(Line("events.save_failed"))
+    if turn.plan.triage:
+        log.info("triage outcome: %s", turn.plan.triage)
+    return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))
+
+
+def build_response(handler_input, rendered: Rendered) -> Response:
+    builder = handler_input.response_builder
+    if rendered.speech:
+        builder.speak(rendered.speech)
+    if rendered.card_title:
+        builder.set_card(SimpleCard(title=rendered.card_title, content=rendered.card_text))
+    if rendered.reprompt and not rendered.end_session:
+        builder.ask(rendered.reprompt)
+    elif rendered.speech:
+        builder.set_should_end_session(True)
+    return builder.response
+
+
+def error_response(handler_input, coach: Coach) -> Response:
+    """Spoken apology with the emergency number; keeps the session so the person can retry."""
+    plan = Plan(lines=[Line("events.error")], question=Line("events.error_ask"),
+                reprompt=Line("events.error_ask"), end_session=False)
+    return build_response(handler_input, coach.renderer.render(plan, request_locale(handler_input)))

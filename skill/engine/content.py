@@ -1,0 +1,325 @@
+"""Loads the care protocol, the prompts and the locale table, and checks them once at start-up.
+
+The checks follow what state-machine libraries do at load time: one start, every target exists,
+every step is reachable and can reach an end, and every step has the words it needs in every
+prompts file. A content mistake stops the skill from starting instead of surprising a user.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+STEP_KINDS = {"info", "screening", "router", "outcome", "end"}
+ANSWERS = {"yes", "no", "unsure", "better", "worse"}
+CONDITIONS = {"heat_intolerant", "later_episode", "cold_phase", "requested_step", "always"}
+RECORDS = {"cold_compress", "heat_compress", "pain_eased", "screening_clear"}
+INCLUDES = {"next_compress", "compress_plan"}
+# Targets that are not steps: stay here and take your time; the step asked for before screening.
+SPECIAL_TARGETS = {"wait", "requested_step"}
+PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n"}
+# Seed typos that must never reach a user (clinical.md).
+FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
+
+
+class ContentError(ValueError):
+    """The content files are inconsistent; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    go: str
+    record: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str = "info"
+    next: str | None = None
+    then: str | None = None
+    on: dict = field(default_factory=dict)
+    tier: int | None = None
+    pack: str | None = None
+    include: tuple = ()
+    route: tuple = ()
+
+
+@dataclass(frozen=True)
+class Protocol:
+    start: str
+    settings: dict
+    steps: dict
+    jump_targets: dict
+
+
+@dataclass(frozen=True)
+class LocaleInfo:
+    name: str
+    prompts: str
+    spoken: dict
+    written: dict
+
+
+def _transition(value) -> Transition:
+    if isinstance(value, str):
+        return Transition(go=value)
+    return Transition(go=value["go"], record=value.get("record"))
+
+
+def parse_protocol(raw: dict) -> Protocol:
+    steps = {}
+    for step_id, spec in (raw.get("steps") or {}).items():
+        spec = spec or {}
+        steps[step_id] = Step(
+            id=step_id,
+            kind=spec.get("kind", "info"),
+            next=spec.get("next"),
+            then=spec.get("then"),
+            on={str(k).lower(): _transition(v) for k, v in (spec.get("answers") or {}).items()},
+            tier=spec.get("tier"),
+            pack=spec.get("pack"),
+            include=tuple(spec.get("include") or ()),
+            route=tuple((rule["when"], rule["go"]) for rule in spec.get("route") or ()),
+        )
+    protocol = Protocol(
+        start=raw.get("start"),
+        settings=raw.get("settings") or {},
+        steps=steps,
+        jump_targets=dict(raw.get("jump_targets") or {}),
+    )
+    problems = check_protocol(protocol)
+    if problems:
+        raise ContentError("protocol.yaml:\n  " + "\n  ".join(problems))
+    return protocol
+
+
+def _targets(step: Step) -> list[str]:
+    targets = [t.go for t in step.on.values()]
+    targets += [go for _, go in step.route]
+    targets += [t for t in (step.next, step.then) if t]
+    return targets
+
+
+def check_protocol(p: Protocol) -> list[str]:
+    problems = []
+    if p.start not in p.steps:
+        problems.append(f"start step {p.start!r} does not exist")
+    for step in p.steps.values():
+        where = f"step {step.id}"
+        if step.kind not in STEP_KINDS:
+            problems.append(f"{where}: unknown kind {step.kind!r}")
+        for target in _targets(step):
+            if target not in p.steps and target not in SPECIAL_TARGETS:
+                problems.append(f"{where}: target {target!r} does not exist")
+        for answer, transition in step.on.items():
+            if answer not in ANSWERS:
+                problems.append(f"{where}: unknown answer {answer!r} (YAML reads bare yes/no as booleans: quote them)")
+            if transition.record and transition.record not in RECORDS:
+                problems.append(f"{where}: unknown record {transition.record!r}")
+        for condition, _ in step.route:
+            if condition not in CONDITIONS:
+                problems.append(f"{where}: unknown condition {condition!r}")
+        if step.kind == "router" and (not step.route or step.route[-1][0] != "always"):
+            problems.append(f"{where}: a router must end with an 'always' rule")
+        if step.kind == "info" and not step.then and not ("yes" in step.on and "no" in step.on and step.next):
+            problems.append(f"{where}: a question step needs next and answers for yes and no")
+        if step.kind == "screening" and not {"yes", "no", "unsure"} <= set(step.on) or (
+            step.kind == "screening" and step.tier not in (1, 2)
+        ):
+            problems.append(f"{where}: a screening step needs a tier (1 or 2) and yes, no and unsure answers")
+        if step.kind == "screening" and step.tier == 1 and step.on["unsure"].go != step.on["yes"].go:
+            problems.append(f"{where}: 'not sure' must count as yes for a tier-1 question")
+        if step.pack and step.pack not in packs(p):
+            problems.append(f"{where}: pack {step.pack!r} has no compress settings")
+        for name in step.include:
+            if name not in INCLUDES:
+                problems.append(f"{where}: unknown include {name!r}")
+    for name, target in p.jump_targets.items():
+        if target not in p.steps:
+            problems.append(f"jump target {name!r}: step {target!r} does not exist")
+    if problems:
+        return problems
+
+    # Every step reachable from the start (outcomes are reached by answers, so they count too).
+    seen, todo = set(), [p.start]
+    while todo:
+        step_id = todo.pop()
+        if step_id in seen or step_id in SPECIAL_TARGETS:
+            continue
+        seen.add(step_id)
+        todo.extend(_targets(p.steps[step_id]))
+    todo = list(p.jump_targets.values())
+    while todo:
+        step_id = todo.pop()
+        if step_id in seen or step_id in SPECIAL_TARGETS:
+            continue
+        seen.add(step_id)
+        todo.extend(_targets(p.steps[step_id]))
+    problems += [f"step {s}: unreachable from the start" for s in p.steps if s not in seen]
+
+    # Every step can reach an end or a triage outcome.
+    ends = {s.id for s in p.steps.values() if s.kind in ("end", "outcome")}
+    changed = True
+    while changed:
+        changed = False
+        for step in p.steps.values():
+            if step.id not in ends and any(t in ends for t in _targets(step)):
+                ends.add(step.id)
+                changed = True
+    problems += [f"step {s}: can never reach an end" for s in p.steps if s not in ends]
+    return problems
+
+
+class Prompts:
+    """The words for one language, addressed by dotted keys."""
+
+    def __init__(self, name: str, tree: dict):
+        self.name = name
+        self._tree = tree
+
+    def get(self, key: str) -> str | None:
+        node = self._tree
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node if isinstance(node, str) else None
+
+    def text(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(f"prompts/{self.name}.yaml has no text for {key!r}")
+        return value
+
+    def keys(self, prefix: str = "") -> list[str]:
+        out = []
+
+        def walk(node, path):
+            for k, v in node.items():
+                full = f"{path}.{k}" if path else str(k)
+                if isinstance(v, dict):
+                    walk(v, full)
+                else:
+                    out.append(full)
+
+        walk(self._tree, "")
+        return [k for k in out if k.startswith(prefix)]
+
+
+def packs(protocol: Protocol) -> list[str]:
+    """The compress kinds (cold, heat): entries of settings.compress that carry timings."""
+    return [name for name, spec in protocol.settings.get("compress", {}).items() if isinstance(spec, dict)]
+
+
+def required_prompt_keys(protocol: Protocol) -> list[str]:
+    """Every key the engine can ask a prompts file for."""
+    keys = []
+    for step in protocol.steps.values():
+        base = f"steps.{step.id}"
+        if step.kind == "info" and not step.then:
+            keys += [f"{base}.ask", f"{base}.reprompt", f"titles.{step.id}"]  # say is optional
+        elif step.kind == "info":
+            keys.append(f"{base}.say")
+        elif step.kind == "screening":
+            keys += [f"{base}.ask", f"{base}.reprompt", f"titles.{step.id}"]
+            if step.tier == 1:
+                keys.append(f"emergency.reasons.{step.id}")
+        elif step.kind == "end":
+            keys.append(f"{base}.say")
+    keys += ["steps.breathing.outro", "steps.summary.rest", "steps.summary.warning", "steps.summary.close"]
+    keys += [f"compress_plan.{pack}" for pack in packs(protocol)]
+    keys += [f"packs.{pack}" for pack in packs(protocol)]
+    keys += ["next_compress.due_later", "next_compress.due_now", "durations.minutes", "durations.one_hour",
+             "durations.hours", "breathing.first_in", "breathing.first_out", "breathing.in", "breathing.out",
+             "emergency.say", "emergency.card_title", "emergency.reminder", "emergency.ask_got_help",
+             "emergency.ask_got_help_reprompt", "emergency.got_help", "urgent.say", "urgent.ask",
+             "urgent.reprompt", "urgent.card_title", "titles.urgent", "help.screening", "help.question",
+             "help.offer"]
+    keys += [f"events.{name}" for name in (
+        "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "new_episode", "restart",
+        "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
+        "screening_first", "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse",
+        "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
+        "delete_failed", "error",
+        "error_ask")]
+    return keys
+
+
+def check_prompts(protocol: Protocol, prompts: Prompts) -> list[str]:
+    problems = []
+    for key in required_prompt_keys(protocol):
+        if prompts.get(key) is None:
+            problems.append(f"missing text for {key}")
+    formatter = string.Formatter()
+    for key in prompts.keys():
+        text = prompts.get(key)
+        lowered = text.lower()
+        for word in FORBIDDEN_WORDS:
+            if word in lowered:
+                problems.append(f"{key}: contains the seed typo {word!r}")
+        for _, name, _, _ in formatter.parse(text):
+            if name is not None and name not in PLACEHOLDERS:
+                problems.append(f"{key}: unknown placeholder {{{name}}}")
+        if re.search(r"[<>&]", text):
+            problems.append(f"{key}: plain text only (no SSML or markup)")
+    return problems
+
+
+@dataclass(frozen=True)
+class Content:
+    protocol: Protocol
+    prompts: dict  # name -> Prompts
+    locales: dict  # locale -> LocaleInfo
+    default_locale: str
+
+    def locale(self, name: str | None) -> LocaleInfo:
+        return self.locales.get(name or "") or self.locales[self.default_locale]
+
+    def prompts_for(self, locale: str | None) -> Prompts:
+        return self.prompts[self.locale(locale).prompts]
+
+
+def _read_yaml(path: Path) -> dict:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    protocol = parse_protocol(_read_yaml(directory / "protocol.yaml"))
+    raw_locales = _read_yaml(directory / "locales.yaml")
+    locales, prompts, problems = {}, {}, []
+    for name, spec in (raw_locales.get("locales") or {}).items():
+        info = LocaleInfo(name=name, prompts=spec["prompts"], spoken=dict(spec["spoken"]),
+                          written=dict(spec["written"]))
+        for table in ("spoken", "written"):
+            missing = {"emergency_number", "urgent_action"} - set(getattr(info, table))
+            if missing:
+                problems.append(f"locales.yaml {name}.{table}: missing {sorted(missing)}")
+        locales[name] = info
+        if info.prompts not in prompts:
+            path = directory / "prompts" / f"{info.prompts}.yaml"
+            if not path.exists():
+                problems.append(f"locales.yaml {name}: no prompts file {path.name}")
+                continue
+            prompts[info.prompts] = Prompts(info.prompts, _read_yaml(path))
+            problems += [f"prompts/{info.prompts}.yaml: {p}" for p in check_prompts(protocol, prompts[info.prompts])]
+    default = raw_locales.get("default")
+    if default not in locales:
+        problems.append(f"locales.yaml: default locale {default!r} is not listed")
+    if problems:
+        raise ContentError("\n  ".join(["content:"] + problems))
+    return Content(protocol=protocol, prompts=prompts, locales=locales, default_locale=default)
+
+
+@functools.cache
+def default_content() -> Content:
+    """The shipped content, loaded and checked once per process."""
+    return load_content()

@@ -1,0 +1,94 @@
+"""Turns an engine plan into words: SSML for speech, plain text for cards.
+
+Platform-neutral: the Alexa response builder, the simulator and the audio build all use it.
+Prompt text is plain; this module escapes it, fills placeholders for the request's locale
+(spoken numbers for speech, digits for cards) and adds the only markup we need: timed pauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from skill.engine.content import Content
+from skill.engine.plan import Breathing, Line, Plan
+
+# Alexa rejects breaks longer than 10 s.
+MAX_BREAK_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Rendered:
+    speech: str  # SSML, <speak>…</speak>, "" when there is nothing to say
+    reprompt: str | None
+    card_title: str | None
+    card_text: str | None
+    end_session: bool
+
+
+class Renderer:
+    def __init__(self, content: Content):
+        self.content = content
+
+    def text(self, line: Line, locale: str | None, spoken: bool = True) -> str:
+        """The words of one line, placeholders filled; nested Lines and prompt keys resolve too."""
+        prompts = self.content.prompts_for(locale)
+        info = self.content.locale(locale)
+        values = dict(info.spoken if spoken else info.written)
+        for name, value in line.params.items():
+            if isinstance(value, Line):
+                value = self.text(value, locale, spoken)
+            elif isinstance(value, str) and prompts.get(value) is not None:
+                value = prompts.get(value)
+            values[name] = value
+        return " ".join(prompts.text(line.key).format(**values).split())
+
+    def breathing_ssml(self, session: Breathing, locale: str | None) -> str:
+        def pause(seconds: float) -> str:
+            return f'<break time="{min(seconds, MAX_BREAK_SECONDS):g}s"/>'
+
+        parts = []
+        for n in range(session.breaths):
+            first = n == 0
+            inhale = escape(self.text(Line("breathing.first_in" if first else "breathing.in"), locale))
+            exhale = escape(self.text(Line("breathing.first_out" if first else "breathing.out"), locale))
+            parts.append(f"{inhale} {pause(session.inhale_seconds)} {exhale} {pause(session.exhale_seconds)}")
+        return " ".join(parts)
+
+    def speech(self, lines, locale: str | None) -> str:
+        parts = []
+        for line in lines:
+            if isinstance(line, Breathing):
+                parts.append(self.breathing_ssml(line, locale))
+            else:
+                parts.append(escape(self.text(line, locale)))
+        return " ".join(p for p in parts if p)
+
+    def render(self, plan: Plan, locale: str | None, notices: tuple[Line, ...] = ()) -> Rendered:
+        lines = list(plan.lines) + list(notices)
+        if plan.question is not None:
+            lines.append(plan.question)
+        body = self.speech(lines, locale)
+        speech = f"<speak>{body}</speak>" if body else ""
+        reprompt = None
+        if plan.reprompt is not None and not plan.end_session:
+            reprompt = f"<speak>{escape(self.text(plan.reprompt, locale))}</speak>"
+        card_title = card_text = None
+        if plan.card is not None:
+            card_title = self.text(plan.card.title, locale, spoken=False)
+            card_text = "\n".join(self.text(line, locale, spoken=False) for line in plan.card.lines
+                                  if isinstance(line, Line))
+        return Rendered(speech=speech, reprompt=reprompt, card_title=card_title, card_text=card_text,
+                        end_session=plan.end_session)
+
+
+def plain(ssml: str) -> str:
+    """SSML as readable text, pauses shown as [pause 4s]: for transcripts and the simulator."""
+    import re
+
+    text = re.sub(r'<break time="([\d.]+)s"\s*/>', r"[pause \1s]", ssml)
+    text = re.sub(r"</?speak>", "", text)
+    text = re.sub(r"<[^>]+>", "", text)
+    from xml.sax.saxutils import unescape
+
+    return " ".join(unescape(text, {"&apos;": "'", "&quot;": '"'}).split())
