@@ -1,6 +1,48 @@
+import json
+import re
+import xml.etree.ElementTree as ET
+
 import pytest
 
 from skill.app import create_app
+
+# Amazon's limits (alexa-platform.md): checked on every response the shared `client` sees.
+MAX_SPEECH_CHARS = 8000
+MAX_BREAK_SECONDS = 10
+MAX_RESPONSE_BYTES = 24 * 1024
+
+
+def response_problems(body: dict) -> list[str]:
+    """What would make Alexa reject or certification fail this response."""
+    problems = []
+    response = body.get("response") or {}
+    for where, speech in (("outputSpeech", response.get("outputSpeech")),
+                          ("reprompt", (response.get("reprompt") or {}).get("outputSpeech"))):
+        if not speech:
+            continue
+        ssml = speech.get("ssml", "")
+        if len(ssml) > MAX_SPEECH_CHARS:
+            problems.append(f"{where}: {len(ssml)} characters")
+        try:
+            root = ET.fromstring(ssml)
+        except ET.ParseError as exc:
+            problems.append(f"{where}: not SSML ({exc}): {ssml[:80]}")
+            continue
+        if root.tag != "speak":
+            problems.append(f"{where}: root is <{root.tag}>")
+        for brk in root.iter("break"):
+            match = re.fullmatch(r"([\d.]+)(ms|s)", brk.get("time", ""))
+            seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1) if match else None
+            if seconds is None or seconds > MAX_BREAK_SECONDS:
+                problems.append(f"{where}: break {brk.get('time')!r}")
+    asks = response.get("shouldEndSession") is False
+    if asks and not response.get("reprompt"):
+        problems.append("keeps the session open without a reprompt")
+    if response.get("reprompt") and not asks:
+        problems.append("has a reprompt but ends the session")
+    if len(json.dumps(body).encode()) > MAX_RESPONSE_BYTES:
+        problems.append("response larger than 24 KB")
+    return problems
 
 
 @pytest.fixture
@@ -10,9 +52,22 @@ def db_path(tmp_path):
 
 @pytest.fixture
 def app(db_path):
-    return create_app({"TESTING": True, "VERIFY_REQUESTS": False, "DB_PATH": db_path})
+    app = create_app({"TESTING": True, "VERIFY_REQUESTS": False, "DB_PATH": db_path})
+    app.config["CHECKED_RESPONSES"] = []
+
+    @app.after_request
+    def check_alexa_limits(response):
+        if response.status_code == 200 and response.mimetype == "application/json":
+            body = response.get_json()
+            if isinstance(body, dict) and "response" in body:
+                app.config["CHECKED_RESPONSES"].append((body, response_problems(body)))
+        return response
+
+    return app
 
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    yield app.test_client()
+    problems = [p for _, found in app.config["CHECKED_RESPONSES"] for p in found]
+    assert not problems, problems

@@ -65,7 +65,9 @@ def launch(**kw) -> dict:
 def intent(name: str, slots: dict | None = None, **kw) -> dict:
     slot_objs = {}
     for slot_name, value in (slots or {}).items():
-        slot_objs[slot_name] = {"name": slot_name, "value": value, "confirmationStatus": "NONE"}
+        # A dict is a whole slot object (e.g. from resolved_slot); a string is an unresolved value.
+        slot_objs[slot_name] = value if isinstance(value, dict) else {
+            "name": slot_name, "value": value, "confirmationStatus": "NONE"}
     body = {"type": "IntentRequest", "dialogState": "COMPLETED",
             "intent": {"name": name, "confirmationStatus": "NONE", "slots": slot_objs}}
     return envelope(body, **kw)

@@ -83,7 +83,8 @@ class IntentEventHandler(_CoachHandler):
 
 
 def resolved_step(handler_input) -> str | None:
-    """The STEP_NAME id Alexa's entity resolution matched, or None."""
+    """The STEP_NAME id that entity resolution matched; else the spoken value itself, which the
+    engine answers with the list of steps when it names none."""
     slots = handler_input.request_envelope.request.intent.slots or {}
     slot = slots.get(STEP_SLOT)
     resolutions = getattr(slot, "resolutions", None)
@@ -91,7 +92,8 @@ def resolved_step(handler_input) -> str | None:
         status = getattr(getattr(authority.status, "code", None), "value", None)
         if status == "ER_SUCCESS_MATCH" and authority.values:
             return authority.values[0].value.id
-    return None
+    value = getattr(slot, "value", None)
+    return "_".join(value.lower().split()) if value else None
 
 
 class GoToStepHandler(_CoachHandler):

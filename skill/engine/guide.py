@@ -209,7 +209,7 @@ class _TurnBuilder:
             self.state["pending"] = None
             self.say("events.delete_kept")
             if event.kind == "stop":
-                self.end()
+                self.on_stop()
             else:
                 self.restate()
             return True
