@@ -27,6 +27,8 @@ def from_environment() -> dict:
         "DB_PATH": os.environ.get("SKILL_DB") or str(PROJECT_ROOT / "var" / "back-spasm-coach.sqlite3"),
         # Amazon's certificate host must answer quickly: the whole request has ~8 s.
         "CERT_FETCH_TIMEOUT": float(os.environ.get("SKILL_CERT_FETCH_TIMEOUT", "3")),
+        # Alexa requests are a few KB; anything far larger is refused (413) before it is read.
+        "MAX_CONTENT_LENGTH": 128 * 1024,
         # Test hooks: a urllib opener for the certificate fetch and extra trust roots (PEM bytes).
         "CERT_OPENER": None,
         "CERT_TRUST_ROOTS": None,

@@ -21,7 +21,7 @@ class Guide:
 
     # ------------------------------------------------------------------ entry point
     def handle(self, raw_state: dict | None, event: Event, now: datetime, locale: str | None = None) -> Turn:
-        state = records.normalise(raw_state, now)
+        state = records.normalise(raw_state, now, self.protocol.steps)
         turn = _TurnBuilder(self, state, now, locale)
         turn.dispatch(event)
         state["last_seen"] = records.iso(now)

@@ -5,7 +5,6 @@ Nothing else about a user is kept. Times are ISO-8601 strings in UTC.
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timedelta, timezone
 
 STATE_VERSION = 1
@@ -53,24 +52,83 @@ def fresh_state(now: datetime) -> dict:
     }
 
 
-def normalise(raw: dict | None, now: datetime) -> dict:
-    """A state the engine can trust: a copy of ``raw`` if it is usable, else a fresh one.
+PENDING_KINDS = frozenset({"resume_offer", "restart_offer", "confirm_delete", "confirm_help"})
+SCREENING_RESULTS = frozenset({"clear", "urgent", "emergency"})
 
-    Unknown or damaged records start fresh rather than crash a person mid-spasm; the only loss is
-    where they were in the guide.
+
+def _time(value, default: str | None) -> str | None:
+    return value if isinstance(value, str) and parse_time(value) else default
+
+
+def _flag(value) -> bool:
+    return value if isinstance(value, bool) else False
+
+
+def _count(value, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else default
+
+
+def _episode(raw, now: datetime) -> dict:
+    fresh = new_episode(now, 1)
+    if not isinstance(raw, dict):
+        return fresh
+    log = raw.get("compress_log")
+    screening = raw.get("screening")
+    return {
+        "number": _count(raw.get("number"), 1),
+        "started": _time(raw.get("started"), fresh["started"]),
+        "compress_log": [
+            {"pack": e["pack"], "at": e["at"]} for e in (log if isinstance(log, list) else [])
+            if isinstance(e, dict) and isinstance(e.get("pack"), str) and _time(e.get("at"), None)
+        ],
+        "screening": {"result": screening["result"], "at": screening["at"]}
+        if isinstance(screening, dict) and screening.get("result") in SCREENING_RESULTS
+        and _time(screening.get("at"), None) else None,
+        "pain_eased": _flag(raw.get("pain_eased")),
+        "finished": _flag(raw.get("finished")),
+    }
+
+
+def normalise(raw, now: datetime, step_ids) -> dict:
+    """A state the engine can trust, built field by field from ``raw``.
+
+    Session attributes come back from the client, and stored records outlive code versions, so
+    nothing is taken on trust: each field is kept only if it has the right shape, and a damaged
+    record costs the person at most their place in the guide, never a crash mid-spasm.
     """
+    state = fresh_state(now)
     if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
-        return fresh_state(now)
-    state = copy.deepcopy(raw)
-    template = fresh_state(now)
-    for key, value in template.items():
-        if key not in state or (isinstance(value, (dict, list)) and not isinstance(state[key], type(value))
-                                and state[key] is not None):
-            state[key] = value
-    if not isinstance(state.get("episode"), dict):
-        state["episode"] = template["episode"]
-    for key, value in template["episode"].items():
-        state["episode"].setdefault(key, value)
+        return state
+    known = set(step_ids)
+    step = raw.get("step")
+    state["step"] = step if step in known else None
+    trail = raw.get("trail")
+    state["trail"] = [s for s in trail if s in known] if isinstance(trail, list) else []
+    requested = raw.get("requested_step")
+    state["requested_step"] = requested if requested in known else None
+    state["paused"] = _flag(raw.get("paused"))
+    state["heat_intolerant"] = _flag(raw.get("heat_intolerant"))
+    state["last_seen"] = _time(raw.get("last_seen"), state["last_seen"])
+    state["episode"] = _episode(raw.get("episode"), now)
+    past = raw.get("past_episodes")
+    state["past_episodes"] = [
+        {"number": _count(e.get("number"), 1), "started": e["started"]}
+        for e in (past if isinstance(past, list) else [])
+        if isinstance(e, dict) and _time(e.get("started"), None)
+    ][-PAST_EPISODES_KEPT:]
+    emergency = raw.get("last_emergency")
+    if isinstance(emergency, dict) and _time(emergency.get("at"), None):
+        reason = emergency.get("reason")
+        state["last_emergency"] = {"tier": 1, "reason": reason if reason in known else None,
+                                   "at": emergency["at"], "acknowledged": _flag(emergency.get("acknowledged"))}
+    pending = raw.get("pending")
+    if pending in PENDING_KINDS:
+        # A side question only makes sense with what it is about.
+        if pending == "confirm_help" and state["last_emergency"] is None:
+            pending = None
+        if pending == "resume_offer" and state["step"] is None:
+            pending = None
+        state["pending"] = pending
     return state
 
 

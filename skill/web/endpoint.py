@@ -55,6 +55,9 @@ def envelope_problem(payload) -> str | None:
     for field in ("type", "requestId", "timestamp"):
         if not isinstance(req.get(field), str) or not req.get(field):
             return f"missing request.{field}"
+    if req["type"] == "IntentRequest" and not (isinstance(req.get("intent"), dict)
+                                               and isinstance(req["intent"].get("name"), str)):
+        return "missing request.intent.name"
     context = payload.get("context")
     session = payload.get("session")
     if context is not None and not isinstance(context, dict):
@@ -75,7 +78,7 @@ def alexa():
         return _bad_request("body is not UTF-8")
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting depth
         return _bad_request("body is not JSON")
     problem = envelope_problem(payload)
     if problem:
@@ -96,6 +99,11 @@ def alexa():
         return _bad_request("request could not be processed")
     # The SDK's serializer returns plain JSON-ready objects, not text.
     return Response(json.dumps(response_body), mimetype="application/json")
+
+
+@bp.app_errorhandler(413)
+def too_large(error):
+    return jsonify(error="body too large"), 413
 
 
 @bp.get("/healthz")
