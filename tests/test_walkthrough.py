@@ -58,7 +58,7 @@ def test_full_walk_through_from_launch_to_summary(convo):
     # Every seed step is heard, in order.
     order = ["cold pack", "knees so they are higher than your hips", "footstool", "pillows", "chair",
              "take your mind off the pain", "breathe", "has the pain eased", "lifting your knees",
-             "raise your arms", "towards your chest", "doctor or pharmacist", "muscle relaxant",
+             "raise your arms", "to your chest", "doctor or pharmacist", "muscle relaxant",
              "physical therapist", "cortisone", "two weeks", "here's your plan"]
     positions = [heard.index(phrase) for phrase in order]
     assert positions == sorted(positions), list(zip(order, positions))
