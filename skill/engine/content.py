@@ -148,22 +148,15 @@ def check_protocol(p: Protocol) -> list[str]:
     if problems:
         return problems
 
-    # Every step reachable from the start (outcomes are reached by answers, so they count too).
-    seen, todo = set(), [p.start]
+    # Every step reachable from the start or a named jump target.
+    seen, todo = set(), [p.start, *p.jump_targets.values()]
     while todo:
         step_id = todo.pop()
         if step_id in seen or step_id in SPECIAL_TARGETS:
             continue
         seen.add(step_id)
         todo.extend(_targets(p.steps[step_id]))
-    todo = list(p.jump_targets.values())
-    while todo:
-        step_id = todo.pop()
-        if step_id in seen or step_id in SPECIAL_TARGETS:
-            continue
-        seen.add(step_id)
-        todo.extend(_targets(p.steps[step_id]))
-    problems += [f"step {s}: unreachable from the start" for s in p.steps if s not in seen]
+    problems += [f"step {s}: unreachable from the start and the jump targets" for s in p.steps if s not in seen]
 
     # Every step can reach an end or a triage outcome.
     ends = {s.id for s in p.steps.values() if s.kind in ("end", "outcome")}
