@@ -131,12 +131,11 @@ def check_protocol(p: Protocol) -> list[str]:
             problems.append(f"{where}: a router must end with an 'always' rule")
         if step.kind == "info" and not step.then and not ("yes" in step.on and "no" in step.on and step.next):
             problems.append(f"{where}: a question step needs next and answers for yes and no")
-        if step.kind == "screening" and not {"yes", "no", "unsure"} <= set(step.on) or (
-            step.kind == "screening" and step.tier not in (1, 2)
-        ):
-            problems.append(f"{where}: a screening step needs a tier (1 or 2) and yes, no and unsure answers")
-        if step.kind == "screening" and step.tier == 1 and step.on["unsure"].go != step.on["yes"].go:
-            problems.append(f"{where}: 'not sure' must count as yes for a tier-1 question")
+        if step.kind == "screening":
+            if step.tier not in (1, 2) or not {"yes", "no", "unsure"} <= set(step.on):
+                problems.append(f"{where}: a screening step needs a tier (1 or 2) and yes, no and unsure answers")
+            elif step.tier == 1 and step.on["unsure"].go != step.on["yes"].go:
+                problems.append(f"{where}: 'not sure' must count as yes for a tier-1 question")
         if step.pack and step.pack not in packs(p):
             problems.append(f"{where}: pack {step.pack!r} has no compress settings")
         for name in step.include:
