@@ -165,6 +165,8 @@ class _TurnBuilder:
         elif event.kind in ("stop", "cancel", "pause"):
             self.say("emergency.reminder")
             self.end()
+        elif event.kind == "delete_data":
+            return False  # a person may always have their data deleted
         elif event.kind == "help":
             self.say("help.offer")
             self.ask("emergency.ask_got_help", "emergency.ask_got_help_reprompt")
@@ -352,6 +354,8 @@ class _TurnBuilder:
     def restate(self) -> None:
         """Ask the current question again (after help, fallback and the like)."""
         step = self.step
+        if step.kind == "outcome" and step.tier == 1:
+            return self.remind_emergency()
         if step.kind == "outcome":
             return self.ask("urgent.ask", "urgent.reprompt")
         self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt")
@@ -392,7 +396,8 @@ class _TurnBuilder:
             hours = self.hours_since(episode["started"])
             return hours is not None and hours < self.settings["compress"]["cold_phase_hours"]
         if name == "requested_step":
-            return bool(self.state["requested_step"]) and self.state["requested_step"] in self.steps
+            # Only a place a person can ask for by name; a forged record cannot route elsewhere.
+            return self.state["requested_step"] in self.guide.protocol.jump_targets.values()
         raise AssertionError(name)
 
     def pack_params(self, step: Step) -> dict:
@@ -453,8 +458,9 @@ class _TurnBuilder:
         if self.state["episode"]["screening"] is None or reason in self.steps:
             self.state["episode"]["screening"] = {"result": "emergency", "at": records.iso(self.now)}
         self.plan.lines = [Line("emergency.say")]
-        if reason and reason.startswith("screen_"):
-            self.say(f"emergency.reasons.{reason}")
+        reason_key = f"emergency.reasons.{reason}"
+        if reason and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
+            self.say(reason_key)
         self.plan.card = Card(title=Line("emergency.card_title"), lines=list(self.plan.lines))
         self.plan.triage = "emergency"
         self.end()

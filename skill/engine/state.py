@@ -100,12 +100,14 @@ def normalise(raw, now: datetime, step_ids) -> dict:
     if not isinstance(raw, dict) or raw.get("version") != STATE_VERSION:
         return state
     known = set(step_ids)
-    step = raw.get("step")
-    state["step"] = step if step in known else None
+
+    def step_id(value):
+        return value if isinstance(value, str) and value in known else None
+
+    state["step"] = step_id(raw.get("step"))
     trail = raw.get("trail")
-    state["trail"] = [s for s in trail if s in known] if isinstance(trail, list) else []
-    requested = raw.get("requested_step")
-    state["requested_step"] = requested if requested in known else None
+    state["trail"] = [s for s in trail if step_id(s)] if isinstance(trail, list) else []
+    state["requested_step"] = step_id(raw.get("requested_step"))
     state["paused"] = _flag(raw.get("paused"))
     state["heat_intolerant"] = _flag(raw.get("heat_intolerant"))
     state["last_seen"] = _time(raw.get("last_seen"), state["last_seen"])
@@ -118,8 +120,7 @@ def normalise(raw, now: datetime, step_ids) -> dict:
     ][-PAST_EPISODES_KEPT:]
     emergency = raw.get("last_emergency")
     if isinstance(emergency, dict) and _time(emergency.get("at"), None):
-        reason = emergency.get("reason")
-        state["last_emergency"] = {"tier": 1, "reason": reason if reason in known else None,
+        state["last_emergency"] = {"tier": 1, "reason": step_id(emergency.get("reason")),
                                    "at": emergency["at"], "acknowledged": _flag(emergency.get("acknowledged"))}
     pending = raw.get("pending")
     if pending in PENDING_KINDS:
