@@ -5,8 +5,8 @@
 
 Drives the real app (``create_app`` with verification off and a throw-away SQLite file) through
 the Flask test client, the way Alexa would: a one-shot "my back is spasming", five "no" answers to
-the safety questions, then "yes" through to the summary. After the first leg position the session
-ends (the person walks away) and a relaunch shows the guide resuming where they were.
+the safety questions, then "yes" through to the summary. After the first leg position the person
+stops answering, the session ends, and a relaunch 45 minutes later resumes where they were.
 
 Speech is shown as readable text (``skill.render.plain``): pauses appear as ``[pause 4s]``.
 Nothing leaves the process; the database is deleted afterwards.
@@ -30,7 +30,11 @@ from skill.render import plain  # noqa: E402
 
 INVOCATION = "back spasm coach"
 
-# (what the person says, intent name); None as the intent ends the session, "LAUNCH" relaunches.
+# The person comes back this long after the session ended (the request timestamps move on).
+RELAUNCH_AFTER_MINUTES = 45
+
+# (what the person says, intent name). None: no answer, so Alexa reprompts and then ends the
+# session (a SessionEndedRequest, EXCEEDED_MAX_REPROMPTS); "LAUNCH": "Alexa, open back spasm coach".
 SCRIPT: list[tuple[str, str | None]] = [
     (f"Alexa, tell {INVOCATION} my back is spasming", "StartGuideIntent"),
     ("no", "AMAZON.NoIntent"),  # numbness between the legs
@@ -40,7 +44,7 @@ SCRIPT: list[tuple[str, str | None]] = [
     ("no", "AMAZON.NoIntent"),  # fever
     ("yes", "AMAZON.YesIntent"),  # ready for the next step -> cold pack
     ("yes", "AMAZON.YesIntent"),  # the cold pack is on -> first leg position
-    ("(says nothing; the session times out)", None),
+    ("(says nothing)", None),
     (f"Alexa, open {INVOCATION}", "LAUNCH"),
     ("yes", "AMAZON.YesIntent"),  # carry on with leg positions
     ("yes", "AMAZON.YesIntent"),  # another position
@@ -66,8 +70,15 @@ def run(db_path: str) -> list[str]:
     lines: list[str] = []
     for said, intent_name in SCRIPT:
         if intent_name is None:
-            talk.end("EXCEEDED_MAX_REPROMPTS")
+            # Alexa says the reprompt once, then ends the session when there is still no answer.
             lines.append(f"User: {said}")
+            lines.append(f"Alexa: {plain(envelopes.reprompt(talk.last))}")
+            lines.append(f"User: {said}")
+            lines.append("  (session ends)")
+            lines.append("")
+            talk.end("EXCEEDED_MAX_REPROMPTS")
+            talk.advance(minutes=RELAUNCH_AFTER_MINUTES)
+            lines.append(f"({RELAUNCH_AFTER_MINUTES} minutes later)")
             lines.append("")
             continue
         body = talk.launch() if intent_name == "LAUNCH" else talk.say(intent_name, label=said)
@@ -89,11 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="show the skill's request log on stderr")
     args = parser.parse_args(argv)
-    # create_app configures INFO logging; the transcript is the output, so keep the log quiet.
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
-    if not args.verbose:
-        logging.getLogger().setLevel(logging.WARNING)
-        logging.getLogger("skill").setLevel(logging.WARNING)
+    # The transcript is the output: the request log (and the verification-off warning, which is
+    # beside the point in-process) appear only with --verbose. Errors always show.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR, stream=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bsc-transcript-") as tmp:
         lines = run(str(Path(tmp) / "transcript.sqlite3"))
     print("\n".join(lines).rstrip())

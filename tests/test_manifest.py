@@ -68,10 +68,13 @@ def test_manifest_is_valid_json_in_the_ask_cli_v2_layout():
     assert document["manifest"]["manifestVersion"] == "1.0"
 
 
-def test_interaction_model_is_not_duplicated_in_the_skill_package():
-    # interaction_models/<locale>.json is the one source; the deploy step copies it into place.
-    copies = list((ROOT / "skill-package").glob("interactionModels/**/*.json"))
-    assert copies == [], copies
+def test_skill_package_holds_no_edited_copy_of_the_interaction_model():
+    # interaction_models/<locale>.json is the one source. The deploy step copies it to
+    # skill-package/interactionModels/custom/; such a copy must never be edited (or go stale) there.
+    for copy in (ROOT / "skill-package").glob("interactionModels/**/*.json"):
+        canonical = ROOT / "interaction_models" / copy.name
+        assert canonical.exists(), f"{copy}: no canonical model {canonical.name} in interaction_models/"
+        assert copy.read_bytes() == canonical.read_bytes(), f"{copy} differs from {canonical}: edit the canonical one"
 
 
 # --- publishing information ----------------------------------------------------------------------
