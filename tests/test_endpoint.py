@@ -156,5 +156,6 @@ def test_logs_carry_request_id_and_hashed_user_but_no_raw_id_or_symptom(client, 
     text = caplog.text
     assert env["request"]["requestId"] in text
     assert USER_ID not in text
-    for word in ("numb", "tingling", "bladder", "peeing", "fever"):
+    for word in ("numb", "tingling", "bladder", "peeing", "fever", "emergency", "yesintent", "nointent"):
         assert word not in text.lower()
+    assert "IntentRequest/answer" in text

@@ -26,10 +26,17 @@ def user_hash(handler_input) -> str:
     return hashlib.sha256(user_id.encode()).hexdigest()[:12] if user_id else "-"
 
 
+# Intents that answer a question: naming them in a log, under a stable user hash, would record
+# a person's answers to the red-flag questions. They are logged as "answer".
+ANSWER_INTENTS = frozenset({"AMAZON.YesIntent", "AMAZON.NoIntent", "NotSureIntent", "PainBetterIntent",
+                            "PainWorseIntent", "HeatWorseIntent"})
+
+
 def _label(handler_input) -> str:
     request_type = get_request_type(handler_input)
     if request_type == "IntentRequest":
-        return f"IntentRequest/{handler_input.request_envelope.request.intent.name}"
+        name = handler_input.request_envelope.request.intent.name
+        return f"IntentRequest/{'answer' if name in ANSWER_INTENTS else name}"
     return request_type
 
 

@@ -100,8 +100,6 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
             notices.append(Line("events.load_failed"))
     elif not save_state(handler_input, turn.state) and not turn.plan.silent:
         notices.append(Line("events.save_failed"))
-    if turn.plan.triage:
-        log.info("triage outcome: %s", turn.plan.triage)
     return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))
 
 

@@ -226,7 +226,8 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
                 keys.append(f"emergency.reasons.{step.id}")
         elif step.kind == "end":
             keys.append(f"{base}.say")
-    keys += ["steps.breathing.outro", "steps.summary.rest", "steps.summary.warning", "steps.summary.close"]
+    keys += ["steps.breathing.outro", "steps.summary.rest", "steps.summary.warning", "steps.summary.close",
+             "steps.summary.card_title"]
     keys += [f"compress_plan.{pack}" for pack in packs(protocol)]
     keys += [f"packs.{pack}" for pack in packs(protocol)]
     keys += ["next_compress.due_later", "next_compress.due_now", "durations.minutes", "durations.one_hour",

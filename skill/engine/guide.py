@@ -442,7 +442,7 @@ class _TurnBuilder:
             self.say("steps.summary.rest")
             self.say("steps.summary.warning")
             self.say("steps.summary.close")
-            self.plan.card = Card(title=Line("steps.summary.say"), lines=list(self.plan.lines[1:]))
+            self.plan.card = Card(title=Line("steps.summary.card_title"), lines=list(self.plan.lines[1:]))
         else:
             self.say(f"steps.{step.id}.say")
         self.end()
