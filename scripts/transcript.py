@@ -52,6 +52,7 @@ SCRIPT: list[tuple[str, str | None]] = [
     ("yes", "AMAZON.YesIntent"),
     ("yes", "AMAZON.YesIntent"),  # move on to relaxing
     ("yes", "AMAZON.YesIntent"),  # breathing session
+    ("no", "AMAZON.NoIntent"),  # no more rounds of breathing -> pain check
     ("yes", "AMAZON.YesIntent"),  # the pain has eased -> exercises
     ("yes", "AMAZON.YesIntent"),
     ("yes", "AMAZON.YesIntent"),

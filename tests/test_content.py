@@ -204,6 +204,8 @@ def screening_path() -> list[str]:
             step_id = step.on["no"].go
         elif step.then:
             step_id = step.then
+        elif step.kind == "router":  # a first-time user: the last ("always") rule
+            step_id = step.route[-1][1]
         else:
             break
     return path
@@ -303,17 +305,23 @@ def test_triage_reasons_say_what_a_sign_can_mean_or_what_needs_checking():
     # no cause, says what needs checking instead.
     for name in PROMPT_FILES:
         prompts = CONTENT.prompts[name]
-        for key in prompts.keys("emergency.reasons.") + ["urgent.say"]:
+        for key in prompts.keys("emergency.reasons.") + prompts.keys("urgent.reasons."):
             text = prompts.text(key).lower()
-            assert "can mean" in text or "needs checking" in text, f"{name}:{key}: {text!r}"
+            assert re.search(r"can mean|can be a sign|needs? check|should be checked|should check", text), \
+                f"{name}:{key}: {text!r}"
             assert not re.search(r"\b(?:is|are) (?:caused by|due to)\b", text), f"{name}:{key}"
 
 
-def test_every_tier_one_question_has_a_reason():
+def test_every_red_flag_has_its_advice_in_every_prompts_file():
+    where = {1: "emergency.reasons", 2: "urgent.reasons", 3: "routine"}
+    for flag in CONTENT.red_flags.ids():
+        for name in PROMPT_FILES:
+            assert CONTENT.prompts[name].get(f"{where[CONTENT.red_flags.tier_of(flag)]}.{flag}"), f"{name}: {flag}"
+
+
+def test_every_screening_question_reports_a_red_flag_of_its_own_tier():
     for step in SCREENING_STEPS:
-        if step.tier == 1:
-            for name in PROMPT_FILES:
-                assert CONTENT.prompts[name].get(f"emergency.reasons.{step.id}"), f"{name}: {step.id}"
+        assert CONTENT.red_flags.tier_of(step.flag) == step.tier, step.id
 
 
 # ---------------------------------------------------------------------------- voice design (voice-flow.md)

@@ -115,6 +115,8 @@ def test_the_state_stays_json_after_every_turn_of_a_full_walk_through():
     turns = [("start", None)] + [("no", None)] * 5 + [("yes", None)] * 40
     for n, (kind, target) in enumerate(turns):
         now += timedelta(minutes=1)
+        if state and state["step"] == "breathing":
+            kind = "no"  # "another round of breathing?" — yes would breathe again, forever
         turn = GUIDE.handle(state, Event(kind, target), now, "en-US")
         assert json.loads(json.dumps(turn.state)) == turn.state, f"turn {n}: {kind}"
         state = json.loads(json.dumps(turn.state))  # as a store would hand it back
@@ -369,11 +371,12 @@ def test_a_tier_one_answer_gives_the_emergency_plan_and_ends(question, answer):
     plan = turn.plan
     assert plan.triage == "emergency"
     assert plan.end_session and plan.question is None and plan.reprompt is None
-    assert keys(plan) == ["emergency.say", f"emergency.reasons.{question}"]
+    flag = CONTENT.protocol.steps[question].flag
+    assert keys(plan) == ["emergency.say", f"emergency.reasons.{flag}"]
     assert plan.card is not None and plan.card.title == Line("emergency.card_title")
     assert plan.card.lines == plan.lines
     assert turn.state["step"] == "emergency"
-    assert turn.state["last_emergency"] == {"tier": 1, "reason": question, "at": iso(NOW), "acknowledged": False}
+    assert turn.state["last_emergency"] == {"tier": 1, "reason": flag, "at": iso(NOW), "acknowledged": False}
     assert turn.state["episode"]["screening"]["result"] == "emergency"
     assert "nine one one" in spoken(plan) and "can't make the call" in spoken(plan)
 
@@ -429,7 +432,7 @@ def test_a_tier_two_answer_says_see_a_doctor_today_then_offers_the_comfort_steps
     assert turn.plan.triage == "urgent"
     assert turn.state["episode"]["screening"] == {"result": "urgent", "at": iso(NOW)}
     assert turn.state["step"] == "urgent"
-    assert keys(turn.plan) == ["urgent.say"]
+    assert keys(turn.plan) == ["urgent.say", "urgent.reasons.t2_fever"]
     assert turn.plan.card is not None and turn.plan.card.title == Line("urgent.card_title")
     assert turn.plan.question == Line("urgent.ask") and not turn.plan.end_session
     comfort = handle(turn.state, "yes", NOW + timedelta(minutes=1))

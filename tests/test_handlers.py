@@ -10,8 +10,9 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
 from envelopes import envelope, intent, launch, session_ended, skill_disabled
-from skill.alexa.handlers import (GO_TO_STEP_INTENT, INTENT_EVENTS, GoToStepHandler, IntentEventHandler,
-                                  UnknownIntentHandler, handled_intent_names, request_handlers)
+from skill.alexa.handlers import (GO_TO_STEP_INTENT, INTENT_EVENTS, SYMPTOM_INTENTS, GoToStepHandler,
+                                  IntentEventHandler, SymptomHandler, UnknownIntentHandler, handled_intent_names,
+                                  request_handlers)
 from skill.interaction_model import load_model, model_intent_names
 
 MODEL_INTENTS = sorted(model_intent_names(load_model()))
@@ -37,6 +38,8 @@ def test_each_model_intent_is_answered_by_its_own_handler_and_no_other(intent_na
     own = answering[0]
     if intent_name == GO_TO_STEP_INTENT:
         assert isinstance(own, GoToStepHandler)
+    elif intent_name in SYMPTOM_INTENTS:
+        assert isinstance(own, SymptomHandler)
     else:
         assert isinstance(own, IntentEventHandler) and own.intent_name == intent_name
         assert own.event_kind == INTENT_EVENTS[intent_name]

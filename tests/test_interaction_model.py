@@ -26,6 +26,19 @@ CUSTOM_INTENT_MINIMUMS = {
     "HeatWorseIntent": 10,
     "DeleteDataIntent": 8,
     "NotSureIntent": 8,
+    # Red flags volunteered at any moment (skill/engine/triage.py): a RED_FLAG slot, and catch-alls
+    # whose AMAZON.SearchQuery slot follows carrier phrases that the handler puts back as a frame.
+    "SymptomIntent": 15,
+    "DescribeSymptomIntent": 8,
+    "CannotDoIntent": 7,
+    "LegsSymptomIntent": 4,
+    "LegSymptomIntent": 3,
+}
+SYMPTOM_CATCH_ALLS = {  # intent -> the frame its handler puts back (skill.engine.triage.SYMPTOM_FRAMES)
+    "DescribeSymptomIntent": "",
+    "CannotDoIntent": "i cannot",
+    "LegsSymptomIntent": "my legs",
+    "LegSymptomIntent": "my leg",
 }
 BUILTINS = {
     "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
@@ -102,6 +115,8 @@ def test_start_guide_samples_read_naturally_in_a_one_shot(model):
 def test_samples_are_lowercase_words_apostrophes_periods_and_slots(model):
     for intent, sample in all_samples(model):
         text = re.sub(r"\{[a-zA-Z_]+\}", "", sample)
+        if sample == "{symptom}" and intent == "SymptomIntent":
+            continue  # a custom slot may stand alone (never an AMAZON.SearchQuery: see below)
         assert re.fullmatch(r"[a-z' .]+", text), (intent, sample)
         assert sample == sample.strip() and "  " not in sample, (intent, sample)
         assert len(sample) <= 200
@@ -164,6 +179,62 @@ def test_step_name_synonyms(model, step_id, phrases):
     assert set(phrases) <= spoken
 
 
+def test_symptom_intent_uses_the_red_flag_slot(model):
+    intent = intents_of(model)["SymptomIntent"]
+    assert intent["slots"] == [{"name": "symptom", "type": "RED_FLAG"}]
+    for wanted in ("{symptom}", "i've got {symptom}", "i'm having {symptom}", "i am having {symptom}",
+                   "i think i have {symptom}", "there's {symptom}", "i noticed {symptom}", "i also have {symptom}",
+                   "i'm getting {symptom}", "i'm experiencing {symptom}", "help i have {symptom}"):
+        assert wanted in intent["samples"]
+
+
+@pytest.mark.parametrize("name, frame", sorted(SYMPTOM_CATCH_ALLS.items()))
+def test_symptom_catch_alls_put_a_carrier_before_the_search_query(model, name, frame):
+    intent = intents_of(model)[name]
+    assert intent["slots"] == [{"name": "description", "type": "AMAZON.SearchQuery"}]
+    for sample in intent["samples"]:
+        assert sample.endswith(" {description}") and sample.count("{") == 1, sample
+        carrier = sample[: -len(" {description}")]
+        assert carrier.strip(), sample
+        # The frame must say what every carrier of the intent says ("i can't" / "i'm unable to" -> "i cannot").
+        if frame == "my legs":
+            assert carrier.endswith(("legs", "both of them")), sample
+        elif frame == "my leg":
+            assert carrier.endswith("leg") or carrier.endswith("legs") and "one of" in carrier, sample
+
+
+def test_symptom_frames_match_the_matcher():
+    from skill.engine.triage import SYMPTOM_FRAMES
+
+    assert SYMPTOM_FRAMES == SYMPTOM_CATCH_ALLS
+
+
+@pytest.mark.parametrize("name, wanted", [
+    ("DescribeSymptomIntent", ["i have {description}", "there is {description}", "i feel {description}",
+                               "i'm feeling {description}", "i am feeling {description}", "i've been {description}",
+                               "i just {description}", "i think i {description}"]),
+    ("CannotDoIntent", ["i can't {description}", "i cannot {description}", "i can not {description}",
+                        "i'm unable to {description}", "i am unable to {description}",
+                        "i am not able to {description}", "i'm not able to {description}"]),
+    ("LegsSymptomIntent", ["my legs {description}", "both my legs {description}", "both of my legs {description}",
+                           "both legs {description}"]),
+    ("LegSymptomIntent", ["my leg {description}", "one of my legs {description}", "one leg {description}"]),
+])
+def test_symptom_catch_all_carriers(model, name, wanted):
+    assert set(wanted) <= set(intents_of(model)[name]["samples"])
+
+
+def test_red_flag_slot_type_values_are_plain_phrases(model):
+    (slot_type,) = [t for t in lm_of(model)["types"] if t["name"] == "RED_FLAG"]
+    ids = [value["id"] for value in slot_type["values"]]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"t[123]_[a-z_]+", i) for i in ids)
+    for value in slot_type["values"]:
+        for phrase in [value["name"]["value"], *value["name"]["synonyms"]]:
+            assert re.fullmatch(r"[a-z' ]+", phrase), phrase
+        assert 5 <= len(value["name"]["synonyms"]) <= 15, value["id"]
+
+
 def test_required_builtins_present(model):
     assert set(REQUIRED_BUILTINS) <= model_intent_names(model)
     assert intents_of(model)["AMAZON.FallbackIntent"]["samples"] == []
@@ -211,7 +282,7 @@ def _duplicate_step_id(m):
 
 
 def _search_query_intent(*samples):
-    return {"name": "SymptomIntent", "slots": [{"name": "symptom", "type": "AMAZON.SearchQuery"}],
+    return {"name": "ProbeSearchIntent", "slots": [{"name": "symptom", "type": "AMAZON.SearchQuery"}],
             "samples": list(samples)}
 
 

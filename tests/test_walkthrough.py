@@ -30,7 +30,8 @@ def walk_to_summary(convo: Conversation) -> list[dict]:
     """Answer yes to everything after a clear screening, until the guide ends."""
     bodies = []
     for _ in range(40):
-        body = convo.say(YES)
+        again = "another round of breathing" in said(convo.last)
+        body = convo.say(NO if again else YES)  # yes to more breathing would breathe again
         bodies.append(body)
         if ends(body):
             return bodies

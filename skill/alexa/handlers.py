@@ -11,8 +11,9 @@ import logging
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.utils import get_intent_name, get_request_type, is_intent_name, is_request_type
 
-from skill.alexa.turns import Coach, error_response, run_turn
+from skill.alexa.turns import Coach, error_response, red_flag_response, run_turn
 from skill.engine import Event
+from skill.engine.triage import SYMPTOM_FRAMES, utterance_from_frame
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,12 @@ INTENT_EVENTS = {
 }
 GO_TO_STEP_INTENT = "GoToStepIntent"
 STEP_SLOT = "step"
+# Symptoms: a custom slot of named red flags, and catch-alls with free text behind a carrier
+# phrase whose meaning ("i can't", "my legs") the frame puts back (see skill.engine.triage).
+SYMPTOM_INTENT = "SymptomIntent"
+SYMPTOM_SLOT = "symptom"
+DESCRIPTION_SLOT = "description"
+SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *SYMPTOM_FRAMES})
 
 # Skill events that need no answer beyond an acknowledgement.
 QUIET_SKILL_EVENTS = (
@@ -51,7 +58,7 @@ QUIET_SKILL_EVENTS = (
 
 
 def handled_intent_names() -> set[str]:
-    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT}
+    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT} | SYMPTOM_INTENTS
 
 
 class _CoachHandler(AbstractRequestHandler):
@@ -82,18 +89,55 @@ class IntentEventHandler(_CoachHandler):
         return run_turn(handler_input, self.coach, Event(self.event_kind))
 
 
-def resolved_step(handler_input) -> str | None:
-    """The STEP_NAME id that entity resolution matched; else the spoken value itself, which the
-    engine answers with the list of steps when it names none."""
-    slots = handler_input.request_envelope.request.intent.slots or {}
-    slot = slots.get(STEP_SLOT)
+def _slot(handler_input, name: str):
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    return (getattr(intent, "slots", None) or {}).get(name)
+
+
+def resolved_id(slot) -> str | None:
+    """The value id entity resolution matched for a custom slot, if any."""
     resolutions = getattr(slot, "resolutions", None)
     for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
         status = getattr(getattr(authority.status, "code", None), "value", None)
         if status == "ER_SUCCESS_MATCH" and authority.values:
             return authority.values[0].value.id
-    value = getattr(slot, "value", None)
+    return None
+
+
+def resolved_step(handler_input) -> str | None:
+    """The STEP_NAME id that entity resolution matched; else the spoken value itself, which the
+    engine answers with the list of steps when it names none."""
+    slot = _slot(handler_input, STEP_SLOT)
+    value = resolved_id(slot) or getattr(slot, "value", None)
     return "_".join(value.lower().split()) if value else None
+
+
+def symptom_event(handler_input, red_flags) -> Event | None:
+    """The engine event for a described symptom, or None when the request describes none."""
+    name = get_intent_name(handler_input) if is_request_type("IntentRequest")(handler_input) else None
+    if name == SYMPTOM_INTENT:
+        slot = _slot(handler_input, SYMPTOM_SLOT)
+        flag = resolved_id(slot)
+        text = getattr(slot, "value", None) or ""
+    elif name in SYMPTOM_FRAMES:
+        flag = None
+        text = utterance_from_frame(name, getattr(_slot(handler_input, DESCRIPTION_SLOT), "value", None) or "")
+    else:
+        return None
+    if flag in red_flags.ids():
+        return Event("red_flag", target=flag)
+    match = red_flags.match(text)
+    return Event("red_flag", target=match.flag_id) if match else Event("symptom")
+
+
+class SymptomHandler(_CoachHandler):
+    """A symptom the person described: the red-flag matcher names it, the engine answers it."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("IntentRequest")(handler_input) and get_intent_name(handler_input) in SYMPTOM_INTENTS
+
+    def handle(self, handler_input):
+        return run_turn(handler_input, self.coach, symptom_event(handler_input, self.coach.guide.content.red_flags))
 
 
 class GoToStepHandler(_CoachHandler):
@@ -175,6 +219,16 @@ class SpokenErrorHandler(AbstractExceptionHandler):
 
     def handle(self, handler_input, exception):
         log.error("handler failed: %s", type(exception).__name__, exc_info=exception)
+        # A red flag in the failed request is still answered: the engine alone, no store.
+        try:
+            event = symptom_event(handler_input, self.coach.guide.content.red_flags)
+        except Exception:  # noqa: BLE001 - fall through to the spoken apology
+            event = None
+        if event is not None and event.kind == "red_flag":
+            try:
+                return red_flag_response(handler_input, self.coach, event)
+            except Exception:  # noqa: BLE001
+                log.error("red-flag answer failed too", exc_info=True)
         if is_request_type("SessionEndedRequest")(handler_input) or not is_request_type("IntentRequest")(
             handler_input
         ) and not is_request_type("LaunchRequest")(handler_input):
@@ -186,6 +240,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
     """Every request handler, in routing order."""
     return [
         LaunchHandler(coach),
+        SymptomHandler(coach),
         GoToStepHandler(coach),
         *(IntentEventHandler(coach, name, kind) for name, kind in INTENT_EVENTS.items()),
         SessionEndedHandler(coach),

@@ -116,6 +116,13 @@ def build_response(handler_input, rendered: Rendered) -> Response:
     return builder.response
 
 
+def red_flag_response(handler_input, coach: Coach, event: Event) -> Response:
+    """The triage answer from the engine alone, for when the normal turn failed."""
+    locale = request_locale(handler_input)
+    turn = coach.guide.handle(None, event, request_time(handler_input), locale)
+    return build_response(handler_input, coach.renderer.render(turn.plan, locale))
+
+
 def error_response(handler_input, coach: Coach) -> Response:
     """Spoken apology with the emergency number; keeps the session so the person can retry."""
     plan = Plan(lines=[Line("events.error")], question=Line("events.error_ask"),

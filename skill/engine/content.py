@@ -15,15 +15,18 @@ from pathlib import Path
 
 import yaml
 
+from skill.engine.triage import RedFlags, load_red_flags
+
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 STEP_KINDS = {"info", "screening", "router", "outcome", "end"}
 ANSWERS = {"yes", "no", "unsure", "better", "worse"}
-CONDITIONS = {"heat_intolerant", "later_episode", "cold_phase", "requested_step", "always"}
+CONDITIONS = {"heat_intolerant", "later_episode", "cold_phase", "recently_screened", "requested_step",
+              "return_step", "always"}
 RECORDS = {"cold_compress", "heat_compress", "pain_eased", "screening_clear"}
 INCLUDES = {"next_compress", "compress_plan"}
 # Targets that are not steps: stay here and take your time; the step asked for before screening.
-SPECIAL_TARGETS = {"wait", "requested_step"}
+SPECIAL_TARGETS = {"wait", "requested_step", "return_step"}
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
@@ -47,6 +50,7 @@ class Step:
     then: str | None = None
     on: dict = field(default_factory=dict)
     tier: int | None = None
+    flag: str | None = None
     pack: str | None = None
     include: tuple = ()
     route: tuple = ()
@@ -85,6 +89,7 @@ def parse_protocol(raw: dict) -> Protocol:
             then=spec.get("then"),
             on={str(k).lower(): _transition(v) for k, v in (spec.get("answers") or {}).items()},
             tier=spec.get("tier"),
+            flag=spec.get("flag"),
             pack=spec.get("pack"),
             include=tuple(spec.get("include") or ()),
             route=tuple((rule["when"], rule["go"]) for rule in spec.get("route") or ()),
@@ -222,11 +227,9 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
             keys.append(f"{base}.say")
         elif step.kind == "screening":
             keys += [f"{base}.ask", f"{base}.reprompt", f"titles.{step.id}"]
-            if step.tier == 1:
-                keys.append(f"emergency.reasons.{step.id}")
         elif step.kind == "end":
             keys.append(f"{base}.say")
-    keys += ["steps.breathing.outro", "steps.summary.rest", "steps.summary.warning", "steps.summary.close",
+    keys += ["steps.breathing.outro", "events.two_weeks", "events.symptom_unmatched", "steps.summary.rest", "steps.summary.warning", "steps.summary.close",
              "steps.summary.card_title"]
     keys += [f"compress_plan.{pack}" for pack in packs(protocol)]
     keys += [f"packs.{pack}" for pack in packs(protocol)]
@@ -246,9 +249,31 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
     return keys
 
 
-def check_prompts(protocol: Protocol, prompts: Prompts) -> list[str]:
+# Where each tier's advice lives in a prompts file.
+REASON_KEYS = {1: "emergency.reasons", 2: "urgent.reasons", 3: "routine"}
+
+
+def red_flag_prompt_keys(red_flags: RedFlags) -> list[str]:
+    return [f"{REASON_KEYS[red_flags.tier_of(flag)]}.{flag}" for flag in red_flags.ids()]
+
+
+def check_screening_flags(protocol: Protocol, red_flags: RedFlags) -> list[str]:
     problems = []
-    for key in required_prompt_keys(protocol):
+    for step in protocol.steps.values():
+        if step.kind != "screening":
+            continue
+        if step.flag not in red_flags.ids():
+            problems.append(f"step {step.id}: flag {step.flag!r} is not in red_flags.yaml")
+        elif red_flags.tier_of(step.flag) != step.tier:
+            problems.append(f"step {step.id}: tier {step.tier} but flag {step.flag} is tier "
+                            f"{red_flags.tier_of(step.flag)}")
+    return problems
+
+
+def check_prompts(protocol: Protocol, prompts: Prompts, red_flags: RedFlags | None = None) -> list[str]:
+    problems = []
+    extra = red_flag_prompt_keys(red_flags) if red_flags is not None else []
+    for key in required_prompt_keys(protocol) + extra:
         if prompts.get(key) is None:
             problems.append(f"missing text for {key}")
     formatter = string.Formatter()
@@ -272,6 +297,7 @@ class Content:
     prompts: dict  # name -> Prompts
     locales: dict  # locale -> LocaleInfo
     default_locale: str
+    red_flags: RedFlags
 
     def locale(self, name: str | None) -> LocaleInfo:
         return self.locales.get(name or "") or self.locales[self.default_locale]
@@ -287,8 +313,9 @@ def _read_yaml(path: Path) -> dict:
 
 def load_content(directory: Path = CONTENT_DIR) -> Content:
     protocol = parse_protocol(_read_yaml(directory / "protocol.yaml"))
+    red_flags = load_red_flags(directory / "red_flags.yaml")
     raw_locales = _read_yaml(directory / "locales.yaml")
-    locales, prompts, problems = {}, {}, []
+    locales, prompts, problems = {}, {}, check_screening_flags(protocol, red_flags)
     for name, spec in (raw_locales.get("locales") or {}).items():
         info = LocaleInfo(name=name, prompts=spec["prompts"], spoken=dict(spec["spoken"]),
                           written=dict(spec["written"]))
@@ -303,13 +330,15 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
                 problems.append(f"locales.yaml {name}: no prompts file {path.name}")
                 continue
             prompts[info.prompts] = Prompts(info.prompts, _read_yaml(path))
-            problems += [f"prompts/{info.prompts}.yaml: {p}" for p in check_prompts(protocol, prompts[info.prompts])]
+            problems += [f"prompts/{info.prompts}.yaml: {p}"
+                         for p in check_prompts(protocol, prompts[info.prompts], red_flags)]
     default = raw_locales.get("default")
     if default not in locales:
         problems.append(f"locales.yaml: default locale {default!r} is not listed")
     if problems:
         raise ContentError("\n  ".join(["content:"] + problems))
-    return Content(protocol=protocol, prompts=prompts, locales=locales, default_locale=default)
+    return Content(protocol=protocol, prompts=prompts, locales=locales, default_locale=default,
+                   red_flags=red_flags)
 
 
 @functools.cache

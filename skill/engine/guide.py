@@ -39,6 +39,8 @@ class _TurnBuilder:
         self.now = now
         self.locale = locale
         self.plan = Plan()
+        # The red flag behind a screening answer that leads to a triage outcome.
+        self.outcome_flag: str | None = None
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -89,6 +91,9 @@ class _TurnBuilder:
         if kind == "session_ended":
             self.plan = Plan(end_session=True)
             return
+        if kind == "red_flag":
+            # Before anything else, whatever was going on: a warning sign is answered this turn.
+            return self.on_red_flag(event.target)
         if kind == "launch":
             return self.on_launch()
         if kind == "start":
@@ -105,6 +110,9 @@ class _TurnBuilder:
             self.state["pending"] = "confirm_delete"
             return self.ask("events.delete_ask", "events.delete_reprompt")
         step = self.step
+        if kind == "symptom" and (step is None or step.kind == "end"):
+            self.say("events.symptom_unmatched")
+            return self.on_start()
         if step is None or step.kind == "end" or (step.kind == "outcome" and step.tier == 1):
             # Nothing under way (a one-shot "yes", or after the guide ended): answer as a launch would.
             return self.on_launch()
@@ -128,6 +136,7 @@ class _TurnBuilder:
             return self.ask("events.done_ask", "events.done_reprompt")
         self.state["pending"] = "resume_offer"
         self.say("events.welcome_back")
+        self.add_two_weeks_notice()
         self.add_next_compress()
         self.ask("events.resume_ask", "events.resume_reprompt", title=self.title(self.state["step"]))
 
@@ -135,7 +144,8 @@ class _TurnBuilder:
         self.state["pending"] = None
         if self.emergency_active():
             return self.remind_emergency()
-        self.maybe_new_episode()
+        if not self.maybe_new_episode():
+            self.add_two_weeks_notice()
         self.start_guide()
 
     def start_guide(self, welcome_back: bool = False) -> None:
@@ -252,6 +262,8 @@ class _TurnBuilder:
         step = self.step
         transition = step.on.get(answer)
         if transition is not None:
+            if step.kind == "screening":
+                self.outcome_flag = step.flag
             return self.follow(transition)
         if step.kind == "screening":
             self.say("events.screening_needs_answer")
@@ -380,9 +392,8 @@ class _TurnBuilder:
     def route(self, step: Step) -> str:
         for condition, target in step.route:
             if condition == "always" or self.condition(condition):
-                if target == "requested_step":
-                    target = self.state["requested_step"]
-                    self.state["requested_step"] = None
+                if target in ("requested_step", "return_step"):
+                    target, self.state[target] = self.state[target], None
                 return target
         raise AssertionError("routers end with an 'always' rule")  # checked at load time
 
@@ -395,6 +406,12 @@ class _TurnBuilder:
         if name == "cold_phase":
             hours = self.hours_since(episode["started"])
             return hours is not None and hours < self.settings["compress"]["cold_phase_hours"]
+        if name == "recently_screened":
+            screening = episode["screening"]
+            hours = self.hours_since(screening["at"]) if screening and screening["result"] == "clear" else None
+            return hours is not None and hours < self.settings["rescreen_after_hours"]
+        if name == "return_step":
+            return self.state["return_step"] is not None
         if name == "requested_step":
             # Only a place a person can ask for by name; a forged record cannot route elsewhere.
             return self.state["requested_step"] in self.guide.protocol.jump_targets.values()
@@ -422,8 +439,8 @@ class _TurnBuilder:
 
     def render_step(self, step: Step, arriving: bool = False) -> None:
         if step.kind == "outcome":
-            return self.emergency(self.state["trail"][-1] if self.state["trail"] else None) if step.tier == 1 \
-                else self.urgent()
+            flag = self.outcome_flag or (self.state["last_emergency"] or {}).get("reason")
+            return self.emergency(flag) if step.tier == 1 else self.urgent(flag)
         if step.kind == "end":
             return self.finish(step)
         if not arriving:
@@ -448,31 +465,63 @@ class _TurnBuilder:
         self.end()
 
     # ------------------------------------------------------------------ triage outcomes
-    def emergency(self, reason: str | None) -> None:
-        """Tier 1: the guide stops; the very next words say what to do now."""
-        self.state["step"] = "emergency"
+    def on_red_flag(self, flag: str | None) -> None:
+        red_flags = self.guide.content.red_flags
+        tier = red_flags.tier_of(flag) if flag in red_flags.ids() else None
         self.state["pending"] = None
-        self.state["requested_step"] = None
-        self.state["last_emergency"] = {"tier": 1, "reason": reason, "at": records.iso(self.now),
+        if tier == 1:
+            return self.emergency(flag)
+        if tier == 2:
+            return self.remind_emergency() if self.emergency_active() else self.urgent(flag)
+        if tier == 3:
+            self.say(f"routine.{flag}")
+        else:
+            self.say("events.symptom_unmatched")
+        step = self.step
+        if step is None or step.kind == "end":
+            return self.on_start()
+        if step.kind == "outcome" and step.tier == 1:
+            return self.on_launch()
+        self.restate()
+
+    def on_symptom(self, event: Event) -> None:
+        self.say("events.symptom_unmatched")
+        self.restate()
+
+    def emergency(self, flag: str | None) -> None:
+        """Tier 1: the guide stops; the very next words say what to do now."""
+        self.state.update(step="emergency", pending=None, requested_step=None, return_step=None)
+        self.state["last_emergency"] = {"tier": 1, "reason": flag, "at": records.iso(self.now),
                                         "acknowledged": False}
-        if self.state["episode"]["screening"] is None or reason in self.steps:
-            self.state["episode"]["screening"] = {"result": "emergency", "at": records.iso(self.now)}
+        self.state["episode"]["screening"] = {"result": "emergency", "at": records.iso(self.now)}
         self.plan.lines = [Line("emergency.say")]
-        reason_key = f"emergency.reasons.{reason}"
-        if reason and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
+        reason_key = f"emergency.reasons.{flag}"
+        if flag and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
             self.say(reason_key)
         self.plan.card = Card(title=Line("emergency.card_title"), lines=list(self.plan.lines))
         self.plan.triage = "emergency"
         self.end()
 
-    def urgent(self) -> None:
+    def urgent(self, flag: str | None) -> None:
         """Tier 2: see a doctor today, then offer the comfort steps while they arrange it."""
+        current = self.step
+        if current is not None and current.kind == "info":
+            self.state["return_step"] = current.id  # the comfort steps carry on from here
         self.state["step"] = "urgent"
+        self.state["pending"] = None
         self.state["episode"]["screening"] = {"result": "urgent", "at": records.iso(self.now)}
-        self.say("urgent.say")
-        self.plan.card = Card(title=Line("urgent.card_title"), lines=[Line("urgent.say")])
+        self.plan.lines = [Line("urgent.say")]
+        reason_key = f"urgent.reasons.{flag}"
+        if flag and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
+            self.say(reason_key)
+        self.plan.card = Card(title=Line("urgent.card_title"), lines=list(self.plan.lines))
         self.plan.triage = "urgent"
         self.ask("urgent.ask", "urgent.reprompt")
+
+    def add_two_weeks_notice(self) -> None:
+        hours = self.hours_since(self.state["episode"]["started"])
+        if hours is not None and hours >= 24 * self.settings["see_doctor_after_days"]:
+            self.say("events.two_weeks")
 
     # ------------------------------------------------------------------ compress timing
     def next_compress(self) -> tuple[str, timedelta] | None:

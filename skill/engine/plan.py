@@ -31,6 +31,8 @@ EVENT_KINDS = frozenset(
         "cancel",
         "fallback",
         "delete_data",
+        "red_flag",  # with a target: a red_flags.yaml id the person described ("I can't feel my legs")
+        "symptom",  # the person described something that matched no red flag
         "session_ended",
     }
 )

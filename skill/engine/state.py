@@ -43,6 +43,7 @@ def fresh_state(now: datetime) -> dict:
         "trail": [],  # earlier steps, for "go back"
         "pending": None,  # a short side question: resume_offer, restart_offer, confirm_delete, confirm_help
         "requested_step": None,  # where to go once screening is done
+        "return_step": None,  # where the comfort steps resume after a "see a doctor today"
         "paused": False,
         "heat_intolerant": False,  # heat made the pain worse: cold only, remembered across episodes
         "episode": new_episode(now, 1),
@@ -108,6 +109,7 @@ def normalise(raw, now: datetime, step_ids) -> dict:
     trail = raw.get("trail")
     state["trail"] = [s for s in trail if step_id(s)] if isinstance(trail, list) else []
     state["requested_step"] = step_id(raw.get("requested_step"))
+    state["return_step"] = step_id(raw.get("return_step"))
     state["paused"] = _flag(raw.get("paused"))
     state["heat_intolerant"] = _flag(raw.get("heat_intolerant"))
     state["last_seen"] = _time(raw.get("last_seen"), state["last_seen"])
@@ -139,7 +141,7 @@ def start_new_episode(state: dict, now: datetime) -> None:
         -PAST_EPISODES_KEPT:
     ]
     state["episode"] = new_episode(now, old["number"] + 1)
-    state.update(step=None, trail=[], pending=None, requested_step=None, paused=False)
+    state.update(step=None, trail=[], pending=None, requested_step=None, return_step=None, paused=False)
 
 
 def since(value: str | None, now: datetime) -> timedelta | None:

@@ -1,0 +1,604 @@
+"""Recognises a red flag in what a person says, in one turn: "I can't feel my legs" -> t1_legs.
+
+Pure Python (stdlib and PyYAML only). The phrase list is data, ``skill/content/red_flags.yaml``,
+written for a clinician to read; its header documents the pattern syntax. This module:
+
+- ``normalise(text)``: the one form both the phrases and the utterances are matched in
+  (lowercase, contractions expanded, "not sure"/"don't know" -> "unsure", punctuation -> "." breaks).
+- ``load_red_flags(path)`` / ``default_red_flags()``: parse, validate and compile the phrase list.
+- ``RedFlags.match(text)``: the most severe red flag described and not negated, or None.
+- ``SYMPTOM_FRAMES`` / ``utterance_from_frame``: put back the carrier words ("i cannot", "my legs")
+  that Alexa strips off an AMAZON.SearchQuery slot, before matching.
+
+Negation (NegEx-style, deliberately simple):
+- a match is negated when a negation cue (no, not, never, without, none, neither, nor, nothing)
+  stands at most ``NEGATION_WINDOW`` (4) words before the match's first word, in the same clause;
+  filler words (a, the, any, is, have, do...) are not counted ("i do not think there is any blood
+  in my pee" stays negated);
+- clauses end at punctuation and at the words in ``CLAUSE_BREAKS`` (but, and, however, though...);
+  a new subject ("my", "i", "both", "there", "it") also starts a clause unless it follows a
+  preposition or a verb of thinking ("i don't think my legs are numb" stays negated;
+  "no fever my legs are numb" and "no, i can't feel my legs" do not);
+- "or"/"nor" inside a negated stretch carry the negation on ("no numbness or tingling in my legs");
+- words inside the matched phrase never negate it ("no feeling in my legs", "i can't pee"), and a
+  gap ("...") in a phrase never spans a negation cue or a clause break;
+- only negation *before* a phrase is recognised: "numbness between my legs? no" still escalates
+  (the safe direction).
+Uncertainty is not negation: "not sure", "don't know", "can't tell", "no idea" become "unsure",
+so "I'm not sure if I have numbness down there" escalates (clinical.md: "not sure" counts as yes).
+"Can no longer", "can hardly", "can barely", "unable to", "not able to" become "cannot": a loss of
+function, so "I can no longer feel my feet" -> t1_legs (decided: loss of feeling in both feet is
+the tier-1 "numbness in both legs").
+
+Speed: each phrase is compiled once, behind the words one of which it needs; an utterance runs only
+the phrases whose key words it contains (about 50 microseconds for a typical sentence).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+RED_FLAGS_PATH = Path(__file__).resolve().parent.parent / "content" / "red_flags.yaml"
+
+# Every tier-1 and tier-2 item of clinical.md must have an entry (checked at load time).
+REQUIRED_IDS = (
+    "t1_saddle", "t1_bladder", "t1_bowel", "t1_legs", "t1_foot_drop", "t1_sexual", "t1_trauma",
+    "t1_chest", "t1_collapse", "t1_heart", "t1_belly_pulse",
+    "t2_fever", "t2_urinary", "t2_cancer", "t2_weight_loss", "t2_night_pain", "t2_osteoporosis",
+    "t2_immune", "t2_lump", "t2_upper_belly",
+)
+
+# The symptom intents whose slot is an AMAZON.SearchQuery behind carrier phrases. Alexa does not say
+# which carrier matched, so each intent keeps one fixed frame the handler puts back before matching.
+SYMPTOM_FRAMES = {
+    "DescribeSymptomIntent": "",
+    "CannotDoIntent": "i cannot",
+    "LegsSymptomIntent": "my legs",
+    "LegSymptomIntent": "my leg",
+}
+
+BOUNDARY = "."  # the clause-break token normalise() puts where punctuation was
+NEGATION_CUES = frozenset({"no", "not", "never", "without", "none", "neither", "nor", "nothing"})
+NEGATION_WINDOW = 4
+# Words that end a clause for negation: "no fever but my legs are numb".
+CLAUSE_BREAKS = frozenset({"but", "and", "however", "though", "although", "except", "yet", "whereas",
+                           "plus", "also", "then", "now", "anyway", "because", "cos", "cause"})
+# Inside a negated stretch these carry the negation on to the next item of a list.
+LIST_WORDS = frozenset({"or", "nor"})
+# A new subject starts a new clause ("no fever my legs are numb") ...
+SUBJECTS = frozenset({"my", "i", "both", "there", "it"})
+# ... unless it follows one of these (a preposition, a verb that takes it as an object, or a verb of
+# thinking): "i don't think my legs are numb" stays negated.
+LINKERS = frozenset("""
+    in on at of to from with into onto around between down up under over near by for about across
+    through along behind below above inside like than as both either neither all any
+    think thought believe reckon suppose guess say said saying feel feels felt feeling notice
+    noticed know knew that if whether seem seems mean
+    have has had having got move lift use control hold lost lose losing hurt hurting injured
+    injure bend wet soiled is am are was were be been do does did
+""".split())
+
+SUBJECT_KEEPERS = LINKERS | {"neither", "nor", "not", "or"}
+# Words that do not count towards the negation window ("i do not think there is any blood ...").
+FILLERS = frozenset("a an the any some really very much is am are was were been have has got do does did".split())
+
+# Words too common to be a phrase on their own (a phrase made only of these is refused).
+STOP_WORDS = frozenset("""
+    i me my mine myself a an the is am are was were be been being have has had having do does did
+    it its this that these those there here they them their he she we you your his her our
+    in on at of to from with into onto by for about as than and or but so if when whether then
+    just really very too also still now all some any bit little lot can cannot could would will
+    should may might must not no never none nor neither what which who how why where yes yeah okay
+    ok unsure
+""".split() + [BOUNDARY])
+
+GAP_WORDS = 3  # "..." in a phrase: up to this many words
+
+_CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrophes
+    (r"\b(?:can't|cant|can not|cannot)\b", "cannot"),
+    (r"\b(?:won't|wont)\b", "will not"),
+    (r"\bain't\b", "is not"),
+    (r"\b(\w+)n't\b", r"\1 not"),
+    (r"\b(do|does|did|have|has|had|is|are|was|were|could|would|should)nt\b", r"\1 not"),
+    (r"\b(?:i'm|im)\b", "i am"),
+    (r"\blet's\b", "let us"),
+    (r"\b(i|you|we|they)'ve\b", r"\1 have"),
+    (r"\bive\b", "i have"),
+    (r"\b(\w+)'re\b", r"\1 are"),
+    (r"\b(\w+)'ll\b", r"\1 will"),
+    (r"\b(i|you|we|they|he|she)'d\b", r"\1 would"),
+    # "'s" is nearly always "is" in symptom talk ("my heart's racing"); a possessive reads harmlessly.
+    (r"\b(\w+)'s\b", r"\1 is"),
+    (r"\bgonna\b", "going to"),
+    (r"\bwanna\b", "want to"),
+    (r"\bkinda\b", "kind of"),
+]
+# Loss of function: one form, "cannot" ("i can no longer feel my feet" -> "i cannot feel my feet").
+_CANNOT = [
+    (r"\bcan (?:no longer|hardly|barely|scarcely)\b", "cannot"),
+    (r"\b(?:(?:am|is|are|was|were|have|has|had) )?(?:not|no longer) (?:been )?able to\b", "cannot"),
+    (r"\b(?:(?:am|is|are|was|were) )?unable to\b", "cannot"),
+]
+# Fillers inside a loss of function: "i can't really feel my bum" -> "i cannot feel my bum".
+_FILLER = [
+    (r"\b(cannot|could not|do not|did not) (?:really|properly|quite|fully|even|actually|seem to) ", r"\1 "),
+]
+# Uncertainty is not negation: "not sure", "don't know", "can't tell", "no idea" -> "unsure".
+_UNSURE = [
+    (r"\bnot (?:really |quite |too |very |entirely |completely |totally |a hundred percent |100 percent )?"
+     r"(?:sure|certain)(?: (?:if|whether|about|of))?\b", "unsure"),
+    (r"\b(?:do|does|did) not (?:really )?know(?: (?:if|whether))?\b", "unsure"),
+    (r"\b(?:unsure|uncertain)(?: (?:if|whether|about|of))?\b", "unsure"),
+    (r"\bno idea(?: (?:if|whether))?\b", "unsure"),
+    (r"\bcannot (?:really )?tell (?:if|whether)\b", "unsure"),
+]
+_COMPILED = [(re.compile(p), r) for p, r in _CONTRACTIONS + _CANNOT + _FILLER + _UNSURE]
+
+
+def normalise(text: str) -> str:
+    """The form phrases and utterances are matched in.
+
+    >>> normalise("I'm not sure if I can't feel my legs. But no fever!")
+    'i am unsure i cannot feel my legs . but no fever'
+    """
+    text = (text or "").lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
+    text = text.replace("&", " and ")
+    # Spelled-out initialisms: "h.i.v." -> "hiv", "u.t.i" -> "uti".
+    text = re.sub(r"\b(?:[a-z]\.){2,}[a-z]?\b\.?", lambda m: m.group(0).replace(".", ""), text)
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)  # "long-term", "light-headed"
+    for pattern, replacement in _COMPILED[: len(_CONTRACTIONS)]:
+        text = pattern.sub(replacement, text)
+    text = text.replace("'", "")
+    text = re.sub(r"(?<!\d)[.,;:!?]|[.,;:!?](?!\d)|\s[-\u2013\u2014]+\s|[()\[\]\"]", " . ", text)
+    text = re.sub(r"[^a-z0-9. ]+", " ", text)
+    for pattern, replacement in _COMPILED[len(_CONTRACTIONS):]:
+        text = pattern.sub(replacement, text)
+    tokens = []
+    for token in text.split():
+        if token == BOUNDARY and (not tokens or tokens[-1] == BOUNDARY):
+            continue
+        tokens.append(token)
+    while tokens and tokens[-1] == BOUNDARY:
+        tokens.pop()
+    return " ".join(tokens)
+
+
+def utterance_from_frame(intent_name: str, captured: str | None) -> str:
+    """What the person said, rebuilt from a symptom intent's captured slot text.
+
+    The frame ("i cannot", "my legs") goes in front unless the text already starts with it;
+    an intent without a frame (SymptomIntent's raw slot value, say) gives the text unchanged.
+    """
+    captured = " ".join((captured or "").split())
+    frame = SYMPTOM_FRAMES.get(intent_name, "")
+    if not frame:
+        return captured
+    if normalise(captured).startswith(normalise(frame) + " ") or normalise(captured) == normalise(frame):
+        return captured
+    return f"{frame} {captured}".strip()
+
+
+class RedFlagError(ValueError):
+    """red_flags.yaml is broken; the message lists every problem found."""
+
+
+@dataclass(frozen=True)
+class Match:
+    flag_id: str
+    tier: int
+    phrase: str  # the pattern, as written in red_flags.yaml
+    text: str  # the words it matched, in normalised form
+    start: int = 0  # index of the first matched word in the normalised text
+    negated: bool = False
+    cue: str | None = None  # the word that negated it (explain() only)
+
+
+# ---------------------------------------------------------------------- pattern syntax
+class _PatternError(ValueError):
+    pass
+
+
+_PATTERN_TOKEN = re.compile(r"\.\.\.|@[a-z0-9_]+|[()\[\]|^$]|[a-z0-9]+|\S")
+_START = r"(?:^|(?<=\. ))"  # the start of what was said, or of a sentence
+_END = r"(?=\. |$)"  # the end of what was said, or of a sentence
+
+
+def _gap_regex() -> str:
+    blocked = "|".join(sorted(NEGATION_CUES | CLAUSE_BREAKS | {re.escape(BOUNDARY)}))
+    return rf"(?:(?!(?:{blocked}) )[^ ]+ ){{0,{GAP_WORDS}}}"
+
+
+_GAP = _gap_regex()
+
+
+class _Parser:
+    """pattern := item* ; item := word | "(" alts ")" | "[" alts "]" | "..." | "@list" | "^" | "$"
+    alts := seq ("|" seq)*. The parse tree is a list of nodes: ("word", w), ("alt", [seq, ...]),
+    ("opt", [seq, ...]), ("gap",), ("start",), ("end",)."""
+
+    def __init__(self, pattern: str, words: dict):
+        self.pattern = pattern
+        self.words = words
+        self.tokens = _PATTERN_TOKEN.findall(pattern)
+        self.pos = 0
+        self.used: set[str] = set()
+
+    def parse(self):
+        seq = self.seq()
+        if self.pos != len(self.tokens):
+            tok = self.tokens[self.pos]
+            raise _PatternError(f"unexpected {tok!r}" + (" (unbalanced bracket)" if tok in ")]|" else ""))
+        if not seq:
+            raise _PatternError("empty pattern")
+        return seq
+
+    def seq(self):
+        items = []
+        while self.pos < len(self.tokens):
+            tok = self.tokens[self.pos]
+            if tok in (")", "]", "|"):
+                break
+            self.pos += 1
+            if tok in ("(", "["):
+                alts = self.alts()
+                close = ")" if tok == "(" else "]"
+                if self.pos >= len(self.tokens) or self.tokens[self.pos] != close:
+                    raise _PatternError(f"unbalanced {tok!r}: missing {close!r}")
+                self.pos += 1
+                items.append(("alt" if tok == "(" else "opt", alts))
+            elif tok == "...":
+                items.append(("gap",))
+            elif tok == "^":
+                items.append(("start",))
+            elif tok == "$":
+                items.append(("end",))
+            elif tok.startswith("@"):
+                name = tok[1:]
+                if name not in self.words:
+                    raise _PatternError(f"unknown word list {tok!r}")
+                self.used.add(name)
+                items.append(("alt", [[("word", w) for w in entry.split()] for entry in self.words[name]]))
+            elif re.fullmatch(r"[a-z0-9]+", tok):
+                items.append(("word", tok))
+            else:
+                raise _PatternError(f"character {tok!r} is not allowed (use lowercase words, ( | ), [ ], ..., @list)")
+        return items
+
+    def alts(self):
+        options = [self.seq()]
+        while self.pos < len(self.tokens) and self.tokens[self.pos] == "|":
+            self.pos += 1
+            options.append(self.seq())
+        for option in options:
+            if not option:
+                raise _PatternError("empty alternative")
+        return options
+
+
+def _regex(seq) -> str:
+    out = []
+    for node in seq:
+        kind = node[0]
+        if kind == "word":
+            out.append(re.escape(node[1]) + " ")
+        elif kind == "gap":
+            out.append(_GAP)
+        elif kind == "start":
+            out.append(_START)
+        elif kind == "end":
+            out.append(_END)
+        else:
+            # Longest alternatives first, so the matched text shows the whole phrase.
+            options = sorted((_regex(option) for option in node[1]), key=len, reverse=True)
+            out.append("(?:" + "|".join(options) + ")" + ("?" if kind == "opt" else ""))
+    return "".join(out)
+
+
+def _can_be_only_stop_words(seq) -> bool:
+    """True if some expansion of ``seq`` is empty or made of stop words only."""
+    for node in seq:
+        if node[0] == "word" and node[1] not in STOP_WORDS:
+            return False
+        if node[0] == "alt" and not any(_can_be_only_stop_words(option) for option in node[1]):
+            return False
+    return True
+
+
+def _anchor_set(node) -> frozenset | None:
+    """Words one of which must appear for ``node`` to match, or None if it can match nothing."""
+    if node[0] == "word":
+        return frozenset([node[1]])
+    if node[0] == "alt":
+        words = set()
+        for option in node[1]:
+            option_set = _seq_anchor(option)
+            if option_set is None:
+                return None
+            words |= option_set
+        return frozenset(words)
+    return None  # optional, gap, anchors
+
+
+def _seq_anchor(seq) -> frozenset | None:
+    """The most telling set of words one of which must appear for ``seq`` to match."""
+    best = None
+    for node in seq:
+        words = _anchor_set(node)
+        if words is None:
+            continue
+        rank = (len(words & STOP_WORDS) > 0, len(words))
+        if best is None or rank < best[0]:
+            best = (rank, words)
+    return best[1] if best else None
+
+
+def _literal_runs(seq):
+    """Runs of consecutive plain words, to check they are written in normalised form."""
+    run = []
+    for node in seq:
+        if node[0] == "word":
+            run.append(node[1])
+            continue
+        if run:
+            yield " ".join(run)
+            run = []
+        if node[0] in ("alt", "opt"):
+            for option in node[1]:
+                yield from _literal_runs(option)
+    if run:
+        yield " ".join(run)
+
+
+def compile_pattern(pattern: str, words: dict | None = None) -> str:
+    """The regex for one phrase pattern, matched against normalised text plus a trailing space.
+
+    ``words`` holds the named word lists (``@name``). Raises ValueError with a readable reason.
+    """
+    return _compile(pattern, words or {})[0]
+
+
+def _compile(pattern: str, words: dict) -> tuple[str, set, frozenset | None]:
+    parser = _Parser(pattern, words)
+    seq = parser.parse()
+    if _can_be_only_stop_words(seq):
+        raise _PatternError("can match stop words only (add a word that carries the meaning)")
+    for run in _literal_runs(seq):
+        if normalise(run) != run:
+            raise _PatternError(f"{run!r} is not in normalised form (write {normalise(run)!r})")
+    return r"(?<![^ ])" + _regex(seq), parser.used, _seq_anchor(seq)
+
+
+# ---------------------------------------------------------------------- the flags
+@dataclass(frozen=True)
+class RedFlag:
+    id: str
+    tier: int
+    label: str
+    phrases: tuple
+
+
+class RedFlags:
+    """The validated, compiled phrase list. Build with ``load_red_flags``."""
+
+    def __init__(self, flags: list[RedFlag], words: dict | None = None):
+        self._flags = {flag.id: flag for flag in flags}
+        self._order = {flag.id: i for i, flag in enumerate(flags)}
+        self.words = dict(words or {})
+        # One compiled regex per phrase, each behind the words one of which must be present: an
+        # utterance only runs the few phrases whose key words it contains.
+        self._patterns = []  # (flag, index, regex)
+        self._by_word: dict[str, list[int]] = {}
+        self._always: list[int] = []
+        for flag in flags:
+            for i, phrase in enumerate(flag.phrases):
+                body, _, anchor = _compile(phrase, self.words)
+                n = len(self._patterns)
+                # A lookahead finds every start position, overlapping ones included.
+                self._patterns.append((flag, i, re.compile(f"(?=({body}))")))
+                if anchor:
+                    for word in anchor:
+                        self._by_word.setdefault(word, []).append(n)
+                else:
+                    self._always.append(n)
+
+    # -- queries
+    def ids(self) -> tuple:
+        return tuple(self._flags)
+
+    def tier_of(self, flag_id: str) -> int:
+        return self._flags[flag_id].tier
+
+    def label_of(self, flag_id: str) -> str:
+        return self._flags[flag_id].label
+
+    def phrases_of(self, flag_id: str) -> tuple:
+        return self._flags[flag_id].phrases
+
+    def __len__(self) -> int:
+        return len(self._flags)
+
+    # -- matching
+    def explain(self, text: str) -> list[Match]:
+        """Every phrase found in ``text``, negated ones included, in text order (for debugging)."""
+        normalised = normalise(text)
+        tokens = normalised.split()
+        subject = " ".join(tokens) + " "
+        starts = _token_starts(tokens)
+        negators = _negators(tokens)
+        found = []
+        candidates = set(self._always)
+        for token in set(tokens):
+            candidates.update(self._by_word.get(token, ()))
+        for n in sorted(candidates):
+            flag, i, regex = self._patterns[n]
+            for m in regex.finditer(subject):
+                index = starts[m.start()]
+                cue = negators[index]
+                found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=flag.phrases[i],
+                                   text=m.group(1).strip(), start=index, negated=cue is not None, cue=cue))
+        found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
+        return found
+
+    def match(self, text: str) -> Match | None:
+        """The most severe red flag described and not negated: tier 1 before 2 before 3; within a
+        tier the one said first (then file order). None when there is none."""
+        best = None
+        for found in self.explain(text):
+            if found.negated:
+                continue
+            key = (found.tier, found.start, self._order[found.flag_id])
+            if best is None or key < best[0]:
+                best = (key, found)
+        if best is None:
+            return None
+        m = best[1]
+        return Match(flag_id=m.flag_id, tier=m.tier, phrase=m.phrase, text=m.text, start=m.start)
+
+
+def _token_starts(tokens: list[str]) -> dict:
+    """Character offset -> token index, for the text " ".join(tokens) + " "."""
+    starts, offset = {}, 0
+    for i, token in enumerate(tokens):
+        starts[offset] = i
+        offset += len(token) + 1
+    return starts
+
+
+def _negators(tokens: list[str]) -> list[str | None]:
+    """For each token, the negation cue whose scope it is in (or None)."""
+    scope: list[str | None] = [None] * len(tokens)
+    cue, distance = None, 0
+    for i, token in enumerate(tokens):
+        if token == BOUNDARY or token in CLAUSE_BREAKS:
+            cue = None
+            continue
+        if token in SUBJECTS and i > 0 and tokens[i - 1] not in SUBJECT_KEEPERS:
+            cue = None  # a new clause with its own subject: "no fever my legs are numb", "no, i can't..."
+        if cue is not None:
+            distance += token not in FILLERS
+            if distance <= NEGATION_WINDOW:
+                scope[i] = cue
+                if token in LIST_WORDS:
+                    distance = 0  # "no numbness or tingling in my legs": the list stays negated
+            else:
+                cue = None
+        if token in NEGATION_CUES:
+            cue, distance = token, 0
+    return scope
+
+
+# ---------------------------------------------------------------------- loading
+def _word_lists(raw, problems: list[str]) -> dict:
+    words = {}
+    lists = raw.get("words") or {}
+    if not isinstance(lists, dict):
+        problems.append("'words:' must map list names to lists of words")
+        return words
+    for name, entries in lists.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_]+", name):
+            problems.append(f"words: bad list name {name!r} (lowercase letters, digits, _)")
+            continue
+        if not isinstance(entries, list) or not entries:
+            problems.append(f"words.{name}: must be a non-empty list")
+            continue
+        clean = []
+        for entry in entries:
+            text = " ".join(str(entry).split()) if isinstance(entry, (str, int)) else None
+            if not text or not re.fullmatch(r"[a-z0-9 ]+", text):
+                problems.append(f"words.{name}: {entry!r} must be plain lowercase words")
+            elif normalise(text) != text:
+                problems.append(f"words.{name}: {entry!r} is not in normalised form (write {normalise(text)!r})")
+            elif text in clean:
+                problems.append(f"words.{name}: {entry!r} listed twice")
+            else:
+                clean.append(text)
+        words[name] = tuple(clean)
+    return words
+
+
+def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
+    problems: list[str] = []
+    flags: list[RedFlag] = []
+    if not isinstance(raw, dict) or not isinstance(raw.get("flags"), list):
+        return ["the file needs a top-level 'flags:' list"], flags, {}
+    words = _word_lists(raw, problems)
+    used_lists: set[str] = set()
+    seen: set[str] = set()
+    phrase_owner: dict[str, str] = {}
+    for n, entry in enumerate(raw["flags"], 1):
+        if not isinstance(entry, dict):
+            problems.append(f"entry {n}: must be a mapping with id, tier, label and phrases")
+            continue
+        flag_id = entry.get("id")
+        where = f"{flag_id}" if isinstance(flag_id, str) and flag_id else f"entry {n}"
+        if not isinstance(flag_id, str) or not re.fullmatch(r"t[123]_[a-z0-9_]+", flag_id or ""):
+            problems.append(f"{where}: id must look like t1_name, t2_name or t3_name (got {flag_id!r})")
+            continue
+        if flag_id in seen:
+            problems.append(f"{where}: id used twice")
+            continue
+        seen.add(flag_id)
+        unknown = set(entry) - {"id", "tier", "label", "phrases"}
+        if unknown:
+            problems.append(f"{where}: unknown keys {sorted(unknown)}")
+        tier = entry.get("tier")
+        if tier not in (1, 2, 3) or isinstance(tier, bool):
+            problems.append(f"{where}: tier must be 1, 2 or 3 (got {tier!r})")
+        elif int(flag_id[1]) != tier:
+            problems.append(f"{where}: the id says tier {flag_id[1]} but tier is {tier}")
+        label = entry.get("label")
+        if not isinstance(label, str) or not label.strip():
+            problems.append(f"{where}: needs a label in plain words")
+        phrases = entry.get("phrases")
+        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) for p in phrases):
+            problems.append(f"{where}: phrases must be a non-empty list of strings")
+            continue
+        clean = []
+        for phrase in phrases:
+            text = " ".join(phrase.split())
+            try:
+                used_lists |= _compile(text, words)[1]
+            except ValueError as exc:
+                problems.append(f"{where}: phrase {phrase!r}: {exc}")
+                continue
+            key = text
+            if key in phrase_owner:
+                other = phrase_owner[key]
+                problems.append(f"{where}: phrase {phrase!r} is " +
+                                ("listed twice" if other == flag_id else f"also listed under {other}"))
+                continue
+            phrase_owner[key] = flag_id
+            clean.append(text)
+        if tier in (1, 2, 3) and isinstance(label, str):
+            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), phrases=tuple(clean)))
+    for required in REQUIRED_IDS:
+        if required not in seen:
+            problems.append(f"{required}: missing (every tier-1 and tier-2 item of clinical.md needs an entry)")
+    for name in sorted(set(words) - used_lists):
+        problems.append(f"words.{name}: never used by a phrase")
+    return problems, flags, words
+
+
+def load_red_flags(path: str | Path | None = None) -> RedFlags:
+    """Read, validate and compile red_flags.yaml; raise RedFlagError listing every problem."""
+    path = Path(path) if path is not None else RED_FLAGS_PATH
+    try:
+        with path.open(encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RedFlagError(f"{path.name}: cannot read: {exc}") from exc
+    problems, flags, words = _problems(raw)
+    if problems:
+        raise RedFlagError(f"{path.name}:\n  " + "\n  ".join(problems))
+    return RedFlags(flags, words)
+
+
+@functools.cache
+def default_red_flags() -> RedFlags:
+    """The shipped phrase list, loaded and compiled once per process."""
+    return load_red_flags()
