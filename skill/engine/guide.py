@@ -488,18 +488,22 @@ class _TurnBuilder:
         self.say("events.symptom_unmatched")
         self.restate()
 
+    def triage_answer(self, outcome: str, flag: str | None) -> None:
+        """The words and card for a triage outcome ("emergency" or "urgent"): the advice, then why."""
+        self.state["episode"]["screening"] = {"result": outcome, "at": records.iso(self.now)}
+        self.plan.lines = [Line(f"{outcome}.say")]
+        reason_key = f"{outcome}.reasons.{flag}"
+        if flag and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
+            self.say(reason_key)
+        self.plan.card = Card(title=Line(f"{outcome}.card_title"), lines=list(self.plan.lines))
+        self.plan.triage = outcome
+
     def emergency(self, flag: str | None) -> None:
         """Tier 1: the guide stops; the very next words say what to do now."""
         self.state.update(step="emergency", pending=None, requested_step=None, return_step=None)
         self.state["last_emergency"] = {"tier": 1, "reason": flag, "at": records.iso(self.now),
                                         "acknowledged": False}
-        self.state["episode"]["screening"] = {"result": "emergency", "at": records.iso(self.now)}
-        self.plan.lines = [Line("emergency.say")]
-        reason_key = f"emergency.reasons.{flag}"
-        if flag and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
-            self.say(reason_key)
-        self.plan.card = Card(title=Line("emergency.card_title"), lines=list(self.plan.lines))
-        self.plan.triage = "emergency"
+        self.triage_answer("emergency", flag)
         self.end()
 
     def urgent(self, flag: str | None) -> None:
@@ -507,15 +511,8 @@ class _TurnBuilder:
         current = self.step
         if current is not None and current.kind == "info":
             self.state["return_step"] = current.id  # the comfort steps carry on from here
-        self.state["step"] = "urgent"
-        self.state["pending"] = None
-        self.state["episode"]["screening"] = {"result": "urgent", "at": records.iso(self.now)}
-        self.plan.lines = [Line("urgent.say")]
-        reason_key = f"urgent.reasons.{flag}"
-        if flag and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
-            self.say(reason_key)
-        self.plan.card = Card(title=Line("urgent.card_title"), lines=list(self.plan.lines))
-        self.plan.triage = "urgent"
+        self.state.update(step="urgent", pending=None)
+        self.triage_answer("urgent", flag)
         self.ask("urgent.ask", "urgent.reprompt")
 
     def add_two_weeks_notice(self) -> None:
