@@ -1,0 +1,1 @@
+"""A local Alexa simulator for the skill: it talks to the skill the way Alexa does."""
