@@ -1,0 +1,168 @@
+"""Scripted dialogues: a YAML file of what the person says and what Alexa should answer.
+
+    name: first session, no warning signs
+    locale: en-US            # optional
+    device: speaker          # speaker | show | no-audio
+    turns:
+      - user: alexa, tell back spasm coach my back is spasming
+        expect:
+          speech: stop what you're doing        # substring, case-insensitive (a list: all of them)
+          speech_regex: "safety questions?"     # a regular expression, case-insensitive
+          not_speech: call nine one one         # must NOT be said
+          reprompt: around your bottom
+          intent: StartGuideIntent              # what the utterance resolved to
+          ends_session: false
+          card: Get emergency help now          # substring of the card's title and text
+          directive: Connections.SendRequest    # a directive type present in the response
+          timer: true                           # the fake Alexa API holds a timer for this user
+      - silence: true          # the person says nothing (reprompt, then the session ends)
+      - wait: 15m              # time passes: timers fire, audio plays
+      - consent: accept        # answer a permission request: accept | deny
+      - button: pause          # a play/pause/next/previous button press
+
+Each turn's expectations are checked against the first exchange the turn produced; ``expect_any``
+checks against every exchange of the turn (e.g. after a wait). A mismatch is reported with the turn
+number and what was actually said; ``replay`` returns the number of mismatches.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from simulator.clock import parse_duration
+
+TURN_KINDS = ("user", "silence", "wait", "consent", "button")
+EXPECT_KEYS = {"speech", "speech_regex", "not_speech", "reprompt", "intent", "ends_session", "card", "directive",
+               "timer", "request_type", "note"}
+
+
+class ScriptError(ValueError):
+    """The dialogue file itself is malformed."""
+
+
+@dataclass
+class Dialogue:
+    name: str
+    turns: list[dict]
+    locale: str = "en-US"
+    device: str = "speaker"
+
+
+@dataclass
+class Mismatch:
+    turn: int
+    what: str
+    expected: object
+    actual: object
+
+    def __str__(self) -> str:
+        return f"turn {self.turn}: {self.what}: expected {self.expected!r}, got {self.actual!r}"
+
+
+@dataclass
+class ReplayResult:
+    dialogue: Dialogue
+    exchanges: list = field(default_factory=list)  # (turn number, Exchange)
+    mismatches: list[Mismatch] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def load_dialogue(path: str | Path) -> Dialogue:
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    if not isinstance(raw, dict) or not isinstance(raw.get("turns"), list) or not raw["turns"]:
+        raise ScriptError(f"{path}: needs a non-empty 'turns' list")
+    for n, turn in enumerate(raw["turns"], 1):
+        if not isinstance(turn, dict) or sum(k in turn for k in TURN_KINDS) != 1:
+            raise ScriptError(f"{path}: turn {n} needs exactly one of {', '.join(TURN_KINDS)}")
+        for key in ("expect", "expect_any"):
+            unknown = set(turn.get(key) or {}) - EXPECT_KEYS
+            if unknown:
+                raise ScriptError(f"{path}: turn {n}: unknown expectation {sorted(unknown)}")
+        if "wait" in turn:
+            parse_duration(str(turn["wait"]))  # fails early on a bad duration
+    return Dialogue(name=raw.get("name") or Path(path).stem, turns=raw["turns"],
+                    locale=raw.get("locale", "en-US"), device=raw.get("device", "speaker"))
+
+
+def run_turn(device, turn: dict) -> list:
+    if "user" in turn:
+        return device.say(str(turn["user"]))
+    if "silence" in turn:
+        return device.silence()
+    if "wait" in turn:
+        return device.wait(parse_duration(str(turn["wait"])))
+    if "consent" in turn:
+        return device.consent(str(turn["consent"]).lower() in ("accept", "accepted", "yes", "true"))
+    return device.button(str(turn["button"]))
+
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def check(expect: dict, exchanges: list, device, number: int) -> list[Mismatch]:
+    """Mismatches between ``expect`` and what the exchanges show."""
+    problems: list[Mismatch] = []
+    spoken = " ".join(e.speech for e in exchanges).lower()
+    reprompts = " ".join(e.reprompt for e in exchanges).lower()
+    for text in _as_list(expect.get("speech", [])):
+        if str(text).lower() not in spoken:
+            problems.append(Mismatch(number, "speech", text, spoken))
+    for text in _as_list(expect.get("not_speech", [])):
+        if str(text).lower() in spoken:
+            problems.append(Mismatch(number, "not_speech", text, spoken))
+    for pattern in _as_list(expect.get("speech_regex", [])):
+        if not re.search(str(pattern), spoken, re.IGNORECASE):
+            problems.append(Mismatch(number, "speech_regex", pattern, spoken))
+    for text in _as_list(expect.get("reprompt", [])):
+        if str(text).lower() not in reprompts:
+            problems.append(Mismatch(number, "reprompt", text, reprompts))
+    if "intent" in expect:
+        intents = [e.intent for e in exchanges if e.intent]
+        if expect["intent"] not in intents:
+            problems.append(Mismatch(number, "intent", expect["intent"], intents))
+    if "request_type" in expect:
+        types = [e.request_type for e in exchanges if e.request_type]
+        if expect["request_type"] not in types:
+            problems.append(Mismatch(number, "request_type", expect["request_type"], types))
+    if "ends_session" in expect:
+        actual = next((e.ends_session is not False for e in exchanges if e.response is not None), None)
+        if actual is not bool(expect["ends_session"]):
+            problems.append(Mismatch(number, "ends_session", expect["ends_session"], actual))
+    if "card" in expect:
+        cards = " ".join(e.card for e in exchanges)
+        if str(expect["card"]).lower() not in cards.lower():
+            problems.append(Mismatch(number, "card", expect["card"], cards))
+    if "directive" in expect:
+        found = " ".join(e.directives for e in exchanges)
+        if str(expect["directive"]) not in found:
+            problems.append(Mismatch(number, "directive", expect["directive"], found))
+    if "note" in expect:
+        notes = " ".join(e.note for e in exchanges)
+        if str(expect["note"]).lower() not in notes.lower():
+            problems.append(Mismatch(number, "note", expect["note"], notes))
+    if "timer" in expect:
+        has = bool(device.api is not None and device.api.timers(device.identity.user_id, active_only=True))
+        if has is not bool(expect["timer"]):
+            problems.append(Mismatch(number, "timer", expect["timer"], has))
+    return problems
+
+
+def replay(dialogue: Dialogue, device) -> ReplayResult:
+    result = ReplayResult(dialogue=dialogue)
+    for number, turn in enumerate(dialogue.turns, 1):
+        exchanges = run_turn(device, turn)
+        result.exchanges += [(number, e) for e in exchanges]
+        if turn.get("expect"):
+            result.mismatches += check(turn["expect"], exchanges[:1], device, number)
+        if turn.get("expect_any"):
+            result.mismatches += check(turn["expect_any"], exchanges, device, number)
+    return result
