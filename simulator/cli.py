@@ -13,6 +13,7 @@ my legs"), or a command: :silence, :wait 15m, :consent accept|deny, :button paus
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -50,6 +51,8 @@ def build_device(locale="en-US", device="speaker", url=None, db_path=None, user_
     clock = SimClock()
     api = api or FakeAlexaApi(clock).start()
     transport = HttpTransport(url) if url else InProcessTransport(db_path=db_path)
+    # The in-process skill's request log would interleave with the conversation; warnings still show.
+    logging.getLogger().setLevel(logging.WARNING)
     identity = Identity(locale=locale, device=device, skill_id=DEFAULT_SKILL_ID,
                         user_id=user_id or "amzn1.ask.account.SIMULATED-USER")
     resolver = Resolver(load_model_for(locale), skill_id=DEFAULT_SKILL_ID)

@@ -125,14 +125,11 @@ def check(expect: dict, exchanges: list, device, number: int) -> list[Mismatch]:
     for text in _as_list(expect.get("reprompt", [])):
         if str(text).lower() not in reprompts:
             problems.append(Mismatch(number, "reprompt", text, reprompts))
-    if "intent" in expect:
-        intents = [e.intent for e in exchanges if e.intent]
-        if expect["intent"] not in intents:
-            problems.append(Mismatch(number, "intent", expect["intent"], intents))
-    if "request_type" in expect:
-        types = [e.request_type for e in exchanges if e.request_type]
-        if expect["request_type"] not in types:
-            problems.append(Mismatch(number, "request_type", expect["request_type"], types))
+    for key in ("intent", "request_type"):  # an Exchange property of the same name
+        if key in expect:
+            seen = [getattr(e, key) for e in exchanges if getattr(e, key)]
+            if expect[key] not in seen:
+                problems.append(Mismatch(number, key, expect[key], seen))
     if "ends_session" in expect:
         actual = next((e.ends_session is not False for e in exchanges if e.response is not None), None)
         if actual is not bool(expect["ends_session"]):
