@@ -89,7 +89,8 @@ WALK_THROUGH = (
     ["LAUNCH", "AMAZON.HelpIntent"]
     + ["AMAZON.NoIntent"] * 5  # the safety questions -> rest
     + ["AMAZON.RepeatIntent"]  # rest again
-    + ["AMAZON.YesIntent"] * 7  # compress, legs 1-4, relax, breathing -> pain check
+    + ["AMAZON.YesIntent"] * 7  # compress, legs 1-4, relax, breathing
+    + ["AMAZON.NoIntent"]  # no more rounds of breathing -> pain check
     + ["AMAZON.HelpIntent"]
     + ["AMAZON.YesIntent"] * 9  # exercises 1-3, medicines, relaxants, therapy, injections, get help, summary
 )

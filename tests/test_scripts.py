@@ -31,3 +31,12 @@ def test_triage_eval_reports_recall_and_false_alarms_through_the_endpoint(tmp_pa
     assert "Tier 2 recall: 1/1 = 100.0%" in result.stdout
     assert "False-alarm rate: 0/2 = 0.0%" in result.stdout
     assert "my nose is itchy" in result.stdout.split("Misses")[1]
+
+
+def test_benchmark_walk_through_still_reaches_the_summary(client):
+    """The benchmark's turn mix must stay a complete walk-through as the guide changes."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_endpoint
+
+    timed = bench_endpoint.TimedClient(client, None)
+    assert bench_endpoint.run_walk_throughs(timed, len(bench_endpoint.WALK_THROUGH), "SCRIPTTEST-") == 1
