@@ -62,6 +62,9 @@ def test_every_intent_handler_answers_only_its_intent():
     (envelope({"type": "System.ExceptionEncountered", "error": {"type": "INVALID_RESPONSE"}}),
      "ExceptionEncounteredHandler"),
     (intent("SomeFutureIntent"), "UnknownIntentHandler"),
+    (envelope({"type": "AudioPlayer.PlaybackStarted", "token": "t", "offsetInMilliseconds": 0}, with_session=False),
+     "QuietSkillEventHandler"),
+    (envelope({"type": "PlaybackController.PauseCommandIssued"}, with_session=False), "QuietSkillEventHandler"),
 ])
 def test_non_intent_requests_route_to_their_handler(env, handler_name):
     assert type(first_handler(env)).__name__ == handler_name

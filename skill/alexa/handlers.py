@@ -175,9 +175,15 @@ class SkillDisabledHandler(AbstractRequestHandler):
         return handler_input.response_builder.response
 
 
+# Player reports and hardware buttons: the skill plays no long-form audio yet, so there is nothing
+# to do but acknowledge them (Alexa accepts no speech in answer to AudioPlayer requests).
+QUIET_REQUEST_PREFIXES = ("AudioPlayer.", "PlaybackController.")
+
+
 class QuietSkillEventHandler(AbstractRequestHandler):
     def can_handle(self, handler_input):
-        return get_request_type(handler_input) in QUIET_SKILL_EVENTS
+        request_type = get_request_type(handler_input)
+        return request_type in QUIET_SKILL_EVENTS or request_type.startswith(QUIET_REQUEST_PREFIXES)
 
     def handle(self, handler_input):
         return handler_input.response_builder.response
