@@ -234,10 +234,10 @@ class _TurnBuilder:
 
     def _side_question_basics(self, event: Event, ask_key: str, reprompt_key: str, **params) -> bool:
         """Help, repeat and fallback re-ask the side question; anything else leaves it."""
+        preface = {"help": "help.offer", "fallback": "events.fallback"}
         if event.kind in ("help", "repeat", "fallback", "unsure", "better", "worse"):
-            self.say({"help": "help.offer", "fallback": "events.fallback"}.get(event.kind, "events.wait"))
-            if event.kind in ("repeat", "unsure", "better", "worse"):
-                self.plan.lines.pop()
+            if event.kind in preface:
+                self.say(preface[event.kind])
             self.ask(ask_key, reprompt_key, **params)
             return True
         return False
