@@ -134,18 +134,11 @@ def check(expect: dict, exchanges: list, device, number: int) -> list[Mismatch]:
         actual = next((e.ends_session is not False for e in exchanges if e.response is not None), None)
         if actual is not bool(expect["ends_session"]):
             problems.append(Mismatch(number, "ends_session", expect["ends_session"], actual))
-    if "card" in expect:
-        cards = " ".join(e.card for e in exchanges)
-        if str(expect["card"]).lower() not in cards.lower():
-            problems.append(Mismatch(number, "card", expect["card"], cards))
-    if "directive" in expect:
-        found = " ".join(e.directives for e in exchanges)
-        if str(expect["directive"]) not in found:
-            problems.append(Mismatch(number, "directive", expect["directive"], found))
-    if "note" in expect:
-        notes = " ".join(e.note for e in exchanges)
-        if str(expect["note"]).lower() not in notes.lower():
-            problems.append(Mismatch(number, "note", expect["note"], notes))
+    for key, attr in (("card", "card"), ("directive", "directives"), ("note", "note")):
+        if key in expect:  # a substring of what the exchanges show, case-insensitive
+            shown = " ".join(getattr(e, attr) for e in exchanges)
+            if str(expect[key]).lower() not in shown.lower():
+                problems.append(Mismatch(number, key, expect[key], shown))
     if "timer" in expect:
         has = bool(device.api is not None and device.api.timers(device.identity.user_id, active_only=True))
         if has is not bool(expect["timer"]):
