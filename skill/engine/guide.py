@@ -125,12 +125,8 @@ class _TurnBuilder:
         if self.maybe_new_episode() or self.state["step"] is None:
             return self.start_guide(welcome_back=bool(self.state["past_episodes"]))
         step = self.step
-        if step is None or step.kind == "end":
-            self.state["pending"] = "restart_offer"
-            self.say("events.welcome_back")
-            return self.ask("events.done_ask", "events.done_reprompt")
-        if step.kind == "outcome" and step.tier == 1:
-            # The emergency was acknowledged or is over a day old: offer to begin again.
+        if step is None or step.kind == "end" or (step.kind == "outcome" and step.tier == 1):
+            # The guide ended, or the emergency was acknowledged or is over a day old: offer to begin again.
             self.state["pending"] = "restart_offer"
             self.say("events.welcome_back")
             return self.ask("events.done_ask", "events.done_reprompt")
@@ -359,7 +355,7 @@ class _TurnBuilder:
         step = self.step
         if step.pack == "heat":
             # The advice on screen is now wrong for this person: move to the cold-only step.
-            return self.go("compress", push=False, quiet_router=True)
+            return self.go("compress", push=False)
         self.restate()
 
     # ------------------------------------------------------------------ moving and speaking
@@ -372,7 +368,7 @@ class _TurnBuilder:
             return self.ask("urgent.ask", "urgent.reprompt")
         self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt")
 
-    def go(self, target: str, push: bool = True, quiet_router: bool = False) -> None:
+    def go(self, target: str, push: bool = True) -> None:
         """Move to ``target``, following routers and pass-through steps, and speak what is there."""
         if push and self.state["step"] and self.steps[self.state["step"]].kind in ("info", "screening", "outcome"):
             self.state["trail"] = (self.state["trail"] + [self.state["step"]])[-self.settings["trail_limit"]:]
