@@ -235,10 +235,8 @@ class SpokenErrorHandler(AbstractExceptionHandler):
                 return red_flag_response(handler_input, self.coach, event)
             except Exception:  # noqa: BLE001
                 log.error("red-flag answer failed too", exc_info=True)
-        if is_request_type("SessionEndedRequest")(handler_input) or not is_request_type("IntentRequest")(
-            handler_input
-        ) and not is_request_type("LaunchRequest")(handler_input):
-            return handler_input.response_builder.response
+        if get_request_type(handler_input) not in ("IntentRequest", "LaunchRequest"):
+            return handler_input.response_builder.response  # Alexa accepts no speech for the others
         return error_response(handler_input, self.coach)
 
 
