@@ -138,8 +138,7 @@ class Device:
                 self.api.grant(self.identity.user_id, scope)
         self._new_session()
         env = self.envelopes.connections_response(
-            directive.get("name", "AskFor"), "200",
-            {"permissionScope": scopes[0] if scopes else None, "status": status},
+            directive.get("name", "AskFor"), {"permissionScope": scopes[0] if scopes else None, "status": status},
             directive.get("token", ""), self.session)
         return [self._send(env, f"(consent {status.lower()})")] + self._audio_events()
 

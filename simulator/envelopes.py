@@ -126,11 +126,23 @@ class EnvelopeFactory:
             request["error"] = error
         return self.envelope(request, session)
 
-    def connections_response(self, name: str, status: str, payload: dict, token: str, session: Session) -> dict:
-        """The answer to a Connections.SendRequest (e.g. voice permission consent)."""
-        code = {"ACCEPTED": "200", "DENIED": "200", "NOT_ANSWERED": "200"}.get(status, "400")
-        request = {"type": "Connections.Response", "name": name, "status": {"code": code, "message": "OK"},
+    def connections_response(self, name: str, payload: dict, token: str, session: Session,
+                             code: str = "200", message: str = "OK") -> dict:
+        """The answer to a Connections.SendRequest. For AskFor (voice permission consent) Alexa sends
+        ``status.code`` "200" whatever the person answered; the answer is ``payload.status``
+        (ACCEPTED, DENIED or NOT_ANSWERED) with ``payload.permissionScope``. Another code means the
+        request itself failed."""
+        request = {"type": "Connections.Response", "name": name, "status": {"code": code, "message": message},
                    "payload": payload, "token": token}
+        return self.envelope(request, session)
+
+    def skill_event(self, kind: str) -> dict:
+        """AlexaSkillEvent.SkillEnabled | SkillDisabled | ...: sent outside any session."""
+        return self.envelope({"type": f"AlexaSkillEvent.{kind}", "eventCreationTime": timestamp(self.now())})
+
+    def exception_encountered(self, error: dict, cause_request_id: str, session: Session | None = None) -> dict:
+        """System.ExceptionEncountered: Alexa reporting that the skill's last response was unusable."""
+        request = {"type": "System.ExceptionEncountered", "error": error, "cause": {"requestId": cause_request_id}}
         return self.envelope(request, session)
 
     def audio_player(self, event: str, player: Player, error: dict | None = None) -> dict:

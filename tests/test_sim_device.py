@@ -27,7 +27,7 @@ import skill.web.verification  # noqa: F401  - applies the oscrypto fix before a
 from simulator.cli import build_device, main as cli_main
 from simulator.clock import SimClock
 from simulator.device import Device
-from simulator.envelopes import DEVICE_PROFILES, EnvelopeFactory, Identity, Player, Session
+from simulator.envelopes import DEVICE_PROFILES, EnvelopeFactory, Identity, Player, Session, new_id
 from simulator.fake_api import TIMERS_SCOPE, FakeAlexaApi
 from simulator.resolver import Resolver
 from simulator.script import load_dialogue, replay
@@ -60,8 +60,9 @@ def test_every_request_kind_deserialises_with_ask_sdk_model(profile):
     envelopes = [
         factory.launch(session), factory.launch(session, task={"name": "AMAZON.PlayAudio", "version": "1", "input": {}}),
         factory.intent("GoToStepIntent", slots, session), factory.session_ended("EXCEEDED_MAX_REPROMPTS", session),
-        factory.connections_response("AskFor", "200", {"permissionScope": TIMERS_SCOPE, "status": "ACCEPTED"}, "t",
-                                     session),
+        factory.connections_response("AskFor", {"permissionScope": TIMERS_SCOPE, "status": "ACCEPTED"}, "t", session),
+        factory.skill_event("SkillDisabled"),
+        factory.exception_encountered({"type": "INVALID_RESPONSE", "message": "test"}, new_id("request")),
         *(factory.audio_player(e, player) for e in ("PlaybackStarted", "PlaybackNearlyFinished", "PlaybackFinished")),
         *(factory.playback_controller(c, player) for c in ("Play", "Pause", "Next", "Previous")),
     ]
@@ -75,7 +76,8 @@ def test_every_request_kind_deserialises_with_ask_sdk_model(profile):
     intent = deserialise(envelopes[2]).request.intent
     assert intent.slots["step"].resolutions.resolutions_per_authority[0].values[0].value.id == "breathing"
     assert deserialise(envelopes[0]).session.new is True
-    assert "session" not in envelopes[5]  # AudioPlayer requests come outside any session
+    assert "session" not in envelopes[7]  # AudioPlayer requests come outside any session
+    assert "session" not in envelopes[5]  # and so do skill events
 
 
 def test_timestamps_follow_the_simulated_clock():
@@ -250,6 +252,21 @@ def test_denied_consent_sends_denied_and_grants_nothing(probe):
     dev.say("yes")
     assert dev.consent(False)[0].speech == "No timer then."
     assert not dev.api.has_permission(dev.identity.user_id, TIMERS_SCOPE)
+
+
+@pytest.mark.parametrize("accept, answer", [(True, "ACCEPTED"), (False, "DENIED")])
+def test_consent_answer_is_a_200_connections_response_carrying_the_answer_in_its_payload(probe, accept, answer):
+    """As Alexa documents the AskFor answer: request.status.code "200" whatever the person said,
+    the answer in payload.status, the scope in payload.permissionScope, the directive's token echoed."""
+    skill, dev = probe
+    dev.say("open back spasm coach")
+    dev.say("yes")
+    dev.consent(accept)
+    request = deserialise(skill.requests[-1]).request
+    assert request.object_type == "Connections.Response" and request.name == "AskFor"
+    assert request.status.code == "200"
+    assert request.payload["status"] == answer and request.payload["permissionScope"] == TIMERS_SCOPE
+    assert request.token == "timer-consent"
 
 
 def test_audio_playback_sends_started_nearly_finished_and_finished(probe):
