@@ -250,12 +250,11 @@ def assert_rejected_by_verification(res, caplog):
 
 
 def stored_rows(db_path: str) -> int:
-    conn = sqlite3.connect(db_path)
+    """Rows in the SQLite adapter's table. A missing file or table is an error, never 0: the app
+    creates both at start-up, so their absence means this check is looking in the wrong place."""
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if "user_state" not in tables:
-            return 0
-        return conn.execute("SELECT COUNT(*) FROM user_state").fetchone()[0]
+        return conn.execute("SELECT COUNT(*) FROM user_attributes").fetchone()[0]
     finally:
         conn.close()
 
@@ -327,6 +326,14 @@ def _assert_probe_rejected_without_running_anything(res, caplog, cert_host, db_p
     assert_rejected_by_verification(res, caplog)
     assert cert_host.fetches == []  # the certificate host was never asked
     assert stored_rows(db_path) == 0  # and no handler stored anything
+
+
+def test_stored_rows_counts_what_an_answered_request_stored(app, pki):
+    """The probes' "no handler stored anything" check can fail: a verified launch is counted."""
+    db_path = app.config["DB_PATH"]
+    assert stored_rows(db_path) == 0
+    assert_ok(signed_post(app.test_client(), pki))
+    assert stored_rows(db_path) == 1
 
 
 def test_probe_empty_cert_url_is_rejected(app, pki, cert_host, caplog):
