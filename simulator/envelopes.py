@@ -136,9 +136,10 @@ class EnvelopeFactory:
                    "payload": payload, "token": token}
         return self.envelope(request, session)
 
-    def skill_event(self, kind: str) -> dict:
-        """AlexaSkillEvent.SkillEnabled | SkillDisabled | ...: sent outside any session."""
-        return self.envelope({"type": f"AlexaSkillEvent.{kind}", "eventCreationTime": timestamp(self.now())})
+    def skill_event(self, kind: str, session: Session | None = None) -> dict:
+        """AlexaSkillEvent.SkillEnabled | SkillDisabled | ...: Alexa sends these outside any session."""
+        request = {"type": f"AlexaSkillEvent.{kind}", "eventCreationTime": timestamp(self.now())}
+        return self.envelope(request, session)
 
     def exception_encountered(self, error: dict, cause_request_id: str, session: Session | None = None) -> dict:
         """System.ExceptionEncountered: Alexa reporting that the skill's last response was unusable."""

@@ -14,9 +14,15 @@ class TransportError(RuntimeError):
 
 
 class InProcessTransport:
-    """Calls the Flask app directly (its test client): no server, no port."""
+    """Calls the Flask app directly (its test client): no server, no port.
 
-    def __init__(self, app=None, db_path: str | None = None):
+    ``client`` may be given instead of ``app``: a Flask test client, or anything with its ``post``.
+    """
+
+    def __init__(self, app=None, db_path: str | None = None, client=None):
+        if client is not None:
+            self.app, self.client, self.description = app, client, "in-process"
+            return
         if app is None:
             from skill.app import create_app
 
