@@ -1,35 +1,10 @@
-"""SSML as a person would hear it, written down: pauses and audio clips shown in brackets."""
+"""Responses written down for the simulator: speech (via ``skill.render.plain``), directives, cards."""
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 
-
-def ssml_to_text(ssml: str | None) -> str:
-    """``<speak>In. <break time="4s"/> Out.</speak>`` -> ``In. [pause 4s] Out.``"""
-    if not ssml:
-        return ""
-    try:
-        root = ET.fromstring(ssml)
-    except ET.ParseError:
-        return f"[invalid SSML] {ssml}"
-    parts: list[str] = []
-
-    def walk(node):
-        if node.tag == "break":
-            parts.append(f"[pause {node.get('time') or node.get('strength') or ''}]".replace(" ]", "]"))
-        elif node.tag == "audio":
-            parts.append(f"[audio {node.get('src')}]")
-        elif node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-            if child.tail:
-                parts.append(child.tail)
-
-    walk(root)
-    return " ".join(" ".join(parts).split())
+from skill.render import plain
 
 
 def output_text(speech: dict | None) -> str:
@@ -38,7 +13,7 @@ def output_text(speech: dict | None) -> str:
         return ""
     if speech.get("type") == "PlainText":
         return speech.get("text", "")
-    return ssml_to_text(speech.get("ssml"))
+    return plain(speech.get("ssml"))
 
 
 def directive_summary(directives: list[dict]) -> str:

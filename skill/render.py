@@ -8,6 +8,7 @@ Prompt text is plain; this module escapes it, fills placeholders for the request
 from __future__ import annotations
 
 from dataclasses import dataclass
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from skill.engine.content import Content
@@ -82,13 +83,30 @@ class Renderer:
                         end_session=plan.end_session)
 
 
-def plain(ssml: str) -> str:
-    """SSML as readable text, pauses shown as [pause 4s]: for transcripts and the simulator."""
-    import re
+def plain(ssml: str | None) -> str:
+    """SSML as a person would hear it, written down: ``<speak>In. <break time="4s"/> Out.</speak>``
+    -> ``In. [pause 4s] Out.``; audio clips as ``[audio <src>]``. A fragment without ``<speak>`` (as
+    ``Renderer.text`` gives) reads the same. For transcripts, tests and the simulator."""
+    if not ssml:
+        return ""
+    document = ssml if ssml.lstrip().startswith("<speak") else f"<speak>{ssml}</speak>"
+    try:
+        root = ElementTree.fromstring(document)
+    except ElementTree.ParseError:
+        return f"[invalid SSML] {ssml}"
+    parts: list[str] = []
 
-    text = re.sub(r'<break time="([\d.]+)s"\s*/>', r"[pause \1s]", ssml)
-    text = re.sub(r"</?speak>", "", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    from xml.sax.saxutils import unescape
+    def walk(node):
+        if node.tag == "break":
+            parts.append(f" [pause {node.get('time') or node.get('strength') or ''}] ".replace(" ] ", "] "))
+        elif node.tag == "audio":
+            parts.append(f" [audio {node.get('src')}] ")
+        elif node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+            if child.tail:
+                parts.append(child.tail)
 
-    return " ".join(unescape(text, {"&apos;": "'", "&quot;": '"'}).split())
+    walk(root)
+    return " ".join("".join(parts).split())

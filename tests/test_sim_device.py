@@ -31,6 +31,7 @@ from simulator.envelopes import DEVICE_PROFILES, EnvelopeFactory, Identity, Play
 from simulator.fake_api import TIMERS_SCOPE, FakeAlexaApi
 from simulator.resolver import Resolver
 from simulator.script import load_dialogue, replay
+from simulator.speech import output_text
 from simulator.transport import HttpTransport, InProcessTransport
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +87,19 @@ def test_timestamps_follow_the_simulated_clock():
     first = deserialise(factory.launch(Session())).request.timestamp
     clock.advance(timedelta(hours=3))
     assert deserialise(factory.launch(Session())).request.timestamp - first == timedelta(hours=3)
+
+
+@pytest.mark.parametrize("speech, text", [
+    ({"type": "SSML", "ssml": '<speak>In.<break time="4s"/>Out &amp; on.</speak>'}, "In. [pause 4s] Out & on."),
+    ({"type": "SSML", "ssml": '<speak>Hi <break time="500ms"/><audio src="https://a/b.mp3"/></speak>'},
+     "Hi [pause 500ms] [audio https://a/b.mp3]"),
+    ({"type": "SSML", "ssml": "<speak>unclosed"}, "[invalid SSML] <speak>unclosed"),
+    ({"type": "SSML", "ssml": 'A fragment, <break time="1s"/> unwrapped.'}, "A fragment, [pause 1s] unwrapped."),
+    ({"type": "PlainText", "text": "Just words."}, "Just words."),
+    (None, ""),
+])
+def test_speech_is_written_down_with_pauses_and_clips_in_brackets(speech, text):
+    assert output_text(speech) == text
 
 
 # ------------------------------------------------------------------ sessions like Alexa
