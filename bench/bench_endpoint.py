@@ -47,19 +47,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+from flask import Flask, jsonify, request
 
-from cryptography import x509  # noqa: E402
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
-from flask import Flask, jsonify, request  # noqa: E402
-
-import envelopes  # noqa: E402  (tests/envelopes.py)
-from skill.app import create_app  # noqa: E402
-from skill.web import verification  # noqa: E402
+from simulator.conversation import Conversation, launch
+from skill.app import create_app
+from skill.web import verification
 
 # Targets as ratios of the scenario's median to the baseline's median, plus a memory ceiling.
 # Measured on the development container (Python 3.11, x86_64, four runs of N=300): baseline
@@ -125,7 +121,7 @@ def run_walk_throughs(client: TimedClient, n: int, user_prefix: str) -> int:
     sent, users = 0, 0
     while sent < n:  # bounded: every iteration sends at least one request
         users += 1
-        talk = envelopes.Conversation(client, user_id=f"amzn1.ask.account.{user_prefix}{users:05d}")
+        talk = Conversation(client, user_id=f"amzn1.ask.account.{user_prefix}{users:05d}")
         for name in WALK_THROUGH:
             if sent >= n:
                 break
@@ -310,7 +306,7 @@ def run(n: int, warmup: int) -> tuple[list[Result], dict]:
     with tempfile.TemporaryDirectory(prefix="bsc-bench-") as tmp_name:
         tmp = Path(tmp_name)
 
-        body = json.dumps(envelopes.launch())
+        body = json.dumps(launch())
         base = baseline_app().test_client()
         results.append(measure("baseline", lambda t: TimedClient(base, t),
                                lambda c, k: run_baseline(c, k, body), n, warmup))
