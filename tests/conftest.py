@@ -1,5 +1,6 @@
 import json
 import re
+import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -45,13 +46,8 @@ def response_problems(body: dict) -> list[str]:
     return problems
 
 
-@pytest.fixture
-def db_path(tmp_path):
-    return str(tmp_path / "state.sqlite3")
-
-
-@pytest.fixture
-def app(db_path):
+def _checked_app(db_path: str):
+    """The skill's Flask app, recording every JSON response with what Alexa would reject in it."""
     app = create_app({"TESTING": True, "VERIFY_REQUESTS": False, "DB_PATH": db_path})
     app.config["CHECKED_RESPONSES"] = []
 
@@ -66,8 +62,49 @@ def app(db_path):
     return app
 
 
+def _assert_within_alexa_limits(app) -> None:
+    problems = [p for _, found in app.config["CHECKED_RESPONSES"] for p in found]
+    assert not problems, problems
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "state.sqlite3")
+
+
+@pytest.fixture
+def app(db_path):
+    """An app and SQLite file of the test's own: for tests that break or inspect the store."""
+    return _checked_app(db_path)
+
+
 @pytest.fixture
 def client(app):
     yield app.test_client()
-    problems = [p for _, found in app.config["CHECKED_RESPONSES"] for p in found]
-    assert not problems, problems
+    _assert_within_alexa_limits(app)
+
+
+@pytest.fixture(scope="module")
+def module_app(tmp_path_factory):
+    """One app and SQLite file for a whole test module; tests keep apart by user id (``new_user_id``)."""
+    return _checked_app(str(tmp_path_factory.mktemp("module") / "state.sqlite3"))
+
+
+@pytest.fixture
+def shared_client(module_app):
+    """A client of the module's app; every response of this test is checked against Alexa's limits."""
+    module_app.config["CHECKED_RESPONSES"] = []
+    yield module_app.test_client()
+    _assert_within_alexa_limits(module_app)
+
+
+@pytest.fixture
+def new_user_id():
+    """Makes a user id no other test has used, so a shared store never carries one case into another."""
+    return lambda: f"amzn1.ask.account.TEST{uuid.uuid4().hex.upper()}"
+
+
+@pytest.fixture
+def alexa_problems():
+    """The check every response goes through, for the test that proves it can fail."""
+    return response_problems

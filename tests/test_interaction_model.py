@@ -91,9 +91,10 @@ def test_model_has_exactly_the_expected_intents(model):
     assert model_intent_names(model) == set(CUSTOM_INTENT_MINIMUMS) | BUILTINS
 
 
-@pytest.mark.parametrize("name, minimum", sorted(CUSTOM_INTENT_MINIMUMS.items()))
-def test_custom_intent_has_enough_samples(model, name, minimum):
-    assert len(intents_of(model)[name]["samples"]) >= minimum
+def test_every_custom_intent_has_enough_samples(model):
+    short = {name: f"{len(intents_of(model)[name]['samples'])} < {minimum}"
+             for name, minimum in CUSTOM_INTENT_MINIMUMS.items() if len(intents_of(model)[name]["samples"]) < minimum}
+    assert not short, short
 
 
 def test_start_guide_samples(model):
@@ -157,26 +158,29 @@ def test_step_name_ids_are_exactly_the_engine_steps(model):
     assert set(ids) == STEP_IDS
 
 
-@pytest.mark.parametrize("step_id, phrases", [
-    ("rest", ["resting", "rest step"]),
-    ("compress", ["heat or cold", "cold pack", "ice", "ice pack", "heat", "heat pack", "hot compress",
-                  "cold compress", "compress", "heating pad"]),
-    ("legs", ["leg positions", "leg elevation", "positions", "elevating my legs", "raising my legs"]),
-    ("relax", ["relaxation", "relaxing"]),
-    ("breathing", ["the breathing", "guided breathing", "breathing exercise", "breathe"]),
-    ("exercises", ["exercise", "stretches", "stretching"]),
-    ("medicines", ["medicine", "medication", "pain medicine", "pain killers", "painkillers", "muscle relaxants"]),
-    ("therapy", ["physical therapy", "physio", "physiotherapy", "chiropractor", "physical therapist"]),
-    ("injections", ["injection", "cortisone", "cortisone injection", "shots"]),
-    ("get_help", ["when to get help", "getting help", "when to see a doctor", "see a doctor"]),
-    ("summary", ["the summary", "recap", "sum up"]),
-    ("stop_activity", ["first step", "the beginning", "the start"]),
-])
-def test_step_name_synonyms(model, step_id, phrases):
+STEP_SYNONYMS = {
+    "rest": ["resting", "rest step"],
+    "compress": ["heat or cold", "cold pack", "ice", "ice pack", "heat", "heat pack", "hot compress",
+                 "cold compress", "compress", "heating pad"],
+    "legs": ["leg positions", "leg elevation", "positions", "elevating my legs", "raising my legs"],
+    "relax": ["relaxation", "relaxing"],
+    "breathing": ["the breathing", "guided breathing", "breathing exercise", "breathe"],
+    "exercises": ["exercise", "stretches", "stretching"],
+    "medicines": ["medicine", "medication", "pain medicine", "pain killers", "painkillers", "muscle relaxants"],
+    "therapy": ["physical therapy", "physio", "physiotherapy", "chiropractor", "physical therapist"],
+    "injections": ["injection", "cortisone", "cortisone injection", "shots"],
+    "get_help": ["when to get help", "getting help", "when to see a doctor", "see a doctor"],
+    "summary": ["the summary", "recap", "sum up"],
+    "stop_activity": ["first step", "the beginning", "the start"],
+}
+
+
+def test_every_step_name_has_its_synonyms(model):
     (step_type,) = [t for t in lm_of(model)["types"] if t["name"] == "STEP_NAME"]
-    (value,) = [v for v in step_type["values"] if v["id"] == step_id]
-    spoken = {value["name"]["value"], *value["name"].get("synonyms", [])}
-    assert set(phrases) <= spoken
+    spoken = {v["id"]: {v["name"]["value"], *v["name"].get("synonyms", [])} for v in step_type["values"]}
+    missing = {step_id: sorted(set(phrases) - spoken.get(step_id, set()))
+               for step_id, phrases in STEP_SYNONYMS.items() if not set(phrases) <= spoken.get(step_id, set())}
+    assert not missing, missing
 
 
 def test_symptom_intent_uses_the_red_flag_slot(model):
@@ -188,19 +192,22 @@ def test_symptom_intent_uses_the_red_flag_slot(model):
         assert wanted in intent["samples"]
 
 
-@pytest.mark.parametrize("name, frame", sorted(SYMPTOM_CATCH_ALLS.items()))
-def test_symptom_catch_alls_put_a_carrier_before_the_search_query(model, name, frame):
-    intent = intents_of(model)[name]
-    assert intent["slots"] == [{"name": "description", "type": "AMAZON.SearchQuery"}]
-    for sample in intent["samples"]:
-        assert sample.endswith(" {description}") and sample.count("{") == 1, sample
-        carrier = sample[: -len(" {description}")]
-        assert carrier.strip(), sample
-        # The frame must say what every carrier of the intent says ("i can't" / "i'm unable to" -> "i cannot").
-        if frame == "my legs":
-            assert carrier.endswith(("legs", "both of them")), sample
-        elif frame == "my leg":
-            assert carrier.endswith("leg") or carrier.endswith("legs") and "one of" in carrier, sample
+def test_symptom_catch_alls_put_a_carrier_before_the_search_query(model):
+    failures = []
+    for name, frame in sorted(SYMPTOM_CATCH_ALLS.items()):
+        intent = intents_of(model)[name]
+        if intent["slots"] != [{"name": "description", "type": "AMAZON.SearchQuery"}]:
+            failures.append(f"{name}: slots {intent['slots']}")
+        for sample in intent["samples"]:
+            carrier = sample[: -len(" {description}")]
+            if not sample.endswith(" {description}") or sample.count("{") != 1 or not carrier.strip():
+                failures.append(f"{name}: {sample!r} has no carrier phrase before the free text")
+            # The frame must say what every carrier of the intent says ("i can't" / "i'm unable to" -> "i cannot").
+            elif frame == "my legs" and not carrier.endswith(("legs", "both of them")):
+                failures.append(f"{name}: {sample!r} does not say legs")
+            elif frame == "my leg" and not (carrier.endswith("leg") or carrier.endswith("legs") and "one of" in carrier):
+                failures.append(f"{name}: {sample!r} does not say one leg")
+    assert not failures, failures
 
 
 def test_symptom_frames_match_the_matcher():
@@ -209,19 +216,23 @@ def test_symptom_frames_match_the_matcher():
     assert SYMPTOM_FRAMES == SYMPTOM_CATCH_ALLS
 
 
-@pytest.mark.parametrize("name, wanted", [
-    ("DescribeSymptomIntent", ["i have {description}", "there is {description}", "i feel {description}",
-                               "i'm feeling {description}", "i am feeling {description}", "i've been {description}",
-                               "i just {description}", "i think i {description}"]),
-    ("CannotDoIntent", ["i can't {description}", "i cannot {description}", "i can not {description}",
-                        "i'm unable to {description}", "i am unable to {description}",
-                        "i am not able to {description}", "i'm not able to {description}"]),
-    ("LegsSymptomIntent", ["my legs {description}", "both my legs {description}", "both of my legs {description}",
-                           "both legs {description}"]),
-    ("LegSymptomIntent", ["my leg {description}", "one of my legs {description}", "one leg {description}"]),
-])
-def test_symptom_catch_all_carriers(model, name, wanted):
-    assert set(wanted) <= set(intents_of(model)[name]["samples"])
+CATCH_ALL_CARRIERS = {
+    "DescribeSymptomIntent": ["i have {description}", "there is {description}", "i feel {description}",
+                              "i'm feeling {description}", "i am feeling {description}", "i've been {description}",
+                              "i just {description}", "i think i {description}"],
+    "CannotDoIntent": ["i can't {description}", "i cannot {description}", "i can not {description}",
+                       "i'm unable to {description}", "i am unable to {description}",
+                       "i am not able to {description}", "i'm not able to {description}"],
+    "LegsSymptomIntent": ["my legs {description}", "both my legs {description}", "both of my legs {description}",
+                          "both legs {description}"],
+    "LegSymptomIntent": ["my leg {description}", "one of my legs {description}", "one leg {description}"],
+}
+
+
+def test_symptom_catch_alls_have_their_carriers(model):
+    missing = {name: sorted(set(wanted) - set(intents_of(model)[name]["samples"]))
+               for name, wanted in CATCH_ALL_CARRIERS.items() if not set(wanted) <= set(intents_of(model)[name]["samples"])}
+    assert not missing, missing
 
 
 def test_red_flag_slot_type_values_are_plain_phrases(model):
@@ -329,25 +340,34 @@ BROKEN = {
 }
 
 
-@pytest.mark.parametrize("mutate, expected", BROKEN.values(), ids=BROKEN.keys())
-def test_validator_catches_broken_copy(model, mutate, expected):
-    broken = copy.deepcopy(model)
-    mutate(broken)
-    problems = validate_model(broken)
-    assert any(expected in p for p in problems), problems
+def test_validator_catches_every_kind_of_broken_copy(model):
+    failures = []
+    for name, (mutate, expected) in BROKEN.items():
+        broken = copy.deepcopy(model)
+        mutate(broken)
+        problems = validate_model(broken)
+        if not any(expected in p for p in problems):
+            failures.append(f"{name}: wanted {expected!r}, got {problems}")
+    assert not failures, f"{len(failures)} broken copies not caught:\n  " + "\n  ".join(failures)
 
 
-@pytest.mark.parametrize("mutate", [
-    _add_intent(_search_query_intent("i have {symptom}", "it feels like {symptom}")),
-    _add_intent({"name": "CountIntent", "slots": [{"name": "count", "type": "AMAZON.NUMBER"}],
-                 "samples": ["i did {count} stretches"]}),
-    _add_sample("StartGuideIntent", "my back hurts a.s.a.p. please"),
-    _set_invocation("lower back helper"),
-], ids=["search query with carrier phrase", "built-in slot type", "abbreviation periods", "other invocation"])
-def test_validator_accepts_valid_variations(model, mutate):
-    variant = copy.deepcopy(model)
-    mutate(variant)
-    assert validate_model(variant) == []
+VALID_VARIATIONS = {
+    "search query with carrier phrase": _add_intent(_search_query_intent("i have {symptom}", "it feels like {symptom}")),
+    "built-in slot type": _add_intent({"name": "CountIntent", "slots": [{"name": "count", "type": "AMAZON.NUMBER"}],
+                                       "samples": ["i did {count} stretches"]}),
+    "abbreviation periods": _add_sample("StartGuideIntent", "my back hurts a.s.a.p. please"),
+    "other invocation": _set_invocation("lower back helper"),
+}
+
+
+def test_validator_accepts_valid_variations(model):
+    failures = {}
+    for name, mutate in VALID_VARIATIONS.items():
+        variant = copy.deepcopy(model)
+        mutate(variant)
+        if validate_model(variant):
+            failures[name] = validate_model(variant)
+    assert not failures, failures
 
 
 def test_validator_does_not_modify_the_model(model):

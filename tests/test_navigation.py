@@ -1,243 +1,519 @@
-"""Every navigation event in every state, through POST /alexa.
+"""Every navigation event in every place of the guide: each property swept over all its cases at once.
 
-A state is put in place the way Alexa carries it: as session attributes of an ongoing session.
+The engine sweeps drive ``Guide().handle`` through whole conversations (``replay``) to reach each place,
+so they never build a record by hand, and they recognise answers by prompt key. A failing sweep lists
+every place and event that broke, not just the first. The HTTP tests at the end prove the intents reach
+the engine as the events swept here, through POST /alexa, with one app for the module.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from envelopes import intent, resolved_slot
-from skill.alexa.handlers import GO_TO_STEP_INTENT, INTENT_EVENTS
+from envelopes import Conversation, intent, resolved_slot
+from skill.alexa.handlers import INTENT_EVENTS
 from skill.alexa.turns import STATE_KEY
-from skill.engine import default_content
-from skill.engine.state import fresh_state, iso
+from skill.engine import EVENT_KINDS, Event, Guide, Line, Plan, Turn, default_content
 from skill.render import Renderer, plain
-from skill.engine.plan import Line
 
 CONTENT = default_content()
 STEPS = CONTENT.protocol.steps
 RENDER = Renderer(CONTENT)
-NOW = datetime.now(timezone.utc)
-
-QUESTION_STEPS = sorted(s.id for s in STEPS.values() if s.kind in ("info", "screening") and not s.then)
-SCREENING_STEPS = {s.id for s in STEPS.values() if s.kind == "screening"}
-PENDING = ["resume_offer", "restart_offer", "confirm_delete", "confirm_help"]
-STATES = QUESTION_STEPS + ["urgent"] + [f"pending:{p}" for p in PENDING]
-INTENTS = sorted(INTENT_EVENTS) + [GO_TO_STEP_INTENT]
+GUIDE = Guide(CONTENT)
+LOCALE = "en-US"
+START = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
+LATER = timedelta(hours=1)
 
 
-def state_for(name: str) -> dict:
-    state = fresh_state(NOW)
-    if name.startswith("pending:"):
-        pending = name.split(":", 1)[1]
-        state["step"] = "legs_2"
-        state["pending"] = pending
-        state["episode"]["screening"] = {"result": "clear", "at": iso(NOW)}
-        if pending == "confirm_help":
-            state["step"] = "emergency"
-            state["last_emergency"] = {"tier": 1, "reason": "screen_legs", "at": iso(NOW), "acknowledged": False}
-        if pending == "restart_offer":
-            state["step"] = "summary"
-        return state
-    state["step"] = name
-    if name not in SCREENING_STEPS:
-        state["episode"]["screening"] = {"result": "urgent" if name == "urgent" else "clear", "at": iso(NOW)}
-    return state
+def red_flag(flag_id: str) -> Event:
+    """The engine event for a described red flag: the one place that knows how it is built."""
+    return Event("red_flag", target=flag_id)
 
 
-def send(client, name: str, state: dict) -> dict:
-    slots = {"step": resolved_slot("step", "the breathing", "breathing", "breathing")} \
-        if name == GO_TO_STEP_INTENT else None
-    env = intent(name, slots, session_attributes={STATE_KEY: state}, new_session=False)
+def event(item) -> Event:
+    return item if isinstance(item, Event) else Event(item)
+
+
+@dataclass
+class Place:
+    """Where a replayed conversation left the person: the record, the last turn and every question asked."""
+
+    name: str
+    state: dict
+    question: str | None
+    now: datetime
+    asked: list = field(default_factory=list)
+
+
+def replay(name: str, script: list) -> Place:
+    """Plays ``script`` (event kinds or Events; a timedelta lets that much time pass) to a fresh user."""
+    state, now, asked, question = None, START, [], None
+    for item in script:
+        if isinstance(item, timedelta):
+            now += item
+            continue
+        now += timedelta(minutes=1)
+        turn = GUIDE.handle(state, event(item), now, LOCALE)
+        state = json.loads(json.dumps(turn.state))  # as the store hands it back
+        question = turn.plan.question.key if turn.plan.question else None
+        if question:
+            asked.append(question)
+    return Place(name, state, question, now, asked)
+
+
+def then(place_script: list, *more) -> list:
+    return place_script + list(more)
+
+
+# ---------------------------------------------------------------------- every place a person can be asked something
+TO = {"screen_saddle": ["launch"]}
+for _before, _after in zip(["screen_saddle", "screen_bladder", "screen_legs", "screen_injury"],
+                           ["screen_bladder", "screen_legs", "screen_injury", "screen_fever"]):
+    TO[_after] = then(TO[_before], "no")
+TO["rest"] = then(TO["screen_fever"], "no")
+TO["compress_cold"] = then(TO["rest"], "yes")  # the first day of a first episode: cold
+TO["compress_later"] = then(TO["compress_cold"], "no")
+TO["compress_heat"] = then(TO["rest"], timedelta(hours=30), "yes")  # after the first day: moist heat
+TO["heat_options"] = then(TO["compress_heat"], "no")
+TO["compress_cold_only"] = then(TO["compress_heat"], "heat_worse")
+TO["compress_heat_first"] = then(TO["rest"], timedelta(days=5), "launch", *["no"] * 5, "yes")  # a later episode
+TO["legs_1"] = then(TO["compress_cold"], "yes")
+TO["legs_2"] = then(TO["legs_1"], "yes")
+TO["legs_3"] = then(TO["legs_2"], "yes")
+TO["legs_4"] = then(TO["legs_3"], "yes")
+TO["relax"] = then(TO["legs_4"], "yes")
+TO["breathing"] = then(TO["relax"], "yes")
+TO["pain_check"] = then(TO["breathing"], "no")
+TO["not_eased"] = then(TO["pain_check"], "no")
+TO["exercise_1"] = then(TO["pain_check"], "yes")
+TO["exercise_2"] = then(TO["exercise_1"], "yes")
+TO["exercise_3"] = then(TO["exercise_2"], "yes")
+# Reached by "it hurts more" during an exercise (see test_pain_worse_during_an_exercise_stops_the_exercises).
+TO["exercises_stopped"] = then(TO["exercise_1"], "worse")
+TO["medicines"] = then(TO["exercise_3"], "yes")
+TO["relaxants"] = then(TO["medicines"], "yes")
+TO["therapy"] = then(TO["relaxants"], "yes")
+TO["injections"] = then(TO["therapy"], "yes")
+TO["get_help"] = then(TO["injections"], "yes")
+STEP_PLACES = dict(TO)
+TO["urgent"] = then(TO["screen_fever"], "yes")
+# Side questions.
+TO["resume offer"] = then(TO["rest"], timedelta(hours=2), "launch")
+TO["restart offer"] = then(TO["get_help"], "yes", LATER, "launch")
+TO["delete question"] = then(TO["rest"], "delete_data")
+TO["got-help question"] = then(TO["screen_saddle"], "yes", LATER, "launch")
+
+# The question each place asks (by prompt key): the replay must end on it.
+QUESTION = {name: f"steps.{name}.ask" for name in STEP_PLACES} | {
+    "urgent": "urgent.ask", "resume offer": "events.resume_ask", "restart offer": "events.done_ask",
+    "delete question": "events.delete_ask", "got-help question": "emergency.ask_got_help"}
+SCREENING = sorted(s.id for s in STEPS.values() if s.kind == "screening")
+SIDE_QUESTIONS = ["resume offer", "restart offer", "delete question", "got-help question"]
+# The place a person comes back to after leaving a question: the question itself, or for an offer to carry
+# on and the delete question, the step they are about.
+HOME = dict(QUESTION) | {"resume offer": "steps.rest.ask", "delete question": "steps.rest.ask"}
+
+
+@pytest.fixture(scope="module")
+def places() -> dict[str, Place]:
+    reached = {name: replay(name, script) for name, script in TO.items()}
+    lost = {name: place.question for name, place in reached.items() if place.question != QUESTION[name]}
+    assert not lost, f"these scripts no longer reach their place (place: question asked instead): {lost}"
+    return reached
+
+
+def handle(state: dict, item, now: datetime) -> Turn:
+    """One engine turn; a turn that raises comes back as an answer that fails every sweep and names the error."""
+    try:
+        return GUIDE.handle(state, event(item), now, LOCALE)
+    except Exception as exc:  # noqa: BLE001 - listed with the other failures, not the first and only one
+        return Turn(state=state, plan=Plan(lines=[Line(f"(raised {exc!r})")], end_session=False))
+
+
+def turn(place: Place, item, after: timedelta = timedelta(minutes=1)) -> Turn:
+    return handle(place.state, item, place.now + after)
+
+
+def keys(plan) -> list[str]:
+    return [line.key for line in plan.lines if isinstance(line, Line)]
+
+
+def asked(plan) -> str | None:
+    return plan.question.key if plan.question else None
+
+
+def describe(plan) -> str:
+    return f"said {keys(plan)}, asked {asked(plan)}, {'ends' if plan.end_session else 'listens'}"
+
+
+def report(failures: list[str], what: str) -> str:
+    return f"{len(failures)} {what}:\n  " + "\n  ".join(failures)
+
+
+def test_every_question_of_the_guide_is_a_place_swept_here():
+    question_steps = {s.id for s in STEPS.values() if s.kind in ("info", "screening") and not s.then}
+    assert question_steps - set(STEP_PLACES) == set(), "add a script for the new step to TO"
+
+
+# ---------------------------------------------------------------------- every event, every place
+SWEPT_EVENTS = [Event(kind) for kind in sorted(EVENT_KINDS - {"red_flag", "jump"})] + [
+    Event("jump", target="breathing"), Event("jump", target="no_such_step"), red_flag("t1_legs"),
+    red_flag("t3_one_leg")]
+
+
+def test_every_event_in_every_place_asks_with_a_reprompt_or_ends_and_renders(places):
+    failures = []
+    for place in places.values():
+        for ev in SWEPT_EVENTS:
+            plan = turn(place, ev).plan
+            if plan.end_session:
+                ok = plan.question is None and plan.reprompt is None
+            else:
+                ok = plan.question is not None and plan.reprompt is not None
+            if ev.kind != "session_ended":
+                ok = ok and bool(plan.lines or plan.question)
+            try:
+                RENDER.render(plan, LOCALE)
+            except Exception as exc:  # noqa: BLE001 - listed with the rest
+                ok, plan = False, f"does not render: {exc!r}"
+            if not ok:
+                failures.append(f"{place.name} + {ev}: {plan if isinstance(plan, str) else describe(plan)}")
+    assert not failures, report(failures, "turns that neither ask with a reprompt nor end, or say nothing")
+
+
+def test_a_tier_one_red_flag_anywhere_gets_the_emergency_answer_and_ends(places):
+    failures = []
+    for place in places.values():
+        plan = turn(place, red_flag("t1_bladder")).plan
+        card_title = plan.card.title.key if plan.card else None
+        if keys(plan)[:1] != ["emergency.say"] or not plan.end_session or card_title != "emergency.card_title":
+            failures.append(f"{place.name}: {describe(plan)}, card {card_title}")
+    assert not failures, report(failures, "places where a tier-1 sign is not answered as an emergency")
+
+
+# ---------------------------------------------------------------------- help, fallback, repeat
+def help_key(name: str) -> str:
+    if name in SCREENING:
+        return "help.screening"
+    return "help.offer" if name in SIDE_QUESTIONS else "help.question"
+
+
+def test_help_says_what_can_be_said_here_and_asks_the_same_question_again(places):
+    failures = []
+    for name, place in places.items():
+        plan = turn(place, "help").plan
+        if help_key(name) not in keys(plan) or asked(plan) != QUESTION[name] or plan.end_session:
+            failures.append(f"{name}: {describe(plan)}; wanted {help_key(name)} then {QUESTION[name]}")
+    assert not failures, report(failures, "places where help does not help")
+
+
+def test_fallback_and_repeat_ask_the_same_question_again(places):
+    # An unanswered emergency is restated with its reminder, whatever was said.
+    not_caught = {name: "events.fallback" for name in places} | {"got-help question": "emergency.reminder"}
+    failures = []
+    for name, place in places.items():
+        for kind in ("fallback", "repeat"):
+            plan = turn(place, kind).plan
+            wrong = asked(plan) != QUESTION[name] or plan.end_session
+            if kind == "fallback" and not_caught[name] not in keys(plan):
+                wrong = True
+            if wrong:
+                failures.append(f"{name} + {kind}: {describe(plan)}")
+    assert not failures, report(failures, "places where 'say that again' or an unclear answer loses the question")
+
+
+# ---------------------------------------------------------------------- stop, cancel, pause, resume
+def relaunch_and_carry_on(state: dict, now: datetime) -> str | None:
+    """Opens the skill an hour later and accepts the offer to carry on: the question then asked."""
+    relaunched = handle(state, "launch", now + LATER)
+    if asked(relaunched.plan) == "events.resume_ask":
+        return asked(handle(relaunched.state, "yes", now + LATER + timedelta(minutes=1)).plan)
+    return asked(relaunched.plan)
+
+
+def test_stop_and_cancel_end_kindly_everywhere_and_keep_the_place(places):
+    said = {name: "events.stop" for name in places} | {"got-help question": "emergency.reminder"}
+    home = HOME
+    failures = []
+    for name, place in places.items():
+        for kind in ("stop", "cancel"):
+            result = turn(place, kind)
+            plan = result.plan
+            if name == "delete question" and kind == "cancel":
+                # Cancel answers the delete question ("no, keep it"), and the guide carries on.
+                if keys(plan) != ["events.delete_kept"] or asked(plan) != home[name]:
+                    failures.append(f"{name} + cancel: {describe(plan)}")
+                continue
+            if said[name] not in keys(plan) or not plan.end_session:
+                failures.append(f"{name} + {kind}: {describe(plan)}")
+            back = relaunch_and_carry_on(result.state, place.now)
+            if back != home[name]:
+                failures.append(f"{name} + {kind}, then a relaunch: asked {back}, not {home[name]}")
+    assert not failures, report(failures, "stops that are not kind, do not end, or lose the place")
+
+
+def test_pause_ends_saying_how_to_come_back_and_resume_picks_up_the_same_question(places):
+    failures = []
+    for name in [*STEP_PLACES, "urgent"]:
+        place = places[name]
+        paused = turn(place, "pause")
+        if keys(paused.plan) != ["events.paused"] or not paused.plan.end_session:
+            failures.append(f"{name} + pause: {describe(paused.plan)}")
+        resumed = handle(paused.state, "resume", place.now + LATER).plan
+        if asked(resumed) != QUESTION[name] or resumed.end_session:
+            failures.append(f"{name} + pause, resume: {describe(resumed)}")
+    assert not failures, report(failures, "places where pause or resume loses the place")
+
+
+# ---------------------------------------------------------------------- screening
+ANSWERS = {"yes", "no", "unsure"}
+
+
+def test_nothing_but_an_answer_gets_past_a_screening_question(places):
+    # Side questions a person may always ask ("delete my data") or be asked ("shall we carry on?").
+    still_screening = {f"steps.{s}.ask" for s in SCREENING} | {"events.delete_ask", "events.resume_ask"}
+    others = [ev for ev in SWEPT_EVENTS if ev.kind not in ANSWERS | {"red_flag", "session_ended"}]
+    failures = []
+    for name in SCREENING:
+        for ev in others:
+            plan = turn(places[name], ev).plan
+            if not (plan.end_session and asked(plan) is None) and asked(plan) not in still_screening:
+                failures.append(f"{name} + {ev}: {describe(plan)}")
+    assert not failures, report(failures, "events that get past a screening question without an answer")
+
+
+def test_yes_and_not_sure_on_a_screening_question_escalate_by_its_tier(places):
+    failures = []
+    for name in SCREENING:
+        tier = STEPS[name].tier
+        for kind in ("yes", "unsure"):
+            plan = turn(places[name], kind).plan
+            first = keys(plan)[:1]
+            ok = first == ["emergency.say"] and plan.end_session if tier == 1 else first == ["urgent.say"]
+            if not ok:
+                failures.append(f"{name} (tier {tier}) + {kind}: {describe(plan)}")
+    assert not failures, report(failures, "screening answers that do not escalate")
+
+
+# ---------------------------------------------------------------------- moving through the guide
+def landing(target: str) -> set[str]:
+    """The questions a move to ``target`` can end on: pass-through steps flow on, routers pick a step."""
+    step = STEPS[target]
+    if step.then:
+        return landing(step.then)
+    if step.kind == "router":
+        return set().union(*(landing(go) for _, go in step.route if go in STEPS))
+    if step.kind == "end":
+        return {"(ends)"}
+    return {f"steps.{target}.ask"}
+
+
+def test_next_moves_to_the_main_line_successor(places):
+    failures = []
+    for name in STEP_PLACES:
+        if name in SCREENING:
+            continue
+        plan = turn(places[name], "next").plan
+        got = "(ends)" if plan.end_session and asked(plan) is None else asked(plan)
+        if got not in landing(STEPS[name].next):
+            failures.append(f"{name}: {describe(plan)}; wanted one of {sorted(landing(STEPS[name].next))}")
+    assert not failures, report(failures, "places where next does not go on along the main line")
+
+
+# A step that replaced the one before it in place (heat made it worse) is not gone back to.
+BACK_SKIPS = {"compress_cold_only": "steps.compress_heat.ask"}
+
+
+def test_go_back_returns_to_the_question_before_or_says_this_is_the_first(places):
+    failures = []
+    for name in STEP_PLACES:
+        place = places[name]
+        earlier = [q for q in place.asked[:-1] if q.startswith("steps.") and q != BACK_SKIPS.get(name)]
+        plan = turn(place, "back").plan
+        if earlier:
+            ok = asked(plan) == earlier[-1]
+            wanted = earlier[-1]
+        else:
+            ok = keys(plan) == ["events.back_at_start"] and asked(plan) == QUESTION[name]
+            wanted = f"events.back_at_start, then {QUESTION[name]}"
+        if not ok or plan.end_session:
+            failures.append(f"{name}: {describe(plan)}; wanted {wanted}")
+    assert not failures, report(failures, "places where go back goes somewhere else")
+
+
+def test_start_over_and_my_back_is_spasming_begin_again_with_stop_what_you_are_doing(places):
+    # Screened clear in the last 12 hours: the safety questions are skipped, and said to be.
+    begun = {"steps.screen_saddle.ask": [], "steps.rest.ask": ["steps.screening_skipped.say"]}
+    failures = []
+    for name, place in places.items():
+        for kind in ("start_over", "start"):
+            plan = turn(place, kind).plan
+            said = [k for k in keys(plan) if k not in ("events.restart", "events.two_weeks")]
+            if name == "got-help question":  # nothing but "yes, I got help" leaves it
+                ok = "emergency.reminder" in said and asked(plan) == QUESTION[name]
+            elif name == "delete question" and kind == "start_over":  # it wants a yes or a no first
+                ok = asked(plan) == QUESTION[name]
+            else:
+                ok = (said[:1] == ["steps.stop_activity.say"] and asked(plan) in begun
+                      and all(k in said for k in begun[asked(plan)]))
+            if not ok:
+                failures.append(f"{name} + {kind}: {describe(plan)}")
+    assert not failures, report(failures, "places where starting again does not begin with stopping")
+
+
+# Known defects, (place, event) -> what goes wrong. This may only shrink: a fixed defect fails the test
+# until its entry is removed.
+KNOWN_DEFECTS = {
+    ("restart offer", "delete_data, no"): "restates the finished guide's summary step, which has no question: "
+                                          "KeyError steps.summary.ask (the person hears the error apology)",
+}
+
+
+def test_delete_my_data_asks_first_and_no_keeps_everything_and_the_question(places):
+    failures, still_broken = [], set()
+    for name, place in places.items():
+        asked_first = turn(place, "delete_data")
+        if asked(asked_first.plan) != "events.delete_ask":
+            failures.append(f"{name} + delete_data: {describe(asked_first.plan)}")
+            continue
+        kept = handle(asked_first.state, "no", place.now + timedelta(minutes=2)).plan
+        try:
+            RENDER.render(kept, LOCALE)
+            ok = keys(kept)[:1] == ["events.delete_kept"] and asked(kept) == HOME[name]
+        except KeyError:
+            ok = False
+        if not ok and (name, "delete_data, no") in KNOWN_DEFECTS:
+            still_broken.add((name, "delete_data, no"))
+        elif not ok:
+            failures.append(f"{name} + delete_data, no: {describe(kept)}; wanted events.delete_kept, "
+                            f"then {HOME[name]}")
+    assert not failures, report(failures, "places where delete my data does not ask first, or no loses the place")
+    assert still_broken == set(KNOWN_DEFECTS), f"fixed: remove {set(KNOWN_DEFECTS) - still_broken} from KNOWN_DEFECTS"
+
+
+def test_jumping_to_a_step_waits_for_screening_and_for_help_in_an_emergency(places):
+    failures = []
+    for name, place in places.items():
+        plan = turn(place, Event("jump", target="breathing")).plan
+        if name in SCREENING:
+            ok = keys(plan) == ["events.screening_finish_first"] and asked(plan) == QUESTION[name]
+        elif name in ("got-help question", "restart offer", "delete question"):
+            # Nothing but "yes, I got help" leaves the first; the others want a yes or a no.
+            ok = asked(plan) == QUESTION[name]
+        else:
+            ok = asked(plan) == "steps.breathing.ask"
+        if not ok:
+            failures.append(f"{name}: {describe(plan)}")
+    assert not failures, report(failures, "places where go to the breathing goes wrong")
+
+
+# ---------------------------------------------------------------------- through POST /alexa
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def spoken(body: dict) -> str:
+    return plain(((body.get("response") or {}).get("outputSpeech") or {}).get("ssml", ""))
+
+
+def reach(client, user_id: str, *intents: str) -> dict:
+    """Session attributes after launching and saying ``intents``, in one session, as Alexa carries them."""
+    convo = Conversation(client, user_id=user_id, now=NOW)
+    convo.launch()
+    for name in intents:
+        convo.say(name)
+    assert convo.in_session, convo.transcript
+    return convo.attributes
+
+
+def post(client, name: str, attributes: dict, user_id: str, slots: dict | None = None) -> dict:
+    env = intent(name, slots, session_attributes=attributes, new_session=False, user_id=user_id, now=NOW)
     res = client.post("/alexa", data=json.dumps(env), content_type="application/json")
     assert res.status_code == 200, res.get_data(as_text=True)
     return res.get_json()
 
 
-def question_text(state: dict) -> str:
-    step = state["step"]
-    if step == "urgent":
-        return plain(RENDER.text(Line("urgent.ask"), "en-US"))
-    return plain(RENDER.text(Line(f"steps.{step}.ask"), "en-US"))
+def test_every_intent_reaches_the_engine_as_what_it_means(shared_client, new_user_id):
+    """Same record, same time: the skill's answer is the engine's answer to the event the intent means."""
+    setups = {"a screening question": ["AMAZON.NoIntent"],
+              "a leg position": ["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"] * 3,
+              "the delete question": ["AMAZON.NoIntent"] * 5 + ["DeleteDataIntent"]}
+    failures = []
+    for where, intents in setups.items():
+        attributes = reach(shared_client, new_user_id(), *intents)
+        for name, kind in INTENT_EVENTS.items():  # pinned to what each intent means in test_handlers.py
+            body = post(shared_client, name, attributes, new_user_id())
+            plan = GUIDE.handle(attributes[STATE_KEY], Event(kind), NOW, LOCALE).plan
+            expected = plain(RENDER.render(plan, LOCALE).speech)
+            if spoken(body) != expected or body["response"].get("shouldEndSession") is not plan.end_session:
+                failures.append(f"{where} + {name}: said {spoken(body)[:90]!r}, the {kind!r} answer is "
+                                f"{expected[:90]!r}")
+    assert not failures, report(failures, "intents that do not reach the engine as what they mean")
 
 
-def spoken(body: dict) -> str:
-    return plain(body["response"].get("outputSpeech", {}).get("ssml", ""))
+NAMED_STEPS = {  # spoken name, slot id -> the step it leads to once screening is done
+    ("the breathing", "breathing"): "breathing", ("leg positions", "legs"): "legs_1",
+    ("heat or cold", "compress"): "compress_cold", ("stretches", "exercises"): "pain_check",
+    ("physio", "therapy"): "therapy",
+}
 
 
-@pytest.mark.parametrize("intent_name", INTENTS)
-@pytest.mark.parametrize("state_name", STATES)
-def test_every_intent_in_every_state_gets_a_spoken_answer(client, state_name, intent_name):
-    state = state_for(state_name)
-    body = send(client, intent_name, state)
-    response = body["response"]
-    assert spoken(body), "every intent gets words back"
-    if response.get("shouldEndSession") is False:
-        assert response["reprompt"]["outputSpeech"]["ssml"]
-        assert STATE_KEY in body["sessionAttributes"]
-    else:
-        assert response.get("shouldEndSession") is True
+def step_words(step: str) -> str:
+    """What tells a step apart when spoken: its advice when that needs no numbers filled in, else its question."""
+    advice = CONTENT.prompts_for(LOCALE).get(f"steps.{step}.say")
+    key = f"steps.{step}.say" if advice and "{" not in advice else f"steps.{step}.ask"
+    return plain(RENDER.text(Line(key), LOCALE))
 
 
-@pytest.mark.parametrize("state_name", QUESTION_STEPS + ["urgent"])
-@pytest.mark.parametrize("intent_name", ["AMAZON.HelpIntent", "AMAZON.FallbackIntent", "AMAZON.RepeatIntent"])
-def test_help_fallback_and_repeat_restate_the_current_question(client, state_name, intent_name):
-    state = state_for(state_name)
-    body = send(client, intent_name, state)
-    assert spoken(body).endswith(question_text(state))
-    assert body["response"]["shouldEndSession"] is False
-    assert body["sessionAttributes"][STATE_KEY]["step"] == state["step"]
+def test_go_to_a_named_step_goes_there(shared_client, new_user_id):
+    attributes = reach(shared_client, new_user_id(), *["AMAZON.NoIntent"] * 5)  # on rest, screening clear
+    failures = []
+    for (spoken_name, step_id), step in NAMED_STEPS.items():
+        slot = {"step": resolved_slot("step", spoken_name, step_id, step_id)}
+        body = post(shared_client, "GoToStepIntent", attributes, new_user_id(), slot)
+        if step_words(step) not in spoken(body):
+            failures.append(f"go to {spoken_name}: said {spoken(body)!r}, not the {step} step")
+    assert not failures, report(failures, "named steps not reached")
 
 
-@pytest.mark.parametrize("state_name", QUESTION_STEPS + ["urgent"])
-def test_help_says_what_can_be_said_here(client, state_name):
-    text = spoken(send(client, "AMAZON.HelpIntent", state_for(state_name))).lower()
-    if state_name in SCREENING_STEPS:
-        assert "yes, no, or not sure" in text
-    else:
-        assert "go back" in text and "repeat" in text and "pause" in text
-
-
-@pytest.mark.parametrize("intent_name", ["AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"])
-@pytest.mark.parametrize("state_name", STATES)
-def test_stop_and_cancel_end_the_session_kindly_everywhere(client, state_name, intent_name):
-    state = state_for(state_name)
-    body = send(client, intent_name, state)
-    if state_name == "pending:confirm_delete" and intent_name == "AMAZON.CancelIntent":
-        # Cancel answers the delete question ("no, keep it"), then the guide carries on.
-        assert "kept everything" in spoken(body)
-        return
-    assert body["response"]["shouldEndSession"] is True
-    text = spoken(body).lower()
-    assert "nine one one" in text or "take care" in text
-
-
-@pytest.mark.parametrize("state_name", QUESTION_STEPS)
-def test_stop_keeps_the_place_for_next_time(client, state_name):
-    body = send(client, "AMAZON.StopIntent", state_for(state_name))
-    assert body["sessionAttributes"][STATE_KEY]["step"] == state_name
-
-
-@pytest.mark.parametrize("state_name", QUESTION_STEPS)
-def test_pause_ends_and_says_how_to_come_back(client, state_name):
-    body = send(client, "AMAZON.PauseIntent", state_for(state_name))
-    assert body["response"]["shouldEndSession"] is True
-    assert "open back spasm coach" in spoken(body).lower()
-    assert body["sessionAttributes"][STATE_KEY]["paused"] is True
-
-
-@pytest.mark.parametrize("state_name", QUESTION_STEPS)
-def test_resume_picks_up_the_same_step(client, state_name):
-    state = state_for(state_name)
-    state["paused"] = True
-    body = send(client, "AMAZON.ResumeIntent", state)
-    assert spoken(body).endswith(question_text(state))
-    assert body["sessionAttributes"][STATE_KEY]["paused"] is False
-
-
-@pytest.mark.parametrize("state_name", sorted(SCREENING_STEPS))
-@pytest.mark.parametrize("intent_name", [i for i in INTENTS if i not in (
-    "AMAZON.YesIntent", "AMAZON.NoIntent", "NotSureIntent")])
-def test_nothing_but_an_answer_gets_past_a_screening_question(client, state_name, intent_name):
-    body = send(client, intent_name, state_for(state_name))
-    step = body.get("sessionAttributes", {}).get(STATE_KEY, {}).get("step", state_name)
-    assert step in SCREENING_STEPS | {"emergency", "urgent"}, step
-
-
-@pytest.mark.parametrize("state_name", sorted(SCREENING_STEPS))
-def test_yes_and_not_sure_escalate_on_every_screening_question(client, state_name):
-    tier = STEPS[state_name].tier
-    for intent_name in ("AMAZON.YesIntent", "NotSureIntent"):
-        text = spoken(send(client, intent_name, state_for(state_name))).lower()
-        assert ("call nine one one" in text) if tier == 1 else ("see a doctor today" in text)
-
-
-@pytest.mark.parametrize("state_name", [s for s in QUESTION_STEPS if s not in SCREENING_STEPS])
-def test_next_moves_to_the_main_line_successor(client, state_name):
-    body = send(client, "AMAZON.NextIntent", state_for(state_name))
-    expected = STEPS[state_name].next
-    while STEPS[expected].then:  # pass-through steps speak and flow on in the same turn
-        expected = STEPS[expected].then
-    landed = body["sessionAttributes"][STATE_KEY]["step"] if "sessionAttributes" in body else None
-    if STEPS[expected].kind == "router":
-        assert landed.startswith("compress_")
-    elif STEPS[expected].kind == "end":
-        assert body["response"]["shouldEndSession"] is True
-    else:
-        assert landed == expected
-
-
-@pytest.mark.parametrize("state_name", [s for s in QUESTION_STEPS if s not in SCREENING_STEPS])
-def test_go_back_returns_to_the_previous_step(client, state_name):
-    state = state_for(state_name)
-    state["trail"] = ["rest"]
-    body = send(client, "AMAZON.PreviousIntent", state)
-    assert body["sessionAttributes"][STATE_KEY]["step"] == "rest"
-    assert spoken(body).endswith(question_text({"step": "rest"}))
-
-
-def test_go_back_at_the_first_step_says_so_and_restates(client):
-    body = send(client, "AMAZON.PreviousIntent", state_for("screen_saddle"))
-    assert spoken(body).startswith("This is the first step.")
-
-
-@pytest.mark.parametrize("state_name", QUESTION_STEPS)
-def test_start_over_begins_again_with_stop_what_you_are_doing(client, state_name):
-    text = spoken(send(client, "AMAZON.StartOverIntent", state_for(state_name))).lower()
-    assert "stop what you're doing" in text
-
-
-@pytest.mark.parametrize("spoken_name, step_id, expected_step", [
-    ("the breathing", "breathing", "breathing"),
-    ("leg positions", "legs", "legs_1"),
-    ("heat or cold", "compress", "compress_cold"),
-    ("stretches", "exercises", "pain_check"),
-    ("physio", "therapy", "therapy"),
-])
-def test_jump_to_a_named_step(client, spoken_name, step_id, expected_step):
-    env = intent(GO_TO_STEP_INTENT, {"step": resolved_slot("step", spoken_name, step_id, step_id)},
-                 session_attributes={STATE_KEY: state_for("rest")}, new_session=False)
-    body = client.post("/alexa", json=env).get_json()
-    assert body["sessionAttributes"][STATE_KEY]["step"] == expected_step
-
-
-def test_jump_before_screening_asks_the_safety_questions_first_then_goes_there(client):
-    env = intent(GO_TO_STEP_INTENT, {"step": resolved_slot("step", "leg positions", "legs", "legs")},
-                 session_attributes={STATE_KEY: state_for("screen_legs")}, new_session=False)
-    body = client.post("/alexa", json=env).get_json()
-    assert "finish the safety questions first" in spoken(body)
-    state = body["sessionAttributes"][STATE_KEY]
+def test_jump_before_screening_asks_the_safety_questions_first_then_goes_there(shared_client, new_user_id):
+    user = new_user_id()
+    attributes = reach(shared_client, user, "AMAZON.NoIntent", "AMAZON.NoIntent")  # on the third question
+    body = post(shared_client, "GoToStepIntent", attributes, user,
+                {"step": resolved_slot("step", "leg positions", "legs", "legs")})
+    assert spoken(body).startswith(plain(RENDER.text(Line("events.screening_finish_first"), LOCALE)))
     for _ in range(2):
-        env = intent("AMAZON.NoIntent", session_attributes={STATE_KEY: state}, new_session=False)
-        body = client.post("/alexa", json=env).get_json()
-        state = body["sessionAttributes"][STATE_KEY]
-    assert state["step"] == "screen_fever"
-    env = intent("AMAZON.NoIntent", session_attributes={STATE_KEY: state}, new_session=False)
-    body = client.post("/alexa", json=env).get_json()
-    assert body["sessionAttributes"][STATE_KEY]["step"] == "legs_1"
+        body = post(shared_client, "AMAZON.NoIntent", body["sessionAttributes"], user)
+    assert spoken(body).endswith(plain(RENDER.text(Line("steps.screen_fever.ask"), LOCALE)))
+    body = post(shared_client, "AMAZON.NoIntent", body["sessionAttributes"], user)
+    assert spoken(body).endswith(plain(RENDER.text(Line("steps.legs_1.ask"), LOCALE)))
 
 
-def test_unknown_step_name_lists_examples_and_restates(client):
-    env = intent(GO_TO_STEP_INTENT, {"step": "the moon"}, session_attributes={STATE_KEY: state_for("rest")},
-                 new_session=False)
-    body = client.post("/alexa", json=env).get_json()
-    assert "don't know that step" in spoken(body) and spoken(body).endswith("Ready for the next step?")
+def test_unknown_step_name_lists_examples_and_restates(shared_client, new_user_id):
+    user = new_user_id()
+    attributes = reach(shared_client, user, *["AMAZON.NoIntent"] * 5)
+    body = post(shared_client, "GoToStepIntent", attributes, user, {"step": "the moon"})
+    assert spoken(body).startswith(plain(RENDER.text(Line("events.unknown_step"), LOCALE)))
+    assert spoken(body).endswith(plain(RENDER.text(Line("steps.rest.ask"), LOCALE)))
 
 
-def test_pain_worse_during_an_exercise_stops_the_exercises(client):
-    body = send(client, "PainWorseIntent", state_for("exercise_2"))
+TO_PAIN_CHECK = ["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"] * 7 + ["AMAZON.NoIntent"]
+
+
+def test_pain_worse_during_an_exercise_stops_the_exercises(shared_client, new_user_id):
+    user = new_user_id()
+    to_exercise_2 = TO_PAIN_CHECK + ["AMAZON.YesIntent"] * 2
+    body = post(shared_client, "PainWorseIntent", reach(shared_client, user, *to_exercise_2), user)
     assert "stop that exercise" in spoken(body).lower()
     assert body["sessionAttributes"][STATE_KEY]["step"] == "exercises_stopped"
 
 
-def test_exercises_only_after_the_pain_has_eased(client):
-    body = send(client, "AMAZON.NoIntent", state_for("pain_check"))
-    assert body["sessionAttributes"][STATE_KEY]["step"] == "not_eased"
-    body = send(client, "AMAZON.NextIntent", state_for("pain_check"))
-    assert not body["sessionAttributes"][STATE_KEY]["step"].startswith("exercise")
-    body = send(client, "PainBetterIntent", state_for("pain_check"))
-    assert body["sessionAttributes"][STATE_KEY]["step"] == "exercise_1"
+def test_exercises_only_after_the_pain_has_eased(shared_client, new_user_id):
+    for name, step in (("AMAZON.NoIntent", "not_eased"), ("AMAZON.NextIntent", "medicines"),
+                       ("PainBetterIntent", "exercise_1")):
+        user = new_user_id()
+        body = post(shared_client, name, reach(shared_client, user, *TO_PAIN_CHECK), user)
+        assert spoken(body).endswith(plain(RENDER.text(Line(f"steps.{step}.ask"), LOCALE))), (name, spoken(body))
