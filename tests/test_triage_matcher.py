@@ -594,7 +594,7 @@ def test_eval_direct_mode_routes_phrases_the_way_alexa_would_and_scores_them(tmp
     failures = [f"{intent}: want {n}" for intent, n in counts.items() if not re.search(rf"{intent}\s+{n}\n", routing)]
     # Only the phrase without a carrier goes whole to DescribeSymptomIntent.
     no_carrier = [p for p, (_, captured, _) in ROUTED.items() if captured == p]
-    if f"{len(no_carrier)} phrases matched no carrier" not in routing or any(f"- {p}" not in routing
+    if f"{len(no_carrier)} phrases matched no sample" not in routing or any(f"- {p}" not in routing
                                                                           for p in no_carrier):
         failures.append(f"the phrases without a carrier are not {no_carrier}")
     # Routed and framed as above, each answers its tier: the captured text reached the matcher.
