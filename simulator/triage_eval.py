@@ -10,8 +10,11 @@ Each phrase is resolved against the interaction model by the simulator's resolve
 AMAZON.FallbackIntent) is sent as DescribeSymptomIntent with the whole phrase: an assumption, listed in
 the output, so the figures for those phrases are an upper bound. Through the endpoint, the person is
 first put mid-guide (launch, then "no" to the five screening questions), and the answer is classified
-from its speech: the emergency line -> tier 1, the see-a-doctor-today line -> tier 2, else 0. Tier 3
-counts as 0 (the guide carries on either way). Exit status 0 unless the evaluation could not run.
+from its speech: the emergency line -> tier 1, the see-a-doctor-today line -> tier 2, the clarifying
+question ("do your legs feel weak or numb?", asked when pain alone could explain the words) -> "asked",
+else 0. Tier 3 counts as 0 (the guide carries on either way). A clarifying question is reported apart:
+for a tier-1 phrase it is a safe answer (anything but a clear "just the pain" escalates), and it is
+never a false alarm. Exit status 0 unless the evaluation could not run.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ DESCRIPTION_SLOT = "description"
 # Where a phrase that matches no sample is sent (the assumption described above).
 NO_CARRIER_INTENT = "DescribeSymptomIntent"
 TIERS = (0, 1, 2)
+ASKED = -1  # the skill asked its clarifying question first
 
 
 @dataclass
@@ -64,7 +68,7 @@ def read_phrases(path: Path) -> list[tuple[int, str, int]]:
 
 class Router:
     """Routes phrases with the simulator's resolver; ``frames`` are the symptom intents whose
-    ``description`` slot carries what the person said (``SYMPTOM_FRAMES``)."""
+    ``description`` slot carries what the person said, with their carrier meaning (``CARRIERS``)."""
 
     def __init__(self, model: dict, frames: dict):
         self.resolver = Resolver(model)
@@ -91,15 +95,17 @@ class Router:
 
 # ---------------------------------------------------------------------- answering
 def direct_tier(route: Route, red_flags, frames) -> int:
-    """The tier the matcher alone gives (3 kept here; scored as 0)."""
+    """The tier the matcher alone gives (3 kept here; scored as 0), or ASKED for an ambiguous tier 1."""
     if route.flag:
         return red_flags.tier_of(route.flag)
     if route.intent != SYMPTOM_INTENT and route.intent not in frames:
         return 0  # another intent: the matcher never sees it
-    from skill.engine.triage import utterance_from_frame
+    from skill.engine.triage import described_text
 
-    match = red_flags.match(utterance_from_frame(route.intent, route.captured))
-    return match.tier if match else 0
+    match = red_flags.match(described_text(frames.get(route.intent, ""), route.captured))
+    if match is None:
+        return 0
+    return ASKED if match.ambiguous else match.tier
 
 
 def markers(locale: str = "en-US") -> tuple[str, str]:
@@ -117,12 +123,22 @@ def markers(locale: str = "en-US") -> tuple[str, str]:
     return first_sentence("emergency.say"), first_sentence("urgent.say")
 
 
+def clarifying_questions(locale: str = "en-US") -> tuple[str, ...]:
+    """The clarifying questions' last sentences, as spoken."""
+    from skill.engine.content import default_content
+
+    content = default_content()
+    prompts = content.prompts_for(locale)
+    return tuple(prompts.text(f"clarify.{flag}.ask").split(".")[-1].strip(" ?").lower()
+                 for flag in content.red_flags.ambiguous_ids())
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return ""
 
 
-def endpoint_tier(client, route: Route, emergency: str, urgent: str) -> tuple[int, str]:
+def endpoint_tier(client, route: Route, emergency: str, urgent: str, asked: tuple = ()) -> tuple[int, str]:
     from skill.render import plain
 
     convo = Conversation(client, user_id=f"amzn1.ask.account.EVAL{uuid.uuid4().hex.upper()}")
@@ -135,6 +151,8 @@ def endpoint_tier(client, route: Route, emergency: str, urgent: str) -> tuple[in
         return 1, said
     if urgent in said:
         return 2, said
+    if any(question in said for question in asked):
+        return ASKED, said
     return 0, said
 
 
@@ -158,6 +176,15 @@ def report(rows, results, mode: str, routes) -> None:
             print(f"    - {phrase}")
     print()
 
+    asked = [(n, p, e) for n, p, e, g in scored if g == ASKED]
+    scored = [(n, p, e, g) for n, p, e, g in scored if g != ASKED]
+    if asked:
+        print(f"Asked the clarifying question first (pain or weakness?): {len(asked)} phrases, by expected tier "
+              + ", ".join(f"{t}: {sum(1 for _, _, e in asked if score(e) == t)}" for t in TIERS)
+              + ". Not counted below.")
+        for n, phrase, expected in asked:
+            print(f"  line {n}: {phrase!r}: expected {expected}")
+        print()
     confusion = Counter((score(e), score(g)) for _, _, e, g in scored)
     print("Confusion (rows: expected, columns: answered; tier 3 counted as 0)")
     print("            " + "".join(f"{'answered ' + str(t):>12}" for t in TIERS))
@@ -203,15 +230,16 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        from skill.engine.triage import SYMPTOM_FRAMES, default_red_flags
+        from skill.alexa.handlers import CARRIERS
+        from skill.engine.triage import default_red_flags
         from skill.interaction_model import load_model
 
         rows = read_phrases(Path(args.file))
-        router = Router(load_model("en-US"), SYMPTOM_FRAMES)
+        router = Router(load_model("en-US"), CARRIERS)
         routes = [router.route(phrase) for _, phrase, _ in rows]
         if args.direct:
             red_flags = default_red_flags()
-            results = [direct_tier(r, red_flags, SYMPTOM_FRAMES) for r in routes]
+            results = [direct_tier(r, red_flags, CARRIERS) for r in routes]
             report(rows, results, "direct", routes)
             return 0
         emergency, urgent = markers()
@@ -224,7 +252,8 @@ def main(argv=None) -> int:
                 app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(Path(tmp) / "eval.sqlite3")})
                 logging.disable(logging.WARNING)  # one log line per request would drown the report
                 client, mode = app.test_client(), "endpoint, in process"
-            results = [endpoint_tier(client, r, emergency, urgent)[0] for r in routes]
+            asked = clarifying_questions()
+            results = [endpoint_tier(client, r, emergency, urgent, asked)[0] for r in routes]
         print(f"Answer markers: tier 1 = {emergency!r}, tier 2 = {urgent!r}")
         report(rows, results, mode, routes)
         return 0

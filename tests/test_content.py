@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import yaml
 
-from skill.engine import ContentError, load_content
+from skill.engine import ContentError, Event, Guide, load_content
 from skill.engine.content import CONTENT_DIR, Prompts, check_prompts, check_protocol, parse_protocol
 from skill.engine.plan import Breathing, Line
 from skill.render import MAX_BREAK_SECONDS, Renderer
@@ -144,6 +147,74 @@ def _tier_one_unsure_does_not_escalate(raw):
 def test_a_broken_protocol_stops_the_skill_from_starting(mutate, problem):
     with pytest.raises(ContentError, match=problem):
         parse_protocol(broken_protocol(mutate))
+
+
+def _role_dropped(raw):
+    del raw["steps"]["screening_intro"]["role"]
+
+
+def _role_on_the_wrong_kind_of_step(raw):
+    del raw["steps"]["rest"]["role"]
+    raw["steps"]["compress"]["role"] = "comfort_start"
+
+
+def _role_declared_twice(raw):
+    raw["steps"]["legs_1"]["role"] = "comfort_start"
+
+
+def _unknown_role(raw):
+    raw["steps"]["legs_1"]["role"] = "leg_raising"
+
+
+@pytest.mark.parametrize("mutate, problem", [
+    (_role_dropped, r"role 'screening_start' is declared on no step"),
+    (_role_on_the_wrong_kind_of_step, r"step compress: role comfort_start needs a info step, not router"),
+    (_role_declared_twice, r"role 'comfort_start' is declared on several steps: rest, legs_1"),
+    (_unknown_role, r"step legs_1: unknown role 'leg_raising'"),
+], ids=["dropped", "wrong-kind", "twice", "unknown"])
+def test_a_missing_or_misplaced_role_stops_the_skill_from_starting(mutate, problem):
+    with pytest.raises(ContentError, match=problem):
+        parse_protocol(broken_protocol(mutate))
+
+
+def renamed_content(tmp_path, renames: dict, keep_role: bool = True) -> Path:
+    """A copy of the content with steps renamed everywhere, as an editor would (old -> new)."""
+    copy_dir = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, copy_dir)
+    for path in [copy_dir / "protocol.yaml", *sorted((copy_dir / "prompts").glob("*.yaml"))]:
+        text = path.read_text(encoding="utf-8")
+        for old, new in renames.items():
+            text = re.sub(rf"\b{old}\b", new, text)
+            if not keep_role and path.name == "protocol.yaml":
+                text = re.sub(rf"(  {new}:\n)    role: \w+\n", r"\1", text)
+        path.write_text(text, encoding="utf-8")
+    return copy_dir
+
+
+# The screening steps, renamed; the version before roles loaded this and then crashed with a KeyError on
+# "go to leg positions" after an emergency was acknowledged (the engine named screen_saddle itself).
+RENAMED_SCREENING = {"screening_intro": "safety_intro", "screen_saddle": "safety_saddle"}
+
+
+def test_renaming_a_role_step_consistently_keeps_every_path_working(tmp_path):
+    content = load_content(renamed_content(tmp_path, RENAMED_SCREENING))
+    guide, now = Guide(content), datetime(2024, 5, 1, 9, tzinfo=timezone.utc)
+    state = guide.handle(None, Event("launch"), now).state
+    state = guide.handle(state, Event("yes"), now).state  # numbness between the legs: emergency
+    state = guide.handle(state, Event("launch"), now + timedelta(hours=1)).state
+    state = guide.handle(state, Event("yes"), now + timedelta(hours=1)).state  # "I've spoken to a doctor"
+    assert state["step"] == "rest"
+    # Not screened in this episode: "go to leg positions" goes through the safety questions, by role.
+    turn = guide.handle(state, Event("jump", "legs"), now + timedelta(hours=1))
+    assert turn.state["step"] == "safety_saddle"
+    for _ in range(5):
+        turn = guide.handle(turn.state, Event("no"), now + timedelta(hours=1))
+    assert turn.state["step"] == "legs_1"
+
+
+def test_renaming_a_role_step_and_losing_its_role_fails_at_load_naming_it(tmp_path):
+    with pytest.raises(ContentError, match=r"role 'screening_start' is declared on no step"):
+        load_content(renamed_content(tmp_path, RENAMED_SCREENING, keep_role=False))
 
 
 def test_a_missing_prompt_is_reported():
@@ -433,7 +504,7 @@ def test_every_clinical_locale_is_shipped():
 
 
 SAMPLE_PARAMS = {"title": "titles.rest", "pack": "packs.cold", "due": Line("durations.hours", {"n": 2}), "n": 2,
-                 "minutes": 15, "every_hours": 2}
+                 "minutes": 15, "every_hours": 2, "heat_minutes": 15, "heat_every_hours": 4}
 
 
 @pytest.mark.parametrize("locale", sorted(CONTENT.locales))

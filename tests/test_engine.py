@@ -20,8 +20,9 @@ import yaml
 
 from skill.engine import EVENT_KINDS, Event, Guide, default_content
 from skill.engine.content import CONTENT_DIR, parse_protocol
+from skill.engine.guide import ANYWHERE, EVENTS
 from skill.engine.plan import Line
-from skill.engine.state import fresh_state, iso
+from skill.engine.record import SCHEMA_VERSION, Record, iso, migrate
 from skill.render import Renderer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,22 @@ NOW = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
 SELF_CARE_STEPS = {s.id for s in STEPS.values() if s.kind == "info" and not s.id.startswith("screen")} | {"summary"}
 
 
-def handle(state, kind: str, now: datetime = NOW, target: str | None = None, locale: str = "en-US"):
-    return GUIDE.handle(state, Event(kind, target), now, locale)
+def handle(state, kind: str, now: datetime = NOW, target: str | None = None, locale: str = "en-US",
+           text: str = "", opens_session: bool = False):
+    return GUIDE.handle(state, Event(kind, target, text=text, opens_session=opens_session), now, locale)
+
+
+def describe(state, text: str, now: datetime = NOW, **kw):
+    """The person said ``text`` (an AMAZON.SearchQuery catch-all, carrier already in the words)."""
+    return handle(state, "describe", now, text=text, **kw)
+
+
+def fresh_state(now: datetime) -> dict:
+    return Record.fresh(now).to_json()
+
+
+def side_question(state: dict) -> str | None:
+    return (state["side_question"] or {}).get("name")
 
 
 def keys(plan) -> list[str]:
@@ -52,7 +67,7 @@ def on_step(step_id: str, started: datetime = NOW, now: datetime = NOW, **fields
     """A record of someone on ``step_id``, screening clear, in an episode that began at ``started``."""
     state = fresh_state(started)
     state["step"] = step_id
-    state["episode"]["screening"] = {"result": "clear", "at": iso(started)}
+    state["episode"]["screened_at"] = iso(now)
     state["last_seen"] = iso(now)
     state.update(fields)
     return state
@@ -94,6 +109,7 @@ DETERMINISM_CASES = {
     "yes-on-cold-pack": (on_step("compress_cold"), "yes"),
     "breathing": (on_step("relax"), "yes"),
     "tier-1-answer": (fresh_state(NOW) | {"step": "screen_legs"}, "unsure"),
+    "ambiguous-legs": (on_step("legs_1"), "describe"),
     "relaunch-mid-guide": (on_step("legs_2", now=NOW - timedelta(hours=2)), "launch"),
 }
 
@@ -102,8 +118,9 @@ DETERMINISM_CASES = {
 def test_the_same_state_event_and_time_give_the_same_turn_and_leave_the_input_alone(case):
     state, kind = DETERMINISM_CASES[case]
     before = copy.deepcopy(state)
-    first = handle(state, kind)
-    second = handle(state, kind)
+    text = "i cannot lift my legs" if kind == "describe" else ""
+    first = handle(state, kind, text=text)
+    second = handle(state, kind, text=text)
     assert first == second
     assert state == before
     assert first.state is not state
@@ -173,6 +190,15 @@ DAMAGED_AROUND_A_STEP = {
     "emergency-reason-a-list": {"version": 1, "step": "emergency", "pending": "confirm_help",
                                 "last_emergency": {"at": iso(NOW - timedelta(hours=1)), "reason": ["screen_legs"]}},
     "bogus-pending": {"version": 1, "step": "rest", "pending": "bogus"},
+    # Version 2 fields, damaged.
+    "v2-side-question-garbage": {"version": 2, "step": "rest", "side_question": {"name": "bogus", "flag": 3}},
+    "v2-side-question-a-string": {"version": 2, "step": "rest", "side_question": "resume_offer"},
+    "v2-clarify-without-flag": {"version": 2, "step": "legs_1", "side_question": {"name": "clarify_red_flag"}},
+    "v2-urgent-garbage": {"version": 2, "step": "urgent", "episode": {"urgent": {"flag": 5, "at": None},
+                                                                     "screened_at": "soon"}},
+    "v2-emergency-flag-unknown": {"version": 2, "step": "emergency", "side_question": {"name": "confirm_help"},
+                                  "last_emergency": {"flag": "t9_nothing", "at": iso(NOW)}},
+    "v2-confirm-help-without-emergency": {"version": 2, "step": "rest", "side_question": {"name": "confirm_help"}},
 }
 
 
@@ -182,7 +208,8 @@ def test_a_damaged_record_never_crashes_any_event(name):
     for kind in sorted(EVENT_KINDS):
         try:
             turn = handle(copy.deepcopy(DAMAGED_AROUND_A_STEP[name]), kind,
-                          target="breathing" if kind == "jump" else None)
+                          target="breathing" if kind == "jump" else None,
+                          text="i cannot lift my legs" if kind == "describe" else "")
             json.dumps(turn.state)
             assert asks_or_ends(turn.plan)
         except Exception as exc:  # noqa: BLE001 - collect every event that fails, then report them together
@@ -250,9 +277,11 @@ def test_no_on_a_compress_step_logs_nothing():
 
 
 def next_due_after(step_id: str, hours: float) -> str:
-    placed = handle(on_step(step_id), "yes").state
+    # Heat is the plan from the second day of an episode.
+    started = NOW - timedelta(hours=30) if "heat" in step_id else NOW
+    placed = handle(on_step(step_id, started=started), "yes").state
     relaunch = handle(placed, "launch", NOW + timedelta(hours=hours))
-    assert relaunch.state["pending"] == "resume_offer"
+    assert side_question(relaunch.state) == "resume_offer"
     return spoken(relaunch.plan)
 
 
@@ -260,22 +289,68 @@ def next_due_after(step_id: str, hours: float) -> str:
     ("compress_cold", 1 / 60, "Your next cold pack is due in about 2 hours."),
     ("compress_cold", 1, "Your next cold pack is due in about an hour."),
     ("compress_cold", 1.75, "Your next cold pack is due in about 15 minutes."),
-    ("compress_cold", 3, "Your next cold pack is due now."),
-    ("compress_heat", 1 / 60, "Your next heat is due in about 4 hours."),
-    ("compress_heat", 3, "Your next heat is due in about an hour."),
-    ("compress_heat", 3.5, "Your next heat is due in about 30 minutes."),
-    ("compress_heat", 4.5, "Your next heat is due now."),
+    ("compress_cold", 3, "It's time for your next cold pack."),
+    ("compress_heat", 1 / 60, "Your next moist heat is due in about 4 hours."),
+    ("compress_heat", 3, "Your next moist heat is due in about an hour."),
+    ("compress_heat", 3.5, "Your next moist heat is due in about 30 minutes."),
+    ("compress_heat", 4.5, "It's time for your next moist heat."),
 ], ids=["cold-just-placed", "cold-after-1h", "cold-after-1h45", "cold-after-3h", "heat-just-placed",
         "heat-after-3h", "heat-after-3h30", "heat-after-4h30"])
 def test_the_next_compress_is_due_every_2_hours_for_cold_and_every_4_for_heat(step_id, hours, expected):
     assert expected in next_due_after(step_id, hours)
 
 
-def test_after_heat_made_it_worse_the_next_pack_due_is_cold_on_the_cold_timing():
-    placed = handle(on_step("compress_heat"), "yes").state
-    placed = handle(placed, "heat_worse", NOW + timedelta(minutes=5)).state
-    relaunch = handle(placed, "launch", NOW + timedelta(minutes=10))
-    assert "Your next cold pack is due in about 2 hours." in spoken(relaunch.plan)
+def test_after_heat_made_it_worse_the_plan_is_cold_only_from_then_on():
+    placed = handle(on_step("compress_heat", started=NOW - timedelta(hours=30)), "yes").state
+    at_legs = handle(placed, "heat_worse", NOW + timedelta(minutes=5))
+    assert keys(at_legs.plan) == ["events.heat_worse", "compress_plan.cold_only"]
+    relaunch = handle(at_legs.state, "launch", NOW + timedelta(minutes=10))
+    assert "heat" not in spoken(relaunch.plan).lower()  # never "your next moist heat"
+    summary = handle(relaunch.state, "jump", NOW + timedelta(minutes=11), target="summary")
+    assert keys(summary.plan)[1] == "compress_plan.cold_only"
+
+
+def test_a_plan_told_in_the_session_is_not_announced_again_but_a_changed_one_is():
+    told = handle(on_step("rest", started=NOW - timedelta(hours=30)), "yes").state  # told: moist heat
+    assert told["episode"]["compress_plan"] == "heat"
+    told = handle(told, "heat_worse", NOW + timedelta(minutes=1)).state  # now cold only, on the cold step
+    assert told["episode"]["compress_plan"] == "cold_only"
+    same = handle(told, "launch", NOW + timedelta(minutes=30))
+    assert "compress_plan.changed" not in keys(same.plan)
+
+
+@pytest.mark.parametrize("used_a_pack", [True, False])
+def test_on_day_two_coming_back_screens_again_then_moves_the_plan_from_cold_to_moist_heat(used_a_pack):
+    told = handle(on_step("rest"), "yes").state  # day one: "today, use cold"
+    placed = handle(told, "yes" if used_a_pack else "no").state
+    placed = handle(placed, "next", NOW + timedelta(minutes=1)).state
+    later = NOW + timedelta(hours=26)
+    relaunch = handle(placed, "launch", later)
+    assert keys(relaunch.plan) == ["events.welcome_back", "compress_plan.changed", "compress_plan.heat",
+                                   "steps.screening_intro.say"]
+    assert "cold" not in spoken(relaunch.plan).lower()
+    assert relaunch.plan.question == Line("steps.screen_saddle.ask")  # over 12 hours since the questions
+    state = relaunch.state
+    for _ in range(5):
+        turn = handle(state, "no", later)
+        state = turn.state
+    assert state["step"] == "compress_heat"
+    assert "steps.compress_heat.say" in keys(turn.plan)
+
+
+@pytest.mark.parametrize("started_hours_ago, expected", [
+    (2, ["compress_plan.cold_today", "compress_plan.from_tomorrow"]),
+    (30, ["compress_plan.heat"]),
+])
+def test_the_summary_says_todays_plan_and_on_day_one_what_changes_tomorrow(started_hours_ago, expected):
+    state = on_step("get_help", started=NOW - timedelta(hours=started_hours_ago))
+    turn = handle(state, "yes")
+    body = keys(turn.plan)
+    assert body[0] == "steps.summary.say"
+    assert body[1:1 + len(expected)] == expected
+    assert body[-3:] == ["steps.summary.rest", "steps.summary.warning", "steps.summary.close"]
+    # The card carries everything but the opening "Here's your plan".
+    assert [line.key for line in turn.plan.card.lines] == body[1:]
 
 
 # ---------------------------------------------------------------------------- episodes
@@ -288,7 +363,7 @@ def test_a_relaunch_days_later_starts_a_new_episode_and_keeps_heat_intolerance()
     episode = turn.state["episode"]
     assert episode["number"] == 2
     assert episode["started"] == iso(NOW + timedelta(hours=80))
-    assert episode["compress_log"] == [] and episode["screening"] is None
+    assert episode["compress_log"] == [] and episode["screened_at"] is None and episode["urgent"] is None
     assert turn.state["past_episodes"] == [{"number": 1, "started": iso(NOW)}]
     assert turn.state["heat_intolerant"] is True
     assert turn.state["step"] == "screen_saddle"
@@ -309,11 +384,11 @@ def test_a_relaunch_two_hours_later_offers_to_resume_the_same_step():
     turn = handle(on_step("legs_2"), "launch", NOW + timedelta(hours=2))
     assert turn.state["episode"]["number"] == 1
     assert turn.state["step"] == "legs_2"
-    assert turn.state["pending"] == "resume_offer"
+    assert side_question(turn.state) == "resume_offer"
     assert turn.plan.question == Line("events.resume_ask", {"title": "titles.legs_2"})
     assert "carry on with leg positions" in RENDER.text(turn.plan.question, "en-US")
     resumed = handle(turn.state, "yes", NOW + timedelta(hours=2, minutes=1))
-    assert resumed.state["step"] == "legs_2" and resumed.state["pending"] is None
+    assert resumed.state["step"] == "legs_2" and resumed.state["side_question"] is None
     assert resumed.plan.question == Line("steps.legs_2.ask")
 
 
@@ -358,10 +433,10 @@ def test_a_small_trail_limit_is_honoured_on_a_walk_through_the_guide():
 # ---------------------------------------------------------------------------- tier 1: emergency
 
 
-def emergency_turn(question: str = "screen_legs", answer: str = "yes"):
-    state = fresh_state(NOW)
+def emergency_turn(question: str = "screen_legs", answer: str = "yes", now: datetime = NOW):
+    state = fresh_state(now)
     state["step"] = question
-    return handle(state, answer)
+    return handle(state, answer, now)
 
 
 @pytest.mark.parametrize("question", sorted(s.id for s in STEPS.values() if s.kind == "screening" and s.tier == 1))
@@ -376,14 +451,13 @@ def test_a_tier_one_answer_gives_the_emergency_plan_and_ends(question, answer):
     assert plan.card is not None and plan.card.title == Line("emergency.card_title")
     assert plan.card.lines == plan.lines
     assert turn.state["step"] == "emergency"
-    assert turn.state["last_emergency"] == {"tier": 1, "reason": flag, "at": iso(NOW), "acknowledged": False}
-    assert turn.state["episode"]["screening"]["result"] == "emergency"
+    assert turn.state["last_emergency"] == {"flag": flag, "at": iso(NOW), "acknowledged": False}
     assert "nine one one" in spoken(plan) and "can't make the call" in spoken(plan)
 
 
 def test_a_relaunch_within_a_day_of_an_emergency_asks_whether_they_got_help():
     turn = handle(emergency_turn().state, "launch", NOW + timedelta(hours=20))
-    assert turn.state["pending"] == "confirm_help"
+    assert side_question(turn.state) == "confirm_help"
     assert turn.plan.triage == "emergency"
     assert keys(turn.plan) == ["emergency.reminder"]
     assert turn.plan.question == Line("emergency.ask_got_help")
@@ -400,9 +474,10 @@ def test_only_yes_leaves_the_got_help_question_for_the_comfort_steps():
 @pytest.mark.parametrize("kind", sorted(EVENT_KINDS - {"yes"}))
 def test_nothing_but_yes_gets_past_the_got_help_question(kind):
     waiting = handle(emergency_turn().state, "launch", NOW + timedelta(hours=2)).state
-    assert waiting["pending"] == "confirm_help"
+    assert side_question(waiting) == "confirm_help"
     later = NOW + timedelta(hours=2, minutes=1)
-    turn = handle(waiting, kind, later, target="breathing" if kind == "jump" else None)
+    turn = handle(waiting, kind, later, target="breathing" if kind == "jump" else None,
+                  text="my back aches" if kind == "describe" else "")
     assert turn.state["step"] == "emergency"
     assert not [k for k in keys(turn.plan) if k.startswith("steps.")]
     assert turn.state["last_emergency"]["acknowledged"] is False
@@ -417,7 +492,7 @@ def test_nothing_but_yes_gets_past_the_got_help_question(kind):
 
 def test_the_emergency_reminder_lapses_after_a_day():
     turn = handle(emergency_turn().state, "launch", NOW + timedelta(hours=25))
-    assert turn.state["pending"] != "confirm_help"
+    assert side_question(turn.state) != "confirm_help"
     assert turn.plan.triage is None
 
 
@@ -430,7 +505,8 @@ def test_a_tier_two_answer_says_see_a_doctor_today_then_offers_the_comfort_steps
     state["step"] = "screen_fever"
     turn = handle(state, answer)
     assert turn.plan.triage == "urgent"
-    assert turn.state["episode"]["screening"] == {"result": "urgent", "at": iso(NOW)}
+    assert turn.state["episode"]["urgent"] == {"flag": "t2_fever", "at": iso(NOW)}
+    assert turn.state["episode"]["screened_at"] == iso(NOW)
     assert turn.state["step"] == "urgent"
     assert keys(turn.plan) == ["urgent.say", "urgent.reasons.t2_fever"]
     assert turn.plan.card is not None and turn.plan.card.title == Line("urgent.card_title")
@@ -452,7 +528,7 @@ def test_a_clear_screening_is_recorded():
     state = fresh_state(NOW)
     state["step"] = "screen_fever"
     turn = handle(state, "no")
-    assert turn.state["episode"]["screening"] == {"result": "clear", "at": iso(NOW)}
+    assert turn.state["episode"]["screened_at"] == iso(NOW)
     assert turn.state["step"] == "rest"
     assert turn.plan.triage is None
 
@@ -462,7 +538,8 @@ def test_a_clear_screening_is_recorded():
 
 @pytest.mark.parametrize("kind", sorted(EVENT_KINDS))
 def test_every_event_on_a_new_user_asks_a_question_or_ends_the_session(kind):
-    turn = handle(None, kind, target="breathing" if kind == "jump" else None)
+    turn = handle(None, kind, target="breathing" if kind == "jump" else None,
+                  text="my back aches" if kind == "describe" else "")
     assert asks_or_ends(turn.plan)
     json.dumps(turn.state)
     if kind != "session_ended":
@@ -477,3 +554,325 @@ def test_session_ended_is_silent_and_keeps_the_place():
     assert turn.state["step"] == "legs_3"
     assert turn.state["trail"] == state["trail"]
     assert turn.state["last_seen"] == iso(NOW + timedelta(minutes=3))
+
+
+# ---------------------------------------------------------------------------- the record's schema
+
+V1_RECORD = {
+    "version": 1, "step": "legs_2", "trail": ["rest", "compress_cold", "legs_1"], "pending": "resume_offer",
+    "requested_step": None, "return_step": None, "paused": False, "heat_intolerant": True,
+    "episode": {"number": 2, "started": iso(NOW), "compress_log": [{"pack": "cold", "at": iso(NOW)}],
+                "screening": {"result": "clear", "at": iso(NOW)}, "pain_eased": True, "finished": False},
+    "past_episodes": [{"number": 1, "started": iso(NOW - timedelta(days=20))}],
+    "last_emergency": {"tier": 1, "reason": "t1_legs", "at": iso(NOW - timedelta(days=20)), "acknowledged": True},
+    "last_seen": iso(NOW),
+}
+
+
+def test_a_version_1_record_is_migrated_field_by_field():
+    record = Record.from_json(copy.deepcopy(V1_RECORD), NOW, CONTENT.known).to_json()
+    assert record["version"] == SCHEMA_VERSION
+    assert record["side_question"] == {"name": "resume_offer", "flag": None}
+    assert record["episode"]["screened_at"] == iso(NOW)
+    assert record["episode"]["urgent"] is None
+    assert record["last_emergency"] == {"flag": "t1_legs", "at": iso(NOW - timedelta(days=20)), "acknowledged": True}
+    for same in ("step", "trail", "heat_intolerant", "past_episodes", "last_seen"):
+        assert record[same] == V1_RECORD[same], same
+    assert record["episode"]["compress_log"] == V1_RECORD["episode"]["compress_log"]
+    # And it reads back unchanged: to_json and from_json are each other's inverse.
+    assert Record.from_json(copy.deepcopy(record), NOW, CONTENT.known).to_json() == record
+
+
+def test_a_version_1_urgent_screening_is_asked_the_emergency_questions_again():
+    """Version 1 counted "see a doctor today" as a finished screening, which skipped the emergency questions."""
+    old = copy.deepcopy(V1_RECORD) | {"pending": None, "step": "urgent"}
+    old["episode"]["screening"] = {"result": "urgent", "at": iso(NOW)}
+    assert migrate(old)["episode"]["urgent"] == {"flag": None, "at": iso(NOW)}
+    turn = handle(old, "yes", NOW + timedelta(minutes=1))  # "yes, some comfort steps please"
+    assert turn.state["step"] == "screen_saddle"
+
+
+def test_records_this_code_cannot_read_are_not_guessed_at():
+    assert migrate({"version": 3, "step": "rest"}) is None
+    assert migrate({"version": True}) is None
+    assert migrate("v1") is None
+
+
+def test_every_event_a_step_can_receive_has_an_entry_in_the_event_table():
+    answered_before_a_step = {"launch", "start", "describe", "session_ended", *ANYWHERE}
+    assert set(EVENTS) == EVENT_KINDS - answered_before_a_step
+
+
+# ---------------------------------------------------------------------------- every state, every event
+
+QUESTION_STEPS = sorted(s.id for s in STEPS.values() if s.is_question)
+
+
+def every_state() -> dict[str, dict]:
+    """Each question step, and each side question, as a person would be on it mid-session."""
+    states = {step: on_step(step, started=NOW - timedelta(hours=30) if "heat" in step else NOW)
+              for step in QUESTION_STEPS}
+    states["urgent"] = handle(on_step("legs_1"), "describe", text="i have a fever").state
+    states["emergency"] = emergency_turn().state
+    states["resume_offer"] = handle(on_step("legs_2", now=NOW - timedelta(hours=2)), "launch").state
+    states["restart_offer"] = handle(on_step("summary", now=NOW - timedelta(hours=2)), "launch").state
+    states["confirm_help"] = handle(emergency_turn(now=NOW - timedelta(hours=2)).state, "launch").state
+    states["confirm_delete"] = handle(on_step("legs_2"), "delete_data").state
+    states["clarify_red_flag"] = describe(on_step("legs_1"), "i cannot lift my legs").state
+    states["plan_moved_on"] = handle(handle(on_step("compress_cold"), "yes").state, "launch",
+                                     NOW + timedelta(hours=26)).state
+    return states
+
+
+STATES = every_state()
+
+
+def sweep(check, kinds=EVENT_KINDS) -> None:
+    """Run ``check(name, state, kind)`` on every state and each of ``kinds``; report every failure together."""
+    failures = []
+    for name, state in STATES.items():
+        for kind in sorted(kinds):
+            try:
+                problem = check(name, copy.deepcopy(state), kind)
+            except Exception as exc:  # noqa: BLE001 - every failure is reported, not just the first
+                problem = f"{type(exc).__name__}: {exc}"
+            if problem:
+                failures.append(f"{name} + {kind}: {problem}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
+
+
+def event_for(kind: str) -> dict:
+    return {"target": "breathing" if kind == "jump" else None,
+            "text": "i can feel a twinge" if kind == "describe" else ""}
+
+
+def test_every_state_and_event_asks_or_ends_and_keeps_a_json_record():
+    def check(name, state, kind):
+        turn = handle(state, kind, NOW + timedelta(minutes=1), **event_for(kind))
+        json.loads(json.dumps(turn.state))
+        if not asks_or_ends(turn.plan):
+            return "neither asks a question nor ends"
+        if kind != "session_ended" and not (turn.plan.lines or turn.plan.question):
+            return "says nothing"
+    sweep(check)
+
+
+def test_stop_and_cancel_end_kindly_everywhere_and_never_lose_an_emergency():
+    def check(name, state, kind):
+        turn = handle(state, kind, NOW + timedelta(minutes=1))
+        if not turn.plan.end_session and not (name == "confirm_delete" and kind == "cancel"):
+            return "the session stays open"
+        if name == "clarify_red_flag":  # no answer to "weak or numb?" counts as yes
+            return None if keys(turn.plan)[0] == "emergency.say" else f"said {keys(turn.plan)}"
+        if name == "confirm_help":
+            return None if "emergency.reminder" in keys(turn.plan) else f"said {keys(turn.plan)}"
+        if name == "confirm_delete" and kind == "cancel":  # "cancel" the deletion: kept, and asked on
+            return None if "events.delete_kept" in keys(turn.plan) else f"said {keys(turn.plan)}"
+        if "events.stop" not in keys(turn.plan):
+            return f"said {keys(turn.plan)}"
+    sweep(check, kinds=["stop", "cancel"])
+
+
+def test_a_described_red_flag_is_answered_first_in_every_state():
+    def check(name, state, kind):
+        turn = describe(state, "i cannot feel my legs", NOW + timedelta(minutes=1))
+        if keys(turn.plan)[:1] != ["emergency.say"] or not turn.plan.end_session:
+            return f"said {keys(turn.plan)}, end_session={turn.plan.end_session}"
+        if turn.state["last_emergency"]["flag"] != "t1_legs":
+            return "the emergency was not recorded"
+    sweep(check, kinds=["describe"])
+
+
+def test_worse_gets_the_careful_answer_in_every_state():
+    def check(name, state, kind):
+        turn = handle(state, "worse", NOW + timedelta(minutes=1))
+        said = keys(turn.plan)
+        if name in ("emergency", "confirm_help"):  # an emergency stands: the reminder is the careful answer
+            return None if "emergency.reminder" in said else f"said {said}"
+        if "events.pain_worse" not in said:
+            return f"said {said}"
+        if turn.plan.end_session:
+            return "ended the session"
+    sweep(check, kinds=["worse"])
+
+
+def test_help_says_what_can_be_said_and_asks_the_same_question_again():
+    def check(name, state, kind):
+        before = handle(state, "repeat", NOW + timedelta(minutes=1)).plan.question
+        turn = handle(state, "help", NOW + timedelta(minutes=1))
+        if not [k for k in keys(turn.plan) if k.startswith("help.") or k.endswith(".help")] \
+                and name != "emergency":
+            return f"said {keys(turn.plan)}"
+        if turn.plan.question != before:
+            return f"asked {turn.plan.question} instead of {before}"
+    sweep(check, kinds=["help"])
+
+
+# ---------------------------------------------------------------------------- triage in the engine
+
+
+def test_the_engine_matches_what_was_described_with_its_carrier_meaning():
+    """The platform cuts "i can't" off "i can't feel my legs"; the carrier puts the meaning back."""
+    turn = GUIDE.handle(on_step("legs_1"), Event("describe", text="feel my legs", carrier="i cannot"), NOW)
+    assert keys(turn.plan)[:2] == ["emergency.say", "emergency.reasons.t1_legs"]
+    plain = GUIDE.handle(on_step("legs_1"), Event("describe", text="feel my legs"), NOW)
+    assert plain.plan.triage is None
+
+
+def test_a_flag_resolved_by_name_is_taken_as_it_is():
+    turn = GUIDE.handle(on_step("legs_1"), Event("describe", text="saddle numbness", flag="t1_saddle"), NOW)
+    assert keys(turn.plan)[:2] == ["emergency.say", "emergency.reasons.t1_saddle"]
+
+
+def test_breathlessness_has_its_own_reason():
+    turn = describe(on_step("legs_1"), "i cannot breathe properly")
+    assert keys(turn.plan) == ["emergency.say", "emergency.reasons.t1_breathing"]
+
+
+def test_pain_or_weakness_gets_one_clarifying_question_not_a_guess():
+    turn = describe(on_step("legs_1"), "i cannot lift my legs because it hurts too much")
+    assert turn.plan.triage is None and not turn.plan.end_session
+    assert turn.plan.question == Line("clarify.t1_legs.ask")
+    assert "nine one one" in RENDER.text(turn.plan.reprompt, "en-US")  # no answer still hears the number
+    assert turn.state["step"] == "legs_1"
+
+
+@pytest.mark.parametrize("answer, text", [
+    ("yes", ""), ("unsure", ""), ("fallback", ""), ("stop", ""), ("pause", ""), ("next", ""),
+    ("describe", "they feel weak"), ("describe", "it hurts and they are numb"), ("describe", "i do not know"),
+])
+def test_anything_but_only_the_pain_escalates(answer, text):
+    asked = describe(on_step("legs_1"), "i cannot lift my legs").state
+    turn = handle(asked, answer, NOW + timedelta(minutes=1), text=text)
+    assert keys(turn.plan)[:1] == ["emergency.say"] and turn.plan.end_session
+    assert turn.state["last_emergency"]["flag"] == "t1_legs"
+
+
+def test_no_answer_at_all_escalates_and_the_next_launch_reminds():
+    asked = describe(on_step("legs_1"), "i cannot lift my legs").state
+    ended = handle(asked, "session_ended", NOW + timedelta(minutes=1))
+    assert ended.plan.silent
+    relaunch = handle(ended.state, "launch", NOW + timedelta(minutes=30))
+    assert keys(relaunch.plan) == ["emergency.reminder"]
+
+
+@pytest.mark.parametrize("answer, text", [("no", ""), ("describe", "no it is just the pain"),
+                                          ("describe", "it is only the pain")])
+def test_only_the_pain_gets_careful_words_and_the_same_step(answer, text):
+    asked = describe(on_step("legs_1"), "i cannot lift my legs").state
+    turn = handle(asked, answer, NOW + timedelta(minutes=1), text=text)
+    assert keys(turn.plan) == ["clarify.t1_legs.pain_only"]
+    assert turn.plan.question == Line("steps.legs_1.ask")
+    assert turn.state["last_emergency"] is None and turn.state["side_question"] is None
+
+
+# ---------------------------------------------------------------------------- safety first on every path
+
+
+@pytest.mark.parametrize("question", ["screen_saddle", "screen_bladder", "screen_legs", "screen_injury"])
+def test_an_urgent_sign_during_screening_finishes_the_emergency_questions_first(question):
+    state = fresh_state(NOW) | {"step": question}
+    turn = describe(state, "i have a fever")
+    assert keys(turn.plan) == ["urgent.say", "urgent.reasons.t2_fever", "urgent.screening_first"]
+    assert turn.plan.question == Line(f"steps.{question}.ask")
+    asked = [question]
+    state = turn.state
+    while state["step"].startswith("screen_"):
+        state = handle(state, "no", NOW + timedelta(minutes=1)).state
+        asked.append(state["step"])
+    assert "screen_fever" not in asked  # they told us already
+    assert asked[-1] == "rest"
+    assert state["episode"]["screened_at"] is not None
+
+
+@pytest.mark.parametrize("where", ["new-user", "screened-13-hours-ago"])
+def test_a_one_shot_urgent_sign_starts_the_emergency_questions(where):
+    state = None if where == "new-user" else on_step("summary")
+    turn = describe(state, "i had cancer", NOW + timedelta(hours=13), opens_session=True)
+    assert keys(turn.plan)[:2] == ["urgent.say", "urgent.reasons.t2_cancer"]
+    assert turn.state["step"] == "screen_saddle"
+    assert turn.plan.question == Line("steps.screen_saddle.ask")
+
+
+def test_comfort_steps_after_an_urgent_sign_carry_on_where_the_person_was():
+    turn = describe(on_step("legs_3"), "i have a fever")
+    assert turn.state["step"] == "urgent" and turn.plan.question == Line("urgent.ask")
+    comfort = handle(turn.state, "yes", NOW + timedelta(minutes=1))
+    assert comfort.state["step"] == "legs_3"
+
+
+# ---------------------------------------------------------------------------- every way into a session
+
+
+@pytest.mark.parametrize("kind", ["yes", "no", "next", "fallback", "repeat", "unsure", "back", "better", "worse"])
+def test_a_request_that_opens_a_session_runs_the_coming_back_logic(kind):
+    lapsed = handle(on_step("legs_2"), kind, NOW + timedelta(days=4), opens_session=True)
+    assert lapsed.state["episode"]["number"] == 2
+    assert lapsed.state["step"] == "screen_saddle"
+    assert "steps.stop_activity.say" in keys(lapsed.plan)
+    same_day = handle(on_step("legs_2"), kind, NOW + timedelta(hours=2), opens_session=True)
+    assert side_question(same_day.state) == "resume_offer"
+    assert "events.fallback" not in keys(same_day.plan)
+    emergency = handle(emergency_turn().state, kind, NOW + timedelta(hours=2), opens_session=True)
+    assert keys(emergency.plan)[-1] == "emergency.reminder"
+
+
+def test_a_one_shot_jump_is_taken_at_its_word_within_an_episode_and_after_screening_in_a_new_one():
+    same = handle(on_step("legs_2"), "jump", NOW + timedelta(hours=2), target="breathing", opens_session=True)
+    assert same.state["step"] == "breathing"
+    lapsed = handle(on_step("legs_2"), "jump", NOW + timedelta(days=4), target="breathing", opens_session=True)
+    assert lapsed.state["step"] == "screen_saddle" and lapsed.state["requested_step"] == "breathing"
+
+
+def test_stop_in_a_new_session_stops_even_with_an_emergency_standing():
+    turn = handle(emergency_turn().state, "stop", NOW + timedelta(hours=2), opens_session=True)
+    assert turn.plan.end_session and keys(turn.plan)[0] != "steps.stop_activity.say"
+
+
+# ---------------------------------------------------------------------------- found by trying it as people would
+
+
+def test_a_jump_during_the_safety_questions_finishes_them_even_with_yesterdays_answers_on_record():
+    state = on_step("screen_bladder", started=NOW - timedelta(hours=20), now=NOW - timedelta(hours=20))
+    turn = handle(state, "jump", target="legs")
+    assert keys(turn.plan) == ["events.screening_finish_first"]
+    assert turn.plan.question == Line("steps.screen_bladder.ask")
+
+
+@pytest.mark.parametrize("kind", ["start", "launch"])
+def test_the_clarifying_question_stands_until_answered_even_across_a_new_start(kind):
+    asked = describe(on_step("legs_1"), "i cannot move my legs").state
+    turn = handle(asked, kind, NOW + timedelta(minutes=1))
+    assert keys(turn.plan)[:1] == ["emergency.say"]
+
+
+def test_a_day_after_an_emergency_the_relaunch_does_not_claim_the_guide_was_finished():
+    turn = handle(emergency_turn().state, "launch", NOW + timedelta(hours=25))
+    assert keys(turn.plan) == ["emergency.since"]
+    assert turn.plan.question == Line("events.start_again_ask")
+
+
+@pytest.mark.parametrize("step_id, goes_to", [("pain_check", "not_eased"), ("compress_cold", "compress_later"),
+                                              ("legs_1", "relax")])
+def test_not_sure_at_a_step_is_a_soft_no(step_id, goes_to):
+    assert handle(on_step(step_id), "unsure").state["step"] == goes_to
+
+
+def test_no_to_carrying_on_asks_before_starting_again():
+    offer = handle(on_step("legs_2", now=NOW - timedelta(hours=2)), "launch").state
+    turn = handle(offer, "no")
+    assert turn.plan.question == Line("events.start_again_ask") and turn.state["step"] == "legs_2"
+    assert handle(turn.state, "no").plan.end_session
+
+
+def test_a_see_a_doctor_today_sign_is_repeated_on_goodbye_and_on_coming_back():
+    urgent = describe(on_step("legs_1"), "i have a fever").state
+    goodbye = handle(urgent, "no", NOW + timedelta(minutes=1))
+    assert keys(goodbye.plan) == ["steps.urgent_goodbye.say"]
+    back = handle(describe(on_step("legs_1"), "i have a fever").state, "launch", NOW + timedelta(hours=3))
+    assert keys(back.plan)[:2] == ["events.welcome_back", "urgent.reminder"]
+
+
+def test_a_one_shot_urgent_sign_also_says_stop_what_you_are_doing():
+    turn = describe(None, "i have a fever", opens_session=True)
+    assert keys(turn.plan)[:3] == ["urgent.say", "urgent.reasons.t2_fever", "steps.stop_activity.say"]

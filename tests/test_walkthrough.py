@@ -180,7 +180,9 @@ def test_emergency_reminder_stops_after_a_day(convo):
     convo.launch()
     convo.say(YES)
     convo.advance(hours=25)
-    assert "call nine one one" not in said(convo.launch())
+    after = said(convo.launch())
+    assert "spoken to emergency services" not in after  # no longer holds the guide
+    assert "last time, you told me something that needed emergency help" in after  # not "we finished"
 
 
 def test_fever_answer_sends_to_a_doctor_today_then_offers_comfort_steps(convo):

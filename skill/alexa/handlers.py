@@ -13,7 +13,6 @@ from ask_sdk_core.utils import get_intent_name, get_request_type, is_intent_name
 
 from skill.alexa.turns import Coach, error_response, red_flag_response, run_turn
 from skill.engine import Event
-from skill.engine.triage import SYMPTOM_FRAMES, utterance_from_frame
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +40,23 @@ INTENT_EVENTS = {
 }
 GO_TO_STEP_INTENT = "GoToStepIntent"
 STEP_SLOT = "step"
-# Symptoms: a custom slot of named red flags, and catch-alls with free text behind a carrier
-# phrase whose meaning ("i can't", "my legs") the frame puts back (see skill.engine.triage).
+# Symptoms: a custom slot of named red flags, and catch-alls with free text (AMAZON.SearchQuery)
+# behind carrier phrases. Alexa cuts the carrier off and does not say which one matched, so each
+# catch-all intent stands for one meaning, which the engine puts back in front before matching:
+# "i can't feel my legs" reaches CannotDoIntent as "feel my legs", and is matched as "i cannot feel
+# my legs".
 SYMPTOM_INTENT = "SymptomIntent"
 SYMPTOM_SLOT = "symptom"
 DESCRIPTION_SLOT = "description"
-SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *SYMPTOM_FRAMES})
+CARRIERS = {
+    "DescribeSymptomIntent": "",
+    "CannotDoIntent": "i cannot",
+    "LegsSymptomIntent": "my legs",
+    "LegSymptomIntent": "my leg",
+    # No slot: the words say it all ("it's just the pain"), the answer to a clarifying question.
+    "PainOnlyIntent": "it is only the pain",
+}
+SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 
 # Skill events that need no answer beyond an acknowledgement.
 QUIET_SKILL_EVENTS = (
@@ -112,32 +122,27 @@ def resolved_step(handler_input) -> str | None:
     return "_".join(value.lower().split()) if value else None
 
 
-def symptom_event(handler_input, red_flags) -> Event | None:
-    """The engine event for a described symptom, or None when the request describes none."""
+def describe_event(handler_input) -> Event | None:
+    """The engine event for something the person described, or None when the request describes nothing.
+    The engine decides whether it is a red flag."""
     name = get_intent_name(handler_input) if is_request_type("IntentRequest")(handler_input) else None
     if name == SYMPTOM_INTENT:
         slot = _slot(handler_input, SYMPTOM_SLOT)
-        flag = resolved_id(slot)
-        text = getattr(slot, "value", None) or ""
-    elif name in SYMPTOM_FRAMES:
-        flag = None
-        text = utterance_from_frame(name, getattr(_slot(handler_input, DESCRIPTION_SLOT), "value", None) or "")
-    else:
-        return None
-    if flag in red_flags.ids():
-        return Event("red_flag", target=flag)
-    match = red_flags.match(text)
-    return Event("red_flag", target=match.flag_id) if match else Event("symptom")
+        return Event("describe", text=getattr(slot, "value", None) or "", flag=resolved_id(slot))
+    if name in CARRIERS:
+        text = getattr(_slot(handler_input, DESCRIPTION_SLOT), "value", None) or ""
+        return Event("describe", text=text, carrier=CARRIERS[name])
+    return None
 
 
 class SymptomHandler(_CoachHandler):
-    """A symptom the person described: the red-flag matcher names it, the engine answers it."""
+    """Something the person described ("I can't feel my legs"): the engine triages it."""
 
     def can_handle(self, handler_input):
         return is_request_type("IntentRequest")(handler_input) and get_intent_name(handler_input) in SYMPTOM_INTENTS
 
     def handle(self, handler_input):
-        return run_turn(handler_input, self.coach, symptom_event(handler_input, self.coach.guide.content.red_flags))
+        return run_turn(handler_input, self.coach, describe_event(handler_input))
 
 
 class GoToStepHandler(_CoachHandler):
@@ -227,14 +232,13 @@ class SpokenErrorHandler(AbstractExceptionHandler):
         log.error("handler failed: %s", type(exception).__name__, exc_info=exception)
         # A red flag in the failed request is still answered: the engine alone, no store.
         try:
-            event = symptom_event(handler_input, self.coach.guide.content.red_flags)
+            event = describe_event(handler_input)
+            answer = red_flag_response(handler_input, self.coach, event) if event is not None else None
         except Exception:  # noqa: BLE001 - fall through to the spoken apology
-            event = None
-        if event is not None and event.kind == "red_flag":
-            try:
-                return red_flag_response(handler_input, self.coach, event)
-            except Exception:  # noqa: BLE001
-                log.error("red-flag answer failed too", exc_info=True)
+            log.error("red-flag answer failed too", exc_info=True)
+            answer = None
+        if answer is not None:
+            return answer
         if get_request_type(handler_input) not in ("IntentRequest", "LaunchRequest"):
             return handler_input.response_builder.response  # Alexa accepts no speech for the others
         return error_response(handler_input, self.coach)

@@ -8,7 +8,7 @@ persistence adapter (so "open back spasm coach" tomorrow picks up where the pers
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from ask_sdk_model import Response
@@ -85,9 +85,15 @@ def forget_user(handler_input) -> bool:
         return False
 
 
+def opens_session(handler_input) -> bool:
+    session = handler_input.request_envelope.session
+    return session is None or bool(session.new)
+
+
 def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
+    event = replace(event, opens_session=opens_session(handler_input))
     turn = coach.guide.handle(state, event, request_time(handler_input), locale)
     notices: list[Line] = []
     if turn.plan.forget_user:
@@ -116,10 +122,13 @@ def build_response(handler_input, rendered: Rendered) -> Response:
     return builder.response
 
 
-def red_flag_response(handler_input, coach: Coach, event: Event) -> Response:
-    """The triage answer from the engine alone, for when the normal turn failed."""
+def red_flag_response(handler_input, coach: Coach, event: Event) -> Response | None:
+    """The triage answer from the engine alone, for when the normal turn failed; None when what was
+    described is no emergency or urgent sign (the spoken apology is the better answer then)."""
     locale = request_locale(handler_input)
     turn = coach.guide.handle(None, event, request_time(handler_input), locale)
+    if turn.plan.triage is None:
+        return None
     return build_response(handler_input, coach.renderer.render(turn.plan, locale))
 
 

@@ -15,19 +15,30 @@ from pathlib import Path
 
 import yaml
 
+from skill.engine.record import Known
+from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
+from skill.engine.side_questions import SIDE_QUESTIONS
 from skill.engine.triage import RedFlags, load_red_flags
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 STEP_KINDS = {"info", "screening", "router", "outcome", "end"}
 ANSWERS = {"yes", "no", "unsure", "better", "worse"}
-CONDITIONS = {"heat_intolerant", "later_episode", "cold_phase", "recently_screened", "requested_step",
-              "return_step", "always"}
-RECORDS = {"cold_compress", "heat_compress", "pain_eased", "screening_clear"}
-INCLUDES = {"next_compress", "compress_plan"}
+# The steps the engine names itself, by role, and the kind of step each role needs. Declared in
+# protocol.yaml (`role:`), checked here, so a renamed step cannot surprise anyone at run time.
+ROLES = {
+    "screening_start": "pass-through",  # opens the safety questions
+    "comfort_start": "info",  # where self-care starts once help is arranged
+    "compress": "router",  # picks cold or heat for today
+    "emergency": "outcome",
+    "urgent": "outcome",
+    "summary": "end",  # sums up the plan, with a card
+    "goodbye": "end",  # a kind farewell when the person declines to go on
+}
 # Targets that are not steps: stay here and take your time; the step asked for before screening.
 SPECIAL_TARGETS = {"wait", "requested_step", "return_step"}
-PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n"}
+PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
+                "heat_minutes", "heat_every_hours"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
 
@@ -54,6 +65,15 @@ class Step:
     pack: str | None = None
     include: tuple = ()
     route: tuple = ()
+    role: str | None = None
+    record: str | None = None  # a fact recorded when the guide passes through (a `then` step)
+    plan: str | None = None  # the compress plan this step stands for
+    plan_next: str | None = None  # what follows it ("from tomorrow, moist heat")
+
+    @property
+    def is_question(self) -> bool:
+        """A step the person stays on, answering its question."""
+        return self.kind in ("info", "screening") and not self.then
 
 
 @dataclass(frozen=True)
@@ -62,6 +82,10 @@ class Protocol:
     settings: dict
     steps: dict
     jump_targets: dict
+    roles: dict  # role -> step id
+
+    def role(self, name: str) -> Step:
+        return self.steps[self.roles[name]]
 
 
 @dataclass(frozen=True)
@@ -93,12 +117,17 @@ def parse_protocol(raw: dict) -> Protocol:
             pack=spec.get("pack"),
             include=tuple(spec.get("include") or ()),
             route=tuple((rule["when"], rule["go"]) for rule in spec.get("route") or ()),
+            role=spec.get("role"),
+            record=spec.get("record"),
+            plan=spec.get("plan"),
+            plan_next=spec.get("plan_next"),
         )
     protocol = Protocol(
         start=raw.get("start"),
         settings=raw.get("settings") or {},
         steps=steps,
         jump_targets=dict(raw.get("jump_targets") or {}),
+        roles={step.role: step.id for step in steps.values() if step.role},
     )
     problems = check_protocol(protocol)
     if problems:
@@ -111,6 +140,42 @@ def _targets(step: Step) -> list[str]:
     targets += [go for _, go in step.route]
     targets += [t for t in (step.next, step.then) if t]
     return targets
+
+
+def _role_kind(step: Step) -> str:
+    return "pass-through" if step.then else step.kind
+
+
+def check_roles(p: Protocol) -> list[str]:
+    """Every role declared once, on a step of the kind the engine needs, and no unknown role."""
+    problems = []
+    declared: dict[str, list[str]] = {}
+    for step in p.steps.values():
+        if step.role is None:
+            continue
+        if step.role not in ROLES:
+            problems.append(f"step {step.id}: unknown role {step.role!r} (roles: {', '.join(ROLES)})")
+            continue
+        declared.setdefault(step.role, []).append(step.id)
+        if _role_kind(step) != ROLES[step.role]:
+            problems.append(f"step {step.id}: role {step.role} needs a {ROLES[step.role]} step, not "
+                            f"{_role_kind(step)}")
+    for role in ROLES:
+        holders = declared.get(role, [])
+        if not holders:
+            problems.append(f"role {role!r} is declared on no step (the engine needs a {ROLES[role]} step for it)")
+        elif len(holders) > 1:
+            problems.append(f"role {role!r} is declared on several steps: {', '.join(holders)}")
+    for target in (go for _, go in p.steps[declared["compress"][0]].route) if "compress" in declared else ():
+        picked = p.steps.get(target)
+        if picked is not None and not (picked.pack and picked.plan and picked.is_question):
+            problems.append(f"step {target}: the compress router picks it, so it needs a pack and a plan "
+                            f"(its line in compress_plan)")
+    if "emergency" in declared and p.steps[declared["emergency"][0]].tier != 1:
+        problems.append(f"step {declared['emergency'][0]}: the emergency role needs tier 1")
+    if "urgent" in declared and p.steps[declared["urgent"][0]].tier != 2:
+        problems.append(f"step {declared['urgent'][0]}: the urgent role needs tier 2")
+    return problems
 
 
 def check_protocol(p: Protocol) -> list[str]:
@@ -146,6 +211,9 @@ def check_protocol(p: Protocol) -> list[str]:
         for name in step.include:
             if name not in INCLUDES:
                 problems.append(f"{where}: unknown include {name!r}")
+        if step.record and (not step.then or step.record not in RECORDS):
+            problems.append(f"{where}: record {step.record!r} needs a known fact on a `then` step")
+    problems += check_roles(p)
     for name, target in p.jump_targets.items():
         if target not in p.steps:
             problems.append(f"jump target {name!r}: step {target!r} does not exist")
@@ -221,31 +289,34 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
     keys = []
     for step in protocol.steps.values():
         base = f"steps.{step.id}"
-        if step.kind == "info" and not step.then:
-            keys += [f"{base}.ask", f"{base}.reprompt", f"titles.{step.id}"]  # say is optional
-        elif step.kind == "info":
-            keys.append(f"{base}.say")
-        elif step.kind == "screening":
+        if step.is_question:
             keys += [f"{base}.ask", f"{base}.reprompt", f"titles.{step.id}"]
-        elif step.kind == "end":
+            if step.kind == "info":
+                keys.append(f"{base}.say")
+        elif step.kind == "info" or step.kind == "end":
             keys.append(f"{base}.say")
-    keys += ["steps.breathing.outro", "events.two_weeks", "events.symptom_unmatched", "steps.summary.rest", "steps.summary.warning", "steps.summary.close",
-             "steps.summary.card_title"]
-    keys += [f"compress_plan.{pack}" for pack in packs(protocol)]
+        if "paced_breathing" in step.include:
+            keys.append(f"{base}.outro")
+        keys += [f"compress_plan.{name}" for name in (step.plan, step.plan_next) if name]
+    summary = f"steps.{protocol.roles.get('summary')}"
+    keys += [f"{summary}.{part}" for part in ("card_title", "rest", "warning", "close")]
     keys += [f"packs.{pack}" for pack in packs(protocol)]
     keys += ["next_compress.due_later", "next_compress.due_now", "durations.minutes", "durations.one_hour",
              "durations.hours", "breathing.first_in", "breathing.first_out", "breathing.in", "breathing.out",
              "emergency.say", "emergency.card_title", "emergency.reminder", "emergency.ask_got_help",
              "emergency.ask_got_help_reprompt", "emergency.got_help", "urgent.say", "urgent.ask",
-             "urgent.reprompt", "urgent.card_title", "titles.urgent", "help.screening", "help.question",
-             "help.offer"]
+             "urgent.reprompt", "urgent.card_title", "urgent.screening_first", f"titles.{protocol.roles.get('urgent')}",
+             "help.screening", "help.question", "help.offer", "compress_plan.changed", "urgent.reminder",
+             "emergency.since", "events.report_signs"]
     keys += [f"events.{name}" for name in (
-        "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "new_episode", "restart",
+        "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "restart", "two_weeks",
         "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
-        "screening_first", "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse",
+        "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse", "symptom_unmatched",
         "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
-        "delete_failed", "error",
-        "error_ask")]
+        "delete_failed", "error", "error_ask")]
+    for name, question in SIDE_QUESTIONS.items():
+        if name != "clarify_red_flag":  # its words are per red flag: red_flag_prompt_keys
+            keys += list(question.keys(None))
     return keys
 
 
@@ -254,7 +325,12 @@ REASON_KEYS = {1: "emergency.reasons", 2: "urgent.reasons", 3: "routine"}
 
 
 def red_flag_prompt_keys(red_flags: RedFlags) -> list[str]:
-    return [f"{REASON_KEYS[red_flags.tier_of(flag)]}.{flag}" for flag in red_flags.ids()]
+    """Every flag's reason, and the clarifying question of every flag with ambiguous phrases."""
+    keys = [f"{REASON_KEYS[red_flags.tier_of(flag)]}.{flag}" for flag in red_flags.ids()]
+    for flag in red_flags.ambiguous_ids():
+        question, reprompt = SIDE_QUESTIONS["clarify_red_flag"].keys(flag)
+        keys += [question, reprompt, f"clarify.{flag}.pain_only", f"clarify.{flag}.help"]
+    return keys
 
 
 def check_screening_flags(protocol: Protocol, red_flags: RedFlags) -> list[str]:
@@ -304,6 +380,13 @@ class Content:
 
     def prompts_for(self, locale: str | None) -> Prompts:
         return self.prompts[self.locale(locale).prompts]
+
+    @functools.cached_property
+    def known(self) -> Known:
+        """The names a stored record may hold."""
+        return Known(steps=frozenset(self.protocol.steps), flags=frozenset(self.red_flags.ids()),
+                     side_questions=frozenset(SIDE_QUESTIONS),
+                     plans=frozenset(step.plan for step in self.protocol.steps.values() if step.plan))
 
 
 def _read_yaml(path: Path) -> dict:

@@ -1,58 +1,113 @@
-"""The guide engine: a pure function of (state, event, time, locale) to (new state, plan).
+"""The guide engine: a pure function of (record, event, time, locale) to (new record, plan).
 
 It knows the protocol and the person's record, nothing about Alexa or HTTP. Every turn ends with
 either a question (the session stays open, with a reprompt) or nothing to ask (the session ends).
+
+How one event is answered (``Reply.answer_event``), in order:
+1. the session ended: nothing is said (an unanswered clarifying question counts as an emergency);
+2. "do your legs feel weak or numb?" is being asked: it stands until answered, whatever is said;
+3. a request that opens a session first runs the episode logic (a long gap means a new spasm);
+4. the person described something: triage (``outcomes.describe``) — a red flag is answered this turn,
+   whatever else was going on;
+5. a launch, a "my back is spasming", or any other request that opens a session: the coming-back
+   logic (``Reply.launch``: an emergency reminder first, the safety questions again after 12 hours,
+   today's compress plan, else an offer to carry on);
+6. a side question is being asked (``side_questions``): its table answers, or lets the event through;
+7. stop, cancel and "delete my data" work the same everywhere;
+8. nothing is under way (a one-shot "yes", a finished guide): answered as a launch;
+9. otherwise ``EVENTS`` says what the event does on the current step.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable
 
-from skill.engine import state as records
+from skill.engine import compress, outcomes, side_questions
 from skill.engine.content import Content, Step, Transition, default_content
-from skill.engine.plan import Breathing, Card, Event, Line, Plan, Turn
+from skill.engine.plan import Card, Event, Line, Plan, Turn
+from skill.engine.record import Record, iso, since
+from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
+
+# Events that mean the same thing whatever step the person is on, so a request that opens a session
+# with one of them is taken at its word ("Alexa, tell back spasm coach go to breathing"). Anything
+# else needs the step it answers, and a new session has none: it is answered as a launch.
+SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "delete_data"})
+# Events that work the same everywhere, even before an emergency reminder.
+ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 
 
 class Guide:
     def __init__(self, content: Content | None = None):
         self.content = content or default_content()
-        self.protocol = self.content.protocol
-        self.settings = self.protocol.settings
 
-    # ------------------------------------------------------------------ entry point
-    def handle(self, raw_state: dict | None, event: Event, now: datetime, locale: str | None = None) -> Turn:
-        state = records.normalise(raw_state, now, self.protocol.steps)
-        turn = _TurnBuilder(self, state, now, locale)
-        turn.dispatch(event)
-        state["last_seen"] = records.iso(now)
-        return Turn(state=state, plan=turn.plan)
+    def handle(self, raw_record: dict | None, event: Event, now: datetime, locale: str | None = None) -> Turn:
+        record = Record.from_json(raw_record, now, self.content.known)
+        side_questions.drop_if_stale(record)
+        reply = Reply(self.content, record, now, locale, opening=event.opens_session)
+        reply.answer_event(event)
+        record.last_seen = iso(now)
+        return Turn(state=record.to_json(), plan=reply.plan)
 
 
-class _TurnBuilder:
-    """Builds one turn. Methods mutate ``state`` (a private copy) and ``plan``."""
+class Reply:
+    """One turn being built: its methods change ``record`` (this turn's own copy) and add to ``plan``."""
 
-    def __init__(self, guide: Guide, state: dict, now: datetime, locale: str | None):
-        self.guide = guide
-        self.steps = guide.protocol.steps
-        self.settings = guide.settings
-        self.state = state
+    def __init__(self, content: Content, record: Record, now: datetime, locale: str | None, opening: bool):
+        self.content = content
+        self.protocol = content.protocol
+        self.settings = content.protocol.settings
+        self.record = record
         self.now = now
+        self.now_iso = iso(now)
         self.locale = locale
+        self.opening = opening  # this request opened a session
         self.plan = Plan()
-        # The red flag behind a screening answer that leads to a triage outcome.
-        self.outcome_flag: str | None = None
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ what we know
     @property
     def step(self) -> Step | None:
-        return self.steps.get(self.state["step"]) if self.state["step"] else None
+        return self.protocol.steps.get(self.record.step) if self.record.step else None
 
+    def hours_since(self, value: str | None) -> float | None:
+        delta = since(value, self.now)
+        return None if delta is None else delta.total_seconds() / 3600
+
+    def emergency_active(self) -> bool:
+        last = self.record.last_emergency
+        if last is None or last.acknowledged:
+            return False
+        hours = self.hours_since(last.at)
+        return hours is not None and hours < self.settings["emergency_reminder_hours"]
+
+    def screening_done(self) -> bool:
+        """Every emergency question answered "no" in this episode."""
+        return self.record.episode.screened_at is not None
+
+    def nothing_under_way(self) -> bool:
+        """No question is waiting for an answer: before the first turn, after the guide ended, or
+        after an emergency answer (which ends the guide)."""
+        step = self.step
+        return step is None or step.kind == "end" or (step.kind == "outcome" and step.tier == 1)
+
+    def episode_lapsed(self) -> bool:
+        hours = self.hours_since(self.record.last_seen)
+        return self.record.step is not None and hours is not None and hours >= self.settings["episode_gap_hours"]
+
+    def maybe_new_episode(self) -> bool:
+        if self.episode_lapsed():
+            self.record.start_new_episode(self.now)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ building the plan
     def say(self, key: str, **params) -> None:
         self.plan.lines.append(Line(key, params))
 
-    def ask(self, key: str, reprompt_key: str | None = None, **params) -> None:
+    def ask(self, key: str, reprompt_key: str, **params) -> None:
         self.plan.question = Line(key, params)
-        self.plan.reprompt = Line(reprompt_key or key, params)
+        self.plan.reprompt = Line(reprompt_key, params)
         self.plan.end_session = False
 
     def end(self) -> None:
@@ -60,496 +115,358 @@ class _TurnBuilder:
         self.plan.reprompt = None
         self.plan.end_session = True
 
-    def title(self, step_id: str | None) -> str:
-        return f"titles.{step_id}" if step_id else "titles.rest"
-
-    def hours_since(self, value: str | None) -> float | None:
-        delta = records.since(value, self.now)
-        return None if delta is None else delta.total_seconds() / 3600
-
-    def emergency_active(self) -> bool:
-        last = self.state["last_emergency"]
-        if not last or last.get("acknowledged"):
-            return False
-        hours = self.hours_since(last.get("at"))
-        return hours is not None and hours < self.settings["emergency_reminder_hours"]
-
-    def screening_done(self) -> bool:
-        screening = self.state["episode"]["screening"]
-        return bool(screening) and screening.get("result") in ("clear", "urgent")
-
-    def maybe_new_episode(self) -> bool:
-        hours = self.hours_since(self.state["last_seen"])
-        if self.state["step"] is not None and hours is not None and hours >= self.settings["episode_gap_hours"]:
-            records.start_new_episode(self.state, self.now)
-            return True
-        return False
-
-    # ------------------------------------------------------------------ dispatch
-    def dispatch(self, event: Event) -> None:
-        kind = event.kind
-        if kind == "session_ended":
-            self.plan = Plan(end_session=True)
+    # ------------------------------------------------------------------ one event
+    def answer_event(self, event: Event) -> None:
+        if event.kind == "session_ended":
+            return self.session_ended()
+        question = self.record.side_question
+        if question is not None and question.name == "clarify_red_flag":
+            # "Do your legs feel weak or numb?" stands until answered: anything else escalates.
+            side_questions.handle(self, event)
             return
-        if kind == "red_flag":
-            # Before anything else, whatever was going on: a warning sign is answered this turn.
-            return self.on_red_flag(event.target)
-        if kind == "launch":
-            return self.on_launch()
-        if kind == "start":
-            return self.on_start()
-        pending = self.state["pending"]
-        if pending:
-            handled = getattr(self, f"pending_{pending}")(event)
-            if handled:
-                return
-            self.state["pending"] = None
-        if kind in ("stop", "cancel"):
-            return self.on_stop()
-        if kind == "delete_data":
-            self.state["pending"] = "confirm_delete"
-            return self.ask("events.delete_ask", "events.delete_reprompt")
-        step = self.step
-        if kind == "symptom" and (step is None or step.kind == "end"):
-            self.say("events.symptom_unmatched")
-            return self.on_start()
-        if step is None or step.kind == "end" or (step.kind == "outcome" and step.tier == 1):
-            # Nothing under way (a one-shot "yes", or after the guide ended): answer as a launch would.
-            return self.on_launch()
-        getattr(self, f"on_{kind}")(event)
+        if self.opening:
+            # The same episode logic for every way in: after a long gap, this is a new spasm.
+            self.maybe_new_episode()
+        if event.kind == "describe":
+            return outcomes.describe(self, event)
+        if event.kind == "launch":
+            return self.launch()
+        if event.kind == "start":
+            return self.begin()
+        if self.opening and event.kind not in SELF_CONTAINED:
+            return self.open_with(event)
+        if self.opening and event.kind not in ANYWHERE and (self.emergency_active() or self.record.step is None):
+            # An emergency reminder comes first; a new episode starts with the safety questions.
+            return self.launch(requested=event.target if event.kind == "jump" else None)
+        if self.opening and event.kind == "jump" and compress.plan_moved_on(self):
+            self.say_plan_moved_on()
+        if self.record.side_question is not None and side_questions.handle(self, event):
+            return
+        if event.kind in ("stop", "cancel"):
+            return self.stop()
+        if event.kind == "delete_data":
+            return side_questions.ask(self, "confirm_delete")
+        if self.nothing_under_way():
+            return self.launch()
+        EVENTS[event.kind](self, event)
+
+    def session_ended(self) -> None:
+        question = self.record.side_question
+        if question is not None and question.name == "clarify_red_flag":
+            # No answer to "do your legs feel weak or numb?" counts as yes: the next launch reminds.
+            outcomes.emergency(self, question.flag)
+        self.plan = Plan(end_session=True)
 
     # ------------------------------------------------------------------ opening a session
-    def on_launch(self) -> None:
+    def launch(self, requested: str | None = None) -> None:
+        """ "Open back spasm coach", and every other way into a new session."""
         if self.emergency_active():
-            return self.remind_emergency()
-        if self.maybe_new_episode() or self.state["step"] is None:
-            return self.start_guide(welcome_back=bool(self.state["past_episodes"]))
-        step = self.step
-        if step is None or step.kind == "end" or (step.kind == "outcome" and step.tier == 1):
-            # The guide ended, or the emergency was acknowledged or is over a day old: offer to begin again.
-            self.state["pending"] = "restart_offer"
-            self.say("events.welcome_back")
-            return self.ask("events.done_ask", "events.done_reprompt")
-        self.state["pending"] = "resume_offer"
+            return outcomes.remind_emergency(self)
+        if self.maybe_new_episode() or self.record.step is None:
+            self.remember_requested(requested)
+            if self.record.past_episodes:
+                self.say("events.welcome_back")
+            return self.start_guide()
+        if self.record.step == self.protocol.roles["emergency"]:
+            # Over a day since an emergency answer (or acknowledged): don't pretend the guide was finished.
+            self.say("emergency.since")
+            return side_questions.ask(self, "start_again_offer")
         self.say("events.welcome_back")
-        self.add_two_weeks_notice()
-        self.add_next_compress()
-        self.ask("events.resume_ask", "events.resume_reprompt", title=self.title(self.state["step"]))
+        self.say_two_weeks_notice()
+        if self.urgent_standing():
+            self.say("urgent.reminder")
+        moved_on = compress.plan_moved_on(self)
+        if moved_on:
+            self.say_plan_moved_on()
+        else:
+            line = compress.next_due(self)
+            if line is not None:
+                self.plan.lines.append(line)
+        if self.nothing_under_way():
+            return side_questions.ask(self, "restart_offer")  # the guide ended
+        resume_at = compress.todays_step(self).id if moved_on else self.record.step
+        if self.step.kind == "screening":
+            return side_questions.ask(self, "resume_offer")  # the safety questions, where they were left
+        if not CONDITIONS["recently_screened"](self):
+            # Long enough since the safety questions for things to have changed: ask them again first,
+            # then carry on where the person was.
+            self.record.return_step, self.record.trail = resume_at, []
+            return self.go(self.protocol.roles["screening_start"], push=False)
+        self.say("events.report_signs")
+        if moved_on:
+            self.record.step, self.record.trail = resume_at, []
+            return side_questions.ask(self, "plan_moved_on")
+        side_questions.ask(self, "resume_offer")
 
-    def on_start(self) -> None:
-        self.state["pending"] = None
+    def say_plan_moved_on(self) -> None:
+        """Day two, or heat made it worse: today's pack, never yesterday's."""
+        self.say("compress_plan.changed")
+        self.plan.lines.append(compress.todays_plan(self))
+        compress.told(self, compress.todays_step(self))
+
+    def urgent_standing(self) -> bool:
+        hours = self.hours_since(self.record.episode.urgent.at if self.record.episode.urgent else None)
+        return hours is not None and hours < self.settings["emergency_reminder_hours"]
+
+    def open_with(self, event: Event) -> None:
+        """A request that opened a session with an answer meant for some step ("yes", "next", or an
+        utterance Alexa could not resolve): answer as a launch, keeping what the words said."""
+        if event.kind == "heat_worse":
+            self.record.heat_intolerant = True
+        if not self.emergency_active():  # else the emergency reminder is the first thing said
+            remark = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
+            if event.kind in remark:
+                self.say(remark[event.kind])
+        self.launch()
+
+    def begin(self) -> None:
+        """ "My back is spasming": the guide from the start (screening skipped if recent)."""
+        self.record.side_question = None
         if self.emergency_active():
-            return self.remind_emergency()
+            return outcomes.remind_emergency(self)
         if not self.maybe_new_episode():
-            self.add_two_weeks_notice()
+            self.say_two_weeks_notice()
         self.start_guide()
 
-    def start_guide(self, welcome_back: bool = False) -> None:
-        self.state.update(trail=[], pending=None, paused=False)
-        if welcome_back:
-            self.say("events.welcome_back")
-        self.go(self.guide.protocol.start, push=False)
+    def start_guide(self) -> None:
+        """From the top; a detour's way back is forgotten (a place asked for by name is kept)."""
+        self.record.trail, self.record.side_question, self.record.paused = [], None, False
+        self.record.return_step = None
+        self.go(self.protocol.start, push=False)
 
-    def remind_emergency(self) -> None:
-        self.state["pending"] = "confirm_help"
-        self.say("emergency.reminder")
-        self.ask("emergency.ask_got_help", "emergency.ask_got_help_reprompt")
-        self.plan.triage = "emergency"
+    def remember_requested(self, name: str | None) -> None:
+        target = self.protocol.jump_targets.get(name or "")
+        if target is not None and target != self.protocol.start:
+            self.record.requested_step = target
 
-    # ------------------------------------------------------------------ side questions
-    def pending_confirm_help(self, event: Event) -> bool:
-        # Self-care resumes only after a clear yes; nothing else gets past this question.
-        if event.kind == "yes":
-            self.state["last_emergency"]["acknowledged"] = True
-            self.state["pending"] = None
-            self.say("emergency.got_help")
-            self.state["trail"] = []
-            self.go("rest", push=False)
-        elif event.kind in ("no", "unsure"):
-            self.state["pending"] = None
-            self.emergency(self.state["last_emergency"].get("reason"))
-        elif event.kind in ("stop", "cancel", "pause"):
-            self.say("emergency.reminder")
-            self.end()
-        elif event.kind == "delete_data":
-            return False  # a person may always have their data deleted
-        elif event.kind == "help":
-            self.say("help.offer")
-            self.ask("emergency.ask_got_help", "emergency.ask_got_help_reprompt")
-        else:
-            self.remind_emergency()
-        return True
+    def say_two_weeks_notice(self) -> None:
+        hours = self.hours_since(self.record.episode.started)
+        if hours is not None and hours >= 24 * self.settings["see_doctor_after_days"]:
+            self.say("events.two_weeks")
 
-    def pending_resume_offer(self, event: Event) -> bool:
-        if event.kind in ("yes", "next", "resume"):
-            self.state["pending"] = None
-            self.state["paused"] = False
-            self.render_step(self.step)
-            return True
-        if event.kind == "no":
-            self.say("events.restart")
-            self.start_guide()
-            return True
-        return self._side_question_basics(event, "events.resume_ask", "events.resume_reprompt",
-                                          title=self.title(self.state["step"]))
-
-    def pending_restart_offer(self, event: Event) -> bool:
-        if event.kind in ("yes", "next", "start_over"):
-            self.maybe_new_episode()
-            self.start_guide()
-            return True
-        if event.kind == "no":
-            self.state["pending"] = None
-            self.say("steps.goodbye.say")
-            self.end()
-            return True
-        return self._side_question_basics(event, "events.done_ask", "events.done_reprompt")
-
-    def pending_confirm_delete(self, event: Event) -> bool:
-        if event.kind == "yes":
-            self.plan.forget_user = True
-            self.state.clear()
-            self.state.update(records.fresh_state(self.now))
-            self.say("events.deleted")
-            self.end()
-            return True
-        if event.kind in ("no", "cancel", "stop"):
-            self.state["pending"] = None
-            self.say("events.delete_kept")
-            if event.kind == "stop":
-                self.on_stop()
-            else:
-                self.restate()
-            return True
-        if event.kind == "help":
-            self.say("help.offer")
-        elif event.kind != "repeat":
-            self.say("events.fallback")
-        self.ask("events.delete_ask", "events.delete_reprompt")
-        return True
-
-    def _side_question_basics(self, event: Event, ask_key: str, reprompt_key: str, **params) -> bool:
-        """Help, repeat and fallback re-ask the side question; anything else leaves it."""
-        preface = {"help": "help.offer", "fallback": "events.fallback"}
-        if event.kind in ("help", "repeat", "fallback", "unsure", "better", "worse"):
-            if event.kind in preface:
-                self.say(preface[event.kind])
-            self.ask(ask_key, reprompt_key, **params)
-            return True
-        return False
-
-    # ------------------------------------------------------------------ answers
-    def on_yes(self, event: Event) -> None:
-        self.answer("yes")
-
-    def on_no(self, event: Event) -> None:
-        self.answer("no")
-
-    def on_unsure(self, event: Event) -> None:
-        self.answer("unsure")
-
-    def on_better(self, event: Event) -> None:
-        self.answer("better")
-
-    def on_worse(self, event: Event) -> None:
-        self.answer("worse")
-
-    def answer(self, answer: str) -> None:
-        step = self.step
-        transition = step.on.get(answer)
-        if transition is not None:
-            if step.kind == "screening":
-                self.outcome_flag = step.flag
-            return self.follow(transition)
-        if step.kind == "screening":
-            self.say("events.screening_needs_answer")
-            return self.restate()
-        if answer == "better":
-            self.state["episode"]["pain_eased"] = True
-            self.say("events.pain_better")
-        elif answer == "worse":
-            self.say("events.pain_worse")
-        else:
-            self.say("events.fallback")
+    def carry_on(self) -> None:
+        """After a remark or advice: back to where the person was, or into the guide."""
+        if self.opening:
+            return self.launch()
+        if self.nothing_under_way():
+            return self.begin() if self.step is None or self.step.kind == "end" else self.launch()
         self.restate()
 
-    def follow(self, transition: Transition) -> None:
-        self.record(transition.record)
-        if transition.go == "wait":
-            self.say("events.wait")
-            return self.ask("events.wait_ask", "events.wait_reprompt")
-        self.go(transition.go)
-
-    def record(self, name: str | None) -> None:
-        episode = self.state["episode"]
-        if name in ("cold_compress", "heat_compress"):
-            episode["compress_log"] = (episode["compress_log"] + [{"pack": name.split("_")[0],
-                                                                   "at": records.iso(self.now)}])[-50:]
-        elif name == "pain_eased":
-            episode["pain_eased"] = True
-        elif name == "screening_clear":
-            episode["screening"] = {"result": "clear", "at": records.iso(self.now)}
-
-    # ------------------------------------------------------------------ navigation
-    def on_next(self, event: Event) -> None:
-        step = self.step
-        if step.kind == "screening":
-            self.say("events.screening_needs_answer")
-            return self.restate()
-        self.go(step.next)
-
-    def on_back(self, event: Event) -> None:
-        if not self.state["trail"]:
-            self.say("events.back_at_start")
-            return self.restate()
-        previous = self.state["trail"].pop()
-        self.go(previous, push=False)
-
-    def on_repeat(self, event: Event) -> None:
-        self.render_step(self.step)
-
-    def on_start_over(self, event: Event) -> None:
-        self.say("events.restart")
-        self.start_guide()
-
-    def on_jump(self, event: Event) -> None:
-        target = self.guide.protocol.jump_targets.get(event.target or "")
-        if target is None:
-            self.say("events.unknown_step")
-            return self.restate()
-        if target != self.guide.protocol.start and not self.screening_done():
-            self.state["requested_step"] = target
-            if self.step.kind == "screening":
-                self.say("events.screening_finish_first")
-                return self.restate()
-            self.say("events.screening_first")
-            return self.go("screen_saddle")
-        self.go(target)
-
-    def on_pause(self, event: Event) -> None:
-        self.state["paused"] = True
-        self.say("events.paused", title=self.title(self.state["step"]))
-        self.end()
-
-    def on_resume(self, event: Event) -> None:
-        self.state["paused"] = False
-        self.render_step(self.step)
-
-    def on_help(self, event: Event) -> None:
-        step = self.step
-        self.say("help.screening" if step.kind == "screening" else "help.question")
-        self.restate()
-
-    def on_stop(self) -> None:
-        self.state["pending"] = None
+    # ------------------------------------------------------------------ everywhere
+    def stop(self) -> None:
+        self.record.side_question = None
         self.say("events.stop")
         self.end()
 
-    def on_fallback(self, event: Event) -> None:
-        self.say("events.fallback")
-        self.restate()
-
-    def on_heat_worse(self, event: Event) -> None:
-        self.state["heat_intolerant"] = True
-        self.say("events.heat_worse")
-        step = self.step
-        if step.pack == "heat":
-            # The advice on screen is now wrong for this person: move to the cold-only step.
-            return self.go("compress", push=False)
-        self.restate()
+    def forget_everything(self) -> None:
+        self.plan.forget_user = True
+        self.record = Record.fresh(self.now)
+        self.say("events.deleted")
+        self.end()
 
     # ------------------------------------------------------------------ moving and speaking
     def restate(self) -> None:
         """Ask the current question again (after help, fallback and the like)."""
         step = self.step
         if step.kind == "outcome" and step.tier == 1:
-            return self.remind_emergency()
+            return outcomes.remind_emergency(self)
+        if step.kind == "end":
+            return side_questions.ask(self, "restart_offer")  # the guide is over: offer to go again
         if step.kind == "outcome":
             return self.ask("urgent.ask", "urgent.reprompt")
         self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt")
 
-    def go(self, target: str, push: bool = True) -> None:
-        """Move to ``target``, following routers and pass-through steps, and speak what is there."""
-        if push and self.state["step"] and self.steps[self.state["step"]].kind in ("info", "screening", "outcome"):
-            self.state["trail"] = (self.state["trail"] + [self.state["step"]])[-self.settings["trail_limit"]:]
-        for _ in range(len(self.steps)):  # bounded: routers and pass-throughs cannot loop forever
-            step = self.steps[target]
+    def go(self, target: str, push: bool = True, flag: str | None = None) -> None:
+        """Move to ``target``, following routers and pass-through steps, and speak what is there.
+        ``flag`` is the red flag behind a safety answer that leads to a triage outcome."""
+        current = self.step
+        if push and current is not None and (current.is_question or current.kind == "outcome"):
+            self.record.trail = (self.record.trail + [current.id])[-self.settings["trail_limit"]:]
+        for _ in range(len(self.protocol.steps)):  # bounded: routers and pass-throughs cannot loop
+            step = self.protocol.steps[target]
             if step.kind == "router":
                 target = self.route(step)
                 continue
             if step.then:
+                if step.record:
+                    RECORDS[step.record](self)
                 self.speak_step(step)
                 target = step.then
                 continue
             break
-        self.state["step"] = step.id
-        self.render_step(step, arriving=True)
+        self.record.step = step.id
+        self.render_step(step, arriving=True, flag=flag)
 
-    def route(self, step: Step) -> str:
+    def route(self, step: Step, consume: bool = True) -> str:
+        """The target of the router's first rule that holds; a remembered place is used up."""
         for condition, target in step.route:
-            if condition == "always" or self.condition(condition):
-                if target in ("requested_step", "return_step"):
-                    target, self.state[target] = self.state[target], None
-                return target
+            if not CONDITIONS[condition](self):
+                continue
+            if target == "requested_step":
+                place = self.record.requested_step
+                if consume:
+                    self.record.requested_step = None
+                return place
+            if target == "return_step":
+                place = self.record.return_step
+                if consume:
+                    self.record.return_step = None
+                return place
+            return target
         raise AssertionError("routers end with an 'always' rule")  # checked at load time
-
-    def condition(self, name: str) -> bool:
-        episode = self.state["episode"]
-        if name == "heat_intolerant":
-            return bool(self.state["heat_intolerant"])
-        if name == "later_episode":
-            return episode["number"] > 1
-        if name == "cold_phase":
-            hours = self.hours_since(episode["started"])
-            return hours is not None and hours < self.settings["compress"]["cold_phase_hours"]
-        if name == "recently_screened":
-            screening = episode["screening"]
-            hours = self.hours_since(screening["at"]) if screening and screening["result"] == "clear" else None
-            return hours is not None and hours < self.settings["rescreen_after_hours"]
-        if name == "return_step":
-            return self.state["return_step"] is not None
-        if name == "requested_step":
-            # Only a place a person can ask for by name; a forged record cannot route elsewhere.
-            return self.state["requested_step"] in self.guide.protocol.jump_targets.values()
-        raise AssertionError(name)
-
-    def pack_params(self, step: Step) -> dict:
-        if not step.pack:
-            return {}
-        pack = self.settings["compress"][step.pack]
-        return {"minutes": pack["minutes"], "every_hours": pack["every_hours"]}
 
     def speak_step(self, step: Step) -> None:
         """The step's advice, without its question."""
-        if step.id == "breathing":
-            self.say("steps.breathing.say")
-            cfg = self.settings["breathing"]
-            self.plan.lines.append(Breathing(cfg["breaths"], cfg["inhale_seconds"], cfg["exhale_seconds"]))
-            self.say("steps.breathing.outro")
-            return
-        key = f"steps.{step.id}.say"
-        if self.guide.content.prompts_for(self.locale).get(key) is not None:
-            self.say(key, **self.pack_params(step))
+        if step.kind in ("info", "end"):
+            self.say(f"steps.{step.id}.say", **compress.pack_params(self, step))
+            compress.told(self, step)
         for name in step.include:
-            getattr(self, f"add_{name}")()
+            INCLUDES[name](self, step)
 
-    def render_step(self, step: Step, arriving: bool = False) -> None:
+    def render_step(self, step: Step, arriving: bool = False, flag: str | None = None) -> None:
         if step.kind == "outcome":
-            flag = self.outcome_flag or (self.state["last_emergency"] or {}).get("reason")
-            return self.emergency(flag) if step.tier == 1 else self.urgent(flag)
+            if step.tier == 1:
+                return outcomes.emergency(self, flag or (self.record.last_emergency.flag
+                                                         if self.record.last_emergency else None))
+            return outcomes.urgent(self, flag)
         if step.kind == "end":
             return self.finish(step)
         if not arriving:
-            self.state["pending"] = None
+            self.record.side_question = None
         self.speak_step(step)
         self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt")
 
     def finish(self, step: Step) -> None:
-        self.state["step"] = step.id
-        self.state["requested_step"] = None
-        if step.id == "summary":
-            self.state["episode"]["finished"] = True
-            self.say("steps.summary.say")
-            for name in step.include:
-                getattr(self, f"add_{name}")()
-            self.say("steps.summary.rest")
-            self.say("steps.summary.warning")
-            self.say("steps.summary.close")
-            self.plan.card = Card(title=Line("steps.summary.card_title"), lines=list(self.plan.lines[1:]))
-        else:
-            self.say(f"steps.{step.id}.say")
+        self.record.step = step.id
+        self.record.requested_step = None
+        if step.id == self.protocol.roles["summary"]:
+            return self.summary(step)
+        self.speak_step(step)
         self.end()
 
-    # ------------------------------------------------------------------ triage outcomes
-    def on_red_flag(self, flag: str | None) -> None:
-        red_flags = self.guide.content.red_flags
-        tier = red_flags.tier_of(flag) if flag in red_flags.ids() else None
-        self.state["pending"] = None
-        if tier == 1:
-            return self.emergency(flag)
-        if tier == 2:
-            return self.remind_emergency() if self.emergency_active() else self.urgent(flag)
-        if tier == 3:
-            self.say(f"routine.{flag}")
-        else:
-            self.say("events.symptom_unmatched")
+    def summary(self, step: Step) -> None:
+        """The plan to keep: today's compress plan and what changes next, when the next pack is due,
+        rest, the warning signs and how to come back. The card carries the same, without the opening."""
+        self.record.episode = replace(self.record.episode, finished=True)
+        base = f"steps.{step.id}"
+        body = compress.plan_lines(self)
+        compress.told(self, compress.todays_step(self))
+        due = compress.next_due(self)
+        if due is not None:
+            body.append(due)
+        body += [Line(f"{base}.rest"), Line(f"{base}.warning"), Line(f"{base}.close")]
+        self.say(f"{base}.say")
+        self.plan.lines.extend(body)
+        self.plan.card = Card(title=Line(f"{base}.card_title"), lines=body)
+        self.end()
+
+    # ------------------------------------------------------------------ the events, on a step
+    def answer(self, event: Event) -> None:
         step = self.step
-        if step is None or step.kind == "end":
-            return self.on_start()
-        if step.kind == "outcome" and step.tier == 1:
-            return self.on_launch()
+        transition = step.on.get(event.kind)
+        if transition is None and event.kind == "unsure" and step.kind == "info":
+            transition = step.on.get("no")  # "not sure" to "is the pack on?", "has it eased?": not yet
+        if event.kind == "worse":
+            self.say("events.pain_worse")  # what helps now and when to get help, wherever it is said
+        if transition is not None:
+            return self.follow(step, transition)
+        if step.kind == "screening" and event.kind != "worse":
+            self.say("events.screening_needs_answer")
+        elif event.kind == "better":
+            RECORDS["pain_eased"](self)
+            self.say("events.pain_better")
+        elif event.kind != "worse":
+            self.say("events.fallback")
         self.restate()
 
-    def on_symptom(self, event: Event) -> None:
-        self.say("events.symptom_unmatched")
-        self.restate()
+    def follow(self, step: Step, transition: Transition) -> None:
+        if transition.record:
+            RECORDS[transition.record](self)
+        if transition.go == "wait":
+            self.say("events.wait")
+            return self.ask("events.wait_ask", "events.wait_reprompt")
+        self.go(transition.go, flag=step.flag)
 
-    def triage_answer(self, outcome: str, flag: str | None) -> None:
-        """The words and card for a triage outcome ("emergency" or "urgent"): the advice, then why."""
-        self.state["episode"]["screening"] = {"result": outcome, "at": records.iso(self.now)}
-        self.plan.lines = [Line(f"{outcome}.say")]
-        reason_key = f"{outcome}.reasons.{flag}"
-        if flag and self.guide.content.prompts_for(self.locale).get(reason_key) is not None:
-            self.say(reason_key)
-        self.plan.card = Card(title=Line(f"{outcome}.card_title"), lines=list(self.plan.lines))
-        self.plan.triage = outcome
+    def next(self, event: Event) -> None:
+        step = self.step
+        if step.kind == "screening":
+            self.say("events.screening_needs_answer")
+            return self.restate()
+        self.go(step.next)
 
-    def emergency(self, flag: str | None) -> None:
-        """Tier 1: the guide stops; the very next words say what to do now."""
-        self.state.update(step="emergency", pending=None, requested_step=None, return_step=None)
-        self.state["last_emergency"] = {"tier": 1, "reason": flag, "at": records.iso(self.now),
-                                        "acknowledged": False}
-        self.triage_answer("emergency", flag)
+    def back(self, event: Event) -> None:
+        if not self.record.trail:
+            self.say("events.back_at_start")
+            return self.restate()
+        self.go(self.record.trail.pop(), push=False)
+
+    def repeat(self, event: Event) -> None:
+        self.render_step(self.step)
+
+    def start_over(self, event: Event) -> None:
+        self.say("events.restart")
+        self.record.requested_step = None
+        self.start_guide()
+
+    def jump(self, event: Event) -> None:
+        target = self.protocol.jump_targets.get(event.target or "")
+        if target is None:
+            self.say("events.unknown_step")
+            return self.restate()
+        if target != self.protocol.start and self.step.kind == "screening":
+            # Mid-way through the safety questions (even with yesterday's answers on record): finish them.
+            self.record.requested_step = target
+            self.say("events.screening_finish_first")
+            return self.restate()
+        if target != self.protocol.start and not self.screening_done():
+            self.record.requested_step = target
+            return self.go(self.protocol.roles["screening_start"])
+        self.go(target)
+
+    def pause(self, event: Event) -> None:
+        self.record.paused = True
+        self.say("events.paused", title=f"titles.{self.record.step}")
         self.end()
 
-    def urgent(self, flag: str | None) -> None:
-        """Tier 2: see a doctor today, then offer the comfort steps while they arrange it."""
-        current = self.step
-        if current is not None and current.kind == "info":
-            self.state["return_step"] = current.id  # the comfort steps carry on from here
-        self.state.update(step="urgent", pending=None)
-        self.triage_answer("urgent", flag)
-        self.ask("urgent.ask", "urgent.reprompt")
+    def resume(self, event: Event) -> None:
+        self.record.paused = False
+        self.render_step(self.step)
 
-    def add_two_weeks_notice(self) -> None:
-        hours = self.hours_since(self.state["episode"]["started"])
-        if hours is not None and hours >= 24 * self.settings["see_doctor_after_days"]:
-            self.say("events.two_weeks")
+    def help(self, event: Event) -> None:
+        self.say("help.screening" if self.step.kind == "screening" else "help.question")
+        self.restate()
 
-    # ------------------------------------------------------------------ compress timing
-    def next_compress(self) -> tuple[str, timedelta] | None:
-        log = self.state["episode"]["compress_log"]
-        if not log:
-            return None
-        last = log[-1]
-        at = records.parse_time(last.get("at"))
-        pack = last.get("pack")
-        if at is None or pack not in self.settings["compress"]:
-            return None
-        if pack == "heat" and self.state["heat_intolerant"]:
-            pack = "cold"
-        due = at + timedelta(hours=self.settings["compress"][pack]["every_hours"])
-        return pack, due - self.now
+    def fallback(self, event: Event) -> None:
+        self.say("events.fallback")
+        self.restate()
 
-    def add_next_compress(self) -> None:
-        upcoming = self.next_compress()
-        if upcoming is None:
-            return
-        pack, remaining = upcoming
-        minutes = int(remaining.total_seconds() // 60)
-        if minutes <= 0:
-            self.say("next_compress.due_now", pack=f"packs.{pack}")
-        else:
-            self.say("next_compress.due_later", pack=f"packs.{pack}", due=_duration(minutes))
-
-    def add_compress_plan(self) -> None:
-        step = self.steps[self.route(self.steps["compress"])]
-        self.say(f"compress_plan.{step.pack}", **self.pack_params(step))
+    def heat_worse(self, event: Event) -> None:
+        self.record.heat_intolerant = True
+        self.say("events.heat_worse")
+        if self.step.pack == "heat":
+            # The advice just given is now wrong for this person: on to the cold-only step.
+            return self.go(self.protocol.roles["compress"], push=False)
+        self.plan.lines.append(compress.todays_plan(self))
+        compress.told(self, compress.todays_step(self))
+        self.restate()
 
 
-def _duration(minutes: int) -> Line:
-    if minutes < 55:
-        return Line("durations.minutes", {"n": max(5, round(minutes / 5) * 5)})
-    if minutes < 90:
-        return Line("durations.one_hour")
-    return Line("durations.hours", {"n": round(minutes / 60)})
+# What each event does on a step (stop, cancel, "delete my data", launches and descriptions are
+# answered before a step is consulted: see Reply.answer_event).
+EVENTS: dict[str, Callable[[Reply, Event], None]] = {
+    "yes": Reply.answer,
+    "no": Reply.answer,
+    "unsure": Reply.answer,
+    "better": Reply.answer,
+    "worse": Reply.answer,
+    "next": Reply.next,
+    "back": Reply.back,
+    "repeat": Reply.repeat,
+    "start_over": Reply.start_over,
+    "jump": Reply.jump,
+    "pause": Reply.pause,
+    "resume": Reply.resume,
+    "help": Reply.help,
+    "fallback": Reply.fallback,
+    "heat_worse": Reply.heat_worse,
+}

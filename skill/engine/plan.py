@@ -31,8 +31,10 @@ EVENT_KINDS = frozenset(
         "cancel",
         "fallback",
         "delete_data",
-        "red_flag",  # with a target: a red_flags.yaml id the person described ("I can't feel my legs")
-        "symptom",  # the person described something that matched no red flag
+        # The person described something ("I can't feel my legs"): ``text`` is what they said,
+        # ``carrier`` the meaning of the carrier phrase the platform cut off it, ``flag`` a
+        # red_flags.yaml id the platform already resolved. The engine decides whether it is a red flag.
+        "describe",
         "session_ended",
     }
 )
@@ -41,7 +43,13 @@ EVENT_KINDS = frozenset(
 @dataclass(frozen=True)
 class Event:
     kind: str
-    target: str | None = None
+    target: str | None = None  # jump: the name of a place ("breathing")
+    text: str = ""  # describe: what the person said
+    carrier: str = ""  # describe: the meaning of the words the platform cut off ("i cannot", "my legs")
+    flag: str | None = None  # describe: a red flag the platform resolved by name
+    # The request opened a session (a launch, a one-shot, or an utterance Alexa could not resolve):
+    # whatever it says, the engine first runs the same coming-back logic as a launch.
+    opens_session: bool = False
 
     def __post_init__(self):
         if self.kind not in EVENT_KINDS:

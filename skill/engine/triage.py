@@ -6,9 +6,11 @@ written for a clinician to read; its header documents the pattern syntax. This m
 - ``normalise(text)``: the one form both the phrases and the utterances are matched in
   (lowercase, contractions expanded, "not sure"/"don't know" -> "unsure", punctuation -> "." breaks).
 - ``load_red_flags(path)`` / ``default_red_flags()``: parse, validate and compile the phrase list.
-- ``RedFlags.match(text)``: the most severe red flag described and not negated, or None.
-- ``SYMPTOM_FRAMES`` / ``utterance_from_frame``: put back the carrier words ("i cannot", "my legs")
-  that Alexa strips off an AMAZON.SearchQuery slot, before matching.
+- ``RedFlags.match(text)``: the most severe red flag described and not negated, or None; a match
+  only through a flag's ``ambiguous`` phrases (pain alone could explain them) says so.
+- ``RedFlags.means_pain_only(flag, text)``: the answer to the clarifying question says "only the pain".
+- ``described_text(carrier, text)``: puts back the meaning of a carrier phrase ("i cannot",
+  "my legs") that a platform cut off what was said, before matching.
 
 Negation (NegEx-style, deliberately simple):
 - a match is negated when a negation cue (no, not, never, without, none, neither, nor, nothing)
@@ -53,21 +55,14 @@ REQUIRED_IDS = (
     "t2_immune", "t2_lump", "t2_upper_belly",
 )
 
-# The symptom intents whose slot is an AMAZON.SearchQuery behind carrier phrases. Alexa does not say
-# which carrier matched, so each intent keeps one fixed frame the handler puts back before matching.
-SYMPTOM_FRAMES = {
-    "DescribeSymptomIntent": "",
-    "CannotDoIntent": "i cannot",
-    "LegsSymptomIntent": "my legs",
-    "LegSymptomIntent": "my leg",
-}
-
 BOUNDARY = "."  # the clause-break token normalise() puts where punctuation was
 NEGATION_CUES = frozenset({"no", "not", "never", "without", "none", "neither", "nor", "nothing"})
 NEGATION_WINDOW = 4
 # Words that end a clause for negation: "no fever but my legs are numb".
 CLAUSE_BREAKS = frozenset({"but", "and", "however", "though", "although", "except", "yet", "whereas",
                            "plus", "also", "then", "now", "anyway", "because", "cos", "cause"})
+# In an answer to a clarifying question, these start what the person says it is instead ("no, just sore").
+RESTRICTORS = frozenset({"just", "only", "simply", "mostly", "purely"})
 # Inside a negated stretch these carry the negation on to the next item of a list.
 LIST_WORDS = frozenset({"or", "nor"})
 # A new subject starts a new clause ("no fever my legs are numb") ...
@@ -136,8 +131,21 @@ _UNSURE = [
     (r"\b(?:unsure|uncertain)(?: (?:if|whether|about|of))?\b", "unsure"),
     (r"\bno idea(?: (?:if|whether))?\b", "unsure"),
     (r"\bcannot (?:really )?tell (?:if|whether)\b", "unsure"),
+    (r"\b(?:dunno|donno|dno)\b", "unsure"),
+    (r"\b(?:hard|difficult) to (?:tell|say)\b", "unsure"),
 ]
-_COMPILED = [(re.compile(p), r) for p, r in _CONTRACTIONS + _CANNOT + _FILLER + _UNSURE]
+# A partner speaking for the person ("she can't feel her legs", "his legs are numb"): one form, the
+# first person, so every phrase serves both. "They" is left alone: it is how people say "my legs".
+_PARTNER = [
+    (r"\b(?:he|she) (?:is)\b", "i am"),
+    (r"\b(?:he|she) (was|has|had|does|did|can|cannot|could|will|would|says|said|thinks|feels|felt|keeps)\b", r"i \1"),
+    (r"\b(?:he|she)\b", "i"),
+    (r"\b(?:his|her)\b", "my"),
+    (r"\bhim\b", "me"),
+    (r"\b(?:himself|herself)\b", "myself"),
+    (r"\bem\b", "them"),
+]
+_COMPILED = [(re.compile(p), r) for p, r in _CONTRACTIONS + _CANNOT + _FILLER + _UNSURE + _PARTNER]
 
 
 def normalise(text: str) -> str:
@@ -168,19 +176,16 @@ def normalise(text: str) -> str:
     return " ".join(tokens)
 
 
-def utterance_from_frame(intent_name: str, captured: str | None) -> str:
-    """What the person said, rebuilt from a symptom intent's captured slot text.
-
-    The frame ("i cannot", "my legs") goes in front unless the text already starts with it;
-    an intent without a frame (SymptomIntent's raw slot value, say) gives the text unchanged.
-    """
+def described_text(carrier: str, captured: str | None) -> str:
+    """What the person said: ``carrier`` (the meaning of the words a platform cut off, "i cannot")
+    in front of the captured text, unless the text already starts with it."""
     captured = " ".join((captured or "").split())
-    frame = SYMPTOM_FRAMES.get(intent_name, "")
-    if not frame:
+    carrier = " ".join((carrier or "").split())
+    if not carrier:
         return captured
-    if normalise(captured).startswith(normalise(frame) + " ") or normalise(captured) == normalise(frame):
+    if normalise(captured).startswith(normalise(carrier) + " ") or normalise(captured) == normalise(carrier):
         return captured
-    return f"{frame} {captured}".strip()
+    return f"{carrier} {captured}".strip()
 
 
 class RedFlagError(ValueError):
@@ -196,6 +201,7 @@ class Match:
     start: int = 0  # index of the first matched word in the normalised text
     negated: bool = False
     cue: str | None = None  # the word that negated it (explain() only)
+    ambiguous: bool = False  # matched one of the flag's ambiguous phrases: ask before escalating
 
 
 # ---------------------------------------------------------------------- pattern syntax
@@ -380,6 +386,12 @@ class RedFlag:
     tier: int
     label: str
     phrases: tuple
+    # Phrases pain alone can explain ("i cannot lift my legs"): the skill asks one question first.
+    ambiguous: tuple = ()
+    # Answers to that question that name a sign after all ("a bit weak"), and ones that mean "it's only
+    # the pain". A sign wins; neither escalates too.
+    clarify_signs: tuple = ()
+    pain_only: tuple = ()
 
 
 class RedFlags:
@@ -391,15 +403,19 @@ class RedFlags:
         self.words = dict(words or {})
         # One compiled regex per phrase, each behind the words one of which must be present: an
         # utterance only runs the few phrases whose key words it contains.
-        self._patterns = []  # (flag, index, regex)
+        self._patterns = []  # (flag, phrase, ambiguous, regex)
         self._by_word: dict[str, list[int]] = {}
         self._always: list[int] = []
+        def compiled(phrases):
+            return [re.compile(f"(?=({_compile(p, self.words)[0]}))") for p in phrases]
+
+        self._clarify = {flag.id: (compiled(flag.clarify_signs), compiled(flag.pain_only)) for flag in flags}
         for flag in flags:
-            for i, phrase in enumerate(flag.phrases):
+            for phrase, ambiguous in [*((p, False) for p in flag.phrases), *((p, True) for p in flag.ambiguous)]:
                 body, _, anchor = _compile(phrase, self.words)
                 n = len(self._patterns)
                 # A lookahead finds every start position, overlapping ones included.
-                self._patterns.append((flag, i, re.compile(f"(?=({body}))")))
+                self._patterns.append((flag, phrase, ambiguous, re.compile(f"(?=({body}))")))
                 if anchor:
                     for word in anchor:
                         self._by_word.setdefault(word, []).append(n)
@@ -435,29 +451,57 @@ class RedFlags:
         for token in set(tokens):
             candidates.update(self._by_word.get(token, ()))
         for n in sorted(candidates):
-            flag, i, regex = self._patterns[n]
+            flag, phrase, ambiguous, regex = self._patterns[n]
             for m in regex.finditer(subject):
                 index = starts[m.start()]
                 cue = negators[index]
-                found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=flag.phrases[i],
-                                   text=m.group(1).strip(), start=index, negated=cue is not None, cue=cue))
+                found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
+                                   start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
         return found
 
     def match(self, text: str) -> Match | None:
         """The most severe red flag described and not negated: tier 1 before 2 before 3; within a
-        tier the one said first (then file order). None when there is none."""
+        tier a plain sign before an ambiguous one, then the one said first (then file order). None
+        when there is none."""
         best = None
         for found in self.explain(text):
             if found.negated:
                 continue
-            key = (found.tier, found.start, self._order[found.flag_id])
+            key = (found.tier, found.ambiguous, found.start, self._order[found.flag_id])
             if best is None or key < best[0]:
                 best = (key, found)
         if best is None:
             return None
         m = best[1]
-        return Match(flag_id=m.flag_id, tier=m.tier, phrase=m.phrase, text=m.text, start=m.start)
+        return Match(flag_id=m.flag_id, tier=m.tier, phrase=m.phrase, text=m.text, start=m.start,
+                     ambiguous=m.ambiguous)
+
+    def ambiguous_ids(self) -> tuple:
+        """Flags that have phrases pain alone could explain (each needs a clarifying question)."""
+        return tuple(flag.id for flag in self._flags.values() if flag.ambiguous)
+
+    def means_pain_only(self, flag_id: str, text: str) -> bool:
+        """True when ``text``, said in answer to the clarifying question about ``flag_id``, puts it down
+        to pain alone and names no plain red flag ("no, it's just the pain")."""
+        found = self.match(text)
+        if found is not None and found.tier == 1 and not found.ambiguous:
+            return False
+        tokens = normalise(text).split()
+        if "unsure" in tokens:  # "dunno", "hard to tell": not sure counts as yes
+            return False
+        subject = " ".join(tokens) + " "
+        starts = _token_starts(tokens)
+        # "No, just the pain": after the answer's "no", "just"/"only" begin what it is instead, so the
+        # "no" does not reach the pain words. "Not just the pain" keeps its negation.
+        negators = _negators([BOUNDARY if token in RESTRICTORS and i and tokens[i - 1] != "not" else token
+                              for i, token in enumerate(tokens)])
+
+        def said(regexes) -> bool:
+            return any(negators[starts[m.start()]] is None for regex in regexes for m in regex.finditer(subject))
+
+        signs, pain = self._clarify.get(flag_id, ((), ()))
+        return not said(signs) and said(pain)
 
 
 def _token_starts(tokens: list[str]) -> dict:
@@ -529,7 +573,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
     words = _word_lists(raw, problems)
     used_lists: set[str] = set()
     seen: set[str] = set()
-    phrase_owner: dict[str, str] = {}
+    phrase_owner: dict[tuple, str] = {}
     for n, entry in enumerate(raw["flags"], 1):
         if not isinstance(entry, dict):
             problems.append(f"entry {n}: must be a mapping with id, tier, label and phrases")
@@ -543,7 +587,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
             problems.append(f"{where}: id used twice")
             continue
         seen.add(flag_id)
-        unknown = set(entry) - {"id", "tier", "label", "phrases"}
+        unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         tier = entry.get("tier")
@@ -554,28 +598,36 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
         label = entry.get("label")
         if not isinstance(label, str) or not label.strip():
             problems.append(f"{where}: needs a label in plain words")
-        phrases = entry.get("phrases")
-        if not isinstance(phrases, list) or not phrases or not all(isinstance(p, str) for p in phrases):
-            problems.append(f"{where}: phrases must be a non-empty list of strings")
-            continue
-        clean = []
-        for phrase in phrases:
-            text = " ".join(phrase.split())
-            try:
-                used_lists |= _compile(text, words)[1]
-            except ValueError as exc:
-                problems.append(f"{where}: phrase {phrase!r}: {exc}")
-                continue
-            key = text
-            if key in phrase_owner:
-                other = phrase_owner[key]
-                problems.append(f"{where}: phrase {phrase!r} is " +
-                                ("listed twice" if other == flag_id else f"also listed under {other}"))
-                continue
-            phrase_owner[key] = flag_id
-            clean.append(text)
+        lists = {}
+        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only"):
+            value = entry.get(key, [] if key != "phrases" else None)
+            if not isinstance(value, list) or (key == "phrases" and not value) or \
+                    not all(isinstance(p, str) for p in value):
+                problems.append(f"{where}: {key} must be a {'non-empty ' if key == 'phrases' else ''}list of strings")
+                value = []
+            clean = []
+            for phrase in value:
+                text = " ".join(phrase.split())
+                try:
+                    used_lists |= _compile(text, words)[1]
+                except ValueError as exc:
+                    problems.append(f"{where}: {key} {phrase!r}: {exc}")
+                    continue
+                owner = phrase_owner.get((key in ("clarify_signs", "pain_only"), text))
+                if owner is not None:
+                    problems.append(f"{where}: phrase {phrase!r} is " +
+                                    ("listed twice" if owner == flag_id else f"also listed under {owner}"))
+                    continue
+                phrase_owner[(key in ("clarify_signs", "pain_only"), text)] = flag_id
+                clean.append(text)
+            lists[key] = tuple(clean)
+        if not (bool(lists["ambiguous"]) == bool(lists["pain_only"]) == bool(lists["clarify_signs"])):
+            problems.append(f"{where}: ambiguous phrases need clarify_signs and pain_only answers, and the "
+                            f"other way round")
+        if lists["ambiguous"] and tier != 1:
+            problems.append(f"{where}: only a tier-1 flag asks a clarifying question")
         if tier in (1, 2, 3) and isinstance(label, str):
-            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), phrases=tuple(clean)))
+            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), **lists))
     for required in REQUIRED_IDS:
         if required not in seen:
             problems.append(f"{required}: missing (every tier-1 and tier-2 item of clinical.md needs an entry)")

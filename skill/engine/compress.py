@@ -1,0 +1,90 @@
+"""Today's compress plan and when the next pack is due, from the record and the protocol.
+
+The seed: cold for about 15 minutes every 2 hours during the first day, then moist heat for about
+15 minutes every 4 hours until the spasms die down; heat first in later episodes; cold only once heat
+has made the pain worse. Which of these applies *now* is decided in one place, the protocol's
+compress router (role ``compress``), so the step a person is sent to, the summary and the
+"welcome back" all agree, and the plan moves on with the day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from skill.engine.plan import Line
+from skill.engine.record import parse_time
+
+if TYPE_CHECKING:
+    from skill.engine.content import Step
+    from skill.engine.guide import Reply
+
+
+def todays_step(reply: Reply) -> Step:
+    """The compress step that fits this person now (cold today, moist heat, heat first, cold only)."""
+    return reply.protocol.steps[reply.route(reply.protocol.role("compress"), consume=False)]
+
+
+def pack_params(reply: Reply, step: Step) -> dict:
+    """{minutes} and {every_hours} of the step's own pack, and {<pack>_minutes}/{<pack>_every_hours}
+    of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...")."""
+    packs = {name: spec for name, spec in reply.settings["compress"].items() if isinstance(spec, dict)}
+    params = {}
+    for name, spec in packs.items():
+        params[f"{name}_minutes"] = spec["minutes"]
+        params[f"{name}_every_hours"] = spec["every_hours"]
+    if step.pack:
+        params.update(minutes=packs[step.pack]["minutes"], every_hours=packs[step.pack]["every_hours"])
+    return params
+
+
+def todays_plan(reply: Reply) -> Line:
+    """ "Use moist heat for about 15 minutes, every 4 hours, until the spasms die down." """
+    step = todays_step(reply)
+    return Line(f"compress_plan.{step.plan}", pack_params(reply, step))
+
+
+def plan_lines(reply: Reply) -> list[Line]:
+    """Today's plan, and on day one what changes tomorrow."""
+    step = todays_step(reply)
+    params = pack_params(reply, step)
+    return [Line(f"compress_plan.{name}", params) for name in (step.plan, step.plan_next) if name]
+
+
+def plan_moved_on(reply: Reply) -> bool:
+    """Since the person was last told their compress plan, it changed: day two, or heat made it worse."""
+    told = reply.record.episode.compress_plan
+    return told is not None and told != todays_step(reply).plan
+
+
+def told(reply: Reply, step: Step) -> None:
+    """The person has now been told the plan ``step`` stands for."""
+    if step.plan:
+        reply.record.episode = replace(reply.record.episode, compress_plan=step.plan)
+
+
+def next_due(reply: Reply) -> Line | None:
+    """ "Your next moist heat is due in about 2 hours" — for today's pack, never yesterday's."""
+    log = reply.record.episode.compress_log
+    if not log:
+        return None
+    pack = todays_step(reply).pack
+    last = log[-1]
+    pack_line = f"packs.{pack}"
+    if last.pack != pack:
+        return None  # the plan moved on to another pack: its own line says what to do
+    every = timedelta(hours=reply.settings["compress"][pack]["every_hours"])
+    remaining = parse_time(last.at) + every - reply.now
+    minutes = int(remaining.total_seconds() // 60)
+    if minutes <= 0:
+        return Line("next_compress.due_now", {"pack": pack_line})
+    return Line("next_compress.due_later", {"pack": pack_line, "due": _duration(minutes)})
+
+
+def _duration(minutes: int) -> Line:
+    if minutes < 55:
+        return Line("durations.minutes", {"n": max(5, round(minutes / 5) * 5)})
+    if minutes < 90:
+        return Line("durations.one_hour")
+    return Line("durations.hours", {"n": round(minutes / 60)})

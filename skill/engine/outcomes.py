@@ -1,0 +1,111 @@
+"""Triage outcomes: what the skill does when a person describes something, or answers a safety
+question with yes.
+
+- tier 1, emergency: the guide stops; the very next words say to call the emergency number now.
+- tier 1 but ambiguous ("I can't lift my legs" may be pain or weakness): one clarifying question.
+- tier 2, urgent: see a doctor today; the emergency questions are finished first if they were not
+  answered yet, then comfort steps.
+- tier 3, routine: when to see a doctor or pharmacist; the guide carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from skill.engine import side_questions
+from skill.engine.plan import Card, Event, Line
+from skill.engine.record import Emergency, Urgent
+from skill.engine.rules import CONDITIONS
+from skill.engine.triage import described_text as _joined
+
+if TYPE_CHECKING:
+    from skill.engine.guide import Reply
+
+
+@dataclass(frozen=True)
+class Finding:
+    flag: str
+    tier: int
+    ambiguous: bool = False
+
+
+def described_text(event: Event) -> str:
+    """What the person said, with the carrier phrase's meaning put back in front."""
+    return _joined(event.carrier, event.text)
+
+
+def find(reply: Reply, event: Event) -> Finding | None:
+    """The red flag in what the person described: one the platform resolved by name, else the matcher's."""
+    red_flags = reply.content.red_flags
+    if event.flag in red_flags.ids():
+        return Finding(event.flag, red_flags.tier_of(event.flag))
+    match = red_flags.match(described_text(event))
+    return Finding(match.flag_id, match.tier, match.ambiguous) if match else None
+
+
+def describe(reply: Reply, event: Event) -> None:
+    """The person told us something, at any moment: a red flag is answered this turn."""
+    finding = find(reply, event)
+    reply.record.side_question = None
+    if finding is not None and finding.tier == 1:
+        if finding.ambiguous:
+            return side_questions.ask(reply, "clarify_red_flag", finding.flag)
+        return emergency(reply, finding.flag)
+    if finding is not None and finding.tier == 2:
+        return remind_emergency(reply) if reply.emergency_active() else urgent(reply, finding.flag)
+    reply.say(f"routine.{finding.flag}" if finding is not None else "events.symptom_unmatched")
+    reply.carry_on()
+
+
+def emergency(reply: Reply, flag: str | None) -> None:
+    """Tier 1: the guide stops; the very next words say what to do now, then why."""
+    record = reply.record
+    record.step = reply.protocol.roles["emergency"]
+    record.side_question = None
+    record.requested_step = record.return_step = None
+    record.last_emergency = Emergency(flag, reply.now_iso)
+    _triage_answer(reply, "emergency", flag)
+    reply.end()
+
+
+def urgent(reply: Reply, flag: str | None) -> None:
+    """Tier 2: see a doctor today. Safety first: the emergency questions are finished before any
+    comfort step; then comfort steps, carrying on where the person was."""
+    record = reply.record
+    record.episode = replace(record.episode, urgent=Urgent(flag, reply.now_iso))
+    _triage_answer(reply, "urgent", flag)
+    current = reply.step
+    if current is not None and current.kind == "info" and current.is_question:
+        record.return_step = current.id  # the comfort steps carry on from here
+    if current is not None and current.kind == "screening" and current.tier == 2:
+        # Said at the last question, the one about this very sign: the emergency ones were all "no".
+        record.episode = replace(record.episode, screened_at=reply.now_iso)
+    if not CONDITIONS["recently_screened"](reply):
+        # Not asked in this episode, or long enough ago for things to have changed.
+        if current is not None and current.kind == "screening" and current.tier == 1:
+            reply.say("urgent.screening_first")
+            return reply.restate()
+        # Nothing under way (a one-shot): the guide from its start, so "stop what you're doing" comes too.
+        start = reply.protocol.start if reply.nothing_under_way() else reply.protocol.roles["screening_start"]
+        return reply.go(start, push=False)
+    record.step = reply.protocol.roles["urgent"]
+    record.side_question = None
+    reply.ask("urgent.ask", "urgent.reprompt")
+
+
+def remind_emergency(reply: Reply) -> None:
+    """An emergency answer stands: remind, and ask whether they have got help."""
+    reply.say("emergency.reminder")
+    side_questions.ask(reply, "confirm_help")
+    reply.plan.triage = "emergency"
+
+
+def _triage_answer(reply: Reply, outcome: str, flag: str | None) -> None:
+    """The words and card for "emergency" or "urgent": the advice, then why (every flag has a reason)."""
+    lines = [Line(f"{outcome}.say")]
+    if flag is not None:
+        lines.append(Line(f"{outcome}.reasons.{flag}"))
+    reply.plan.lines.extend(lines)
+    reply.plan.card = Card(title=Line(f"{outcome}.card_title"), lines=lines)
+    reply.plan.triage = outcome

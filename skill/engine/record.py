@@ -1,0 +1,319 @@
+"""The per-user record the engine reads and returns: its schema, in one place.
+
+A record is small, versioned and JSON-serialisable; nothing else about a person is kept. Each part is
+a dataclass with ``from_json`` (which trusts nothing: session attributes come back from the client and
+stored records outlive code versions, so every field is kept only if it has the right shape, and a
+damaged record costs the person at most their place in the guide, never a crash mid-spasm) and
+``to_json``. A new field is added to its dataclass, its ``from_json`` and its ``to_json``; a change of
+meaning adds a step to ``MIGRATIONS``.
+
+Times are ISO-8601 strings in UTC, kept as strings so a record round-trips byte for byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+SCHEMA_VERSION = 2
+# Past episodes kept for "heat first next time"; older ones are dropped.
+PAST_EPISODES_KEPT = 10
+# Compress uses kept per episode (a week of two-hourly packs is far less).
+COMPRESS_LOG_KEPT = 50
+PACKS = ("cold", "heat")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def since(value: str | None, now: datetime) -> timedelta | None:
+    moment = parse_time(value)
+    return None if moment is None else now - moment
+
+
+# ---------------------------------------------------------------------------- field checks
+def _time(value, default: str | None) -> str | None:
+    return value if parse_time(value) else default
+
+
+def _flag(value) -> bool:
+    return value if isinstance(value, bool) else False
+
+
+def _count(value, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else default
+
+
+def _name(value, known) -> str | None:
+    return value if isinstance(value, str) and value in known else None
+
+
+def _dicts(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+# ---------------------------------------------------------------------------- the parts
+@dataclass(frozen=True)
+class CompressUse:
+    """A cold pack or heat the person said was on, and when."""
+
+    pack: str
+    at: str
+
+    @classmethod
+    def from_json(cls, raw: dict) -> CompressUse | None:
+        pack, at = _name(raw.get("pack"), PACKS), _time(raw.get("at"), None)
+        return cls(pack, at) if pack and at else None
+
+    def to_json(self) -> dict:
+        return {"pack": self.pack, "at": self.at}
+
+
+@dataclass(frozen=True)
+class Urgent:
+    """A "see a doctor today" sign reported in this episode: which red flag, and when."""
+
+    flag: str | None
+    at: str
+
+    @classmethod
+    def from_json(cls, raw, flags):
+        if not isinstance(raw, dict) or not _time(raw.get("at"), None):
+            return None
+        return cls(flag=_name(raw.get("flag"), flags), at=raw["at"], **cls._more(raw))
+
+    @classmethod
+    def _more(cls, raw: dict) -> dict:
+        return {}
+
+    def to_json(self) -> dict:
+        return {"flag": self.flag, "at": self.at}
+
+
+@dataclass(frozen=True)
+class Emergency(Urgent):
+    """A tier-1 answer: the guide stays stopped until the person says they have got help."""
+
+    acknowledged: bool = False
+
+    @classmethod
+    def _more(cls, raw: dict) -> dict:
+        return {"acknowledged": _flag(raw.get("acknowledged"))}
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "acknowledged": self.acknowledged}
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One back spasm: from its first turn until a long enough gap starts a new one."""
+
+    number: int
+    started: str
+    compress_log: tuple[CompressUse, ...] = ()
+    # The compress plan (protocol.yaml `plan`) the person was last told: when today's differs, it moved on.
+    compress_plan: str | None = None
+    # When the person answered every safety question (None: not yet, in this episode).
+    screened_at: str | None = None
+    urgent: Urgent | None = None
+    pain_eased: bool = False
+    finished: bool = False
+
+    @classmethod
+    def new(cls, now: datetime, number: int = 1) -> Episode:
+        return cls(number=number, started=iso(now))
+
+    @classmethod
+    def from_json(cls, raw, now: datetime, flags, plans) -> Episode:
+        if not isinstance(raw, dict):
+            return cls.new(now)
+        uses = [CompressUse.from_json(item) for item in _dicts(raw.get("compress_log"))]
+        return cls(
+            number=_count(raw.get("number"), 1),
+            started=_time(raw.get("started"), iso(now)),
+            compress_log=tuple(use for use in uses if use)[-COMPRESS_LOG_KEPT:],
+            compress_plan=_name(raw.get("compress_plan"), plans),
+            screened_at=_time(raw.get("screened_at"), None),
+            urgent=Urgent.from_json(raw.get("urgent"), flags),
+            pain_eased=_flag(raw.get("pain_eased")),
+            finished=_flag(raw.get("finished")),
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "number": self.number,
+            "started": self.started,
+            "compress_log": [use.to_json() for use in self.compress_log],
+            "compress_plan": self.compress_plan,
+            "screened_at": self.screened_at,
+            "urgent": self.urgent.to_json() if self.urgent else None,
+            "pain_eased": self.pain_eased,
+            "finished": self.finished,
+        }
+
+    def with_compress(self, pack: str, now: datetime) -> Episode:
+        log = (*self.compress_log, CompressUse(pack, iso(now)))[-COMPRESS_LOG_KEPT:]
+        return replace(self, compress_log=log)
+
+
+@dataclass(frozen=True)
+class PastEpisode:
+    number: int
+    started: str
+
+    @classmethod
+    def from_json(cls, raw: dict) -> PastEpisode | None:
+        started = _time(raw.get("started"), None)
+        return cls(_count(raw.get("number"), 1), started) if started else None
+
+    def to_json(self) -> dict:
+        return {"number": self.number, "started": self.started}
+
+
+@dataclass(frozen=True)
+class SideQuestion:
+    """A short question outside the protocol's steps ("shall we carry on?"), and what it is about."""
+
+    name: str
+    flag: str | None = None  # the red flag a clarifying question is about
+
+    @classmethod
+    def from_json(cls, raw, names, flags) -> SideQuestion | None:
+        if not isinstance(raw, dict) or _name(raw.get("name"), names) is None:
+            return None
+        return cls(name=raw["name"], flag=_name(raw.get("flag"), flags))
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "flag": self.flag}
+
+
+@dataclass
+class Record:
+    """Where the person is in the guide and what the guide knows about this episode.
+
+    Mutable on purpose: the engine works on its own copy for one turn, then writes it out.
+    """
+
+    last_seen: str
+    episode: Episode
+    step: str | None = None  # the question step the person is on; None before the first turn
+    trail: list[str] = field(default_factory=list)  # earlier steps, for "go back"
+    side_question: SideQuestion | None = None
+    requested_step: str | None = None  # a place asked for by name, reached once screening is done
+    return_step: str | None = None  # where the guide carries on after a detour (urgent, screening)
+    paused: bool = False
+    heat_intolerant: bool = False  # heat made the pain worse: cold only, remembered across episodes
+    past_episodes: list[PastEpisode] = field(default_factory=list)
+    last_emergency: Emergency | None = None
+
+    @classmethod
+    def fresh(cls, now: datetime) -> Record:
+        return cls(last_seen=iso(now), episode=Episode.new(now))
+
+    @classmethod
+    def from_json(cls, raw, now: datetime, known: Known) -> Record:
+        """A record the engine can trust, built field by field from ``raw`` (any older version too)."""
+        raw = migrate(raw)
+        if raw is None:
+            return cls.fresh(now)
+
+        def step_id(value):
+            return _name(value, known.steps)
+
+        record = cls(
+            last_seen=_time(raw.get("last_seen"), iso(now)),
+            episode=Episode.from_json(raw.get("episode"), now, known.flags, known.plans),
+            step=step_id(raw.get("step")),
+            trail=[s for s in raw.get("trail") if step_id(s)] if isinstance(raw.get("trail"), list) else [],
+            side_question=SideQuestion.from_json(raw.get("side_question"), known.side_questions, known.flags),
+            requested_step=step_id(raw.get("requested_step")),
+            return_step=step_id(raw.get("return_step")),
+            paused=_flag(raw.get("paused")),
+            heat_intolerant=_flag(raw.get("heat_intolerant")),
+            past_episodes=[p for p in map(PastEpisode.from_json, _dicts(raw.get("past_episodes"))) if p][
+                -PAST_EPISODES_KEPT:],
+            last_emergency=Emergency.from_json(raw.get("last_emergency"), known.flags),
+        )
+        return record
+
+    def to_json(self) -> dict:
+        return {
+            "version": SCHEMA_VERSION,
+            "step": self.step,
+            "trail": list(self.trail),
+            "side_question": self.side_question.to_json() if self.side_question else None,
+            "requested_step": self.requested_step,
+            "return_step": self.return_step,
+            "paused": self.paused,
+            "heat_intolerant": self.heat_intolerant,
+            "episode": self.episode.to_json(),
+            "past_episodes": [p.to_json() for p in self.past_episodes],
+            "last_emergency": self.last_emergency.to_json() if self.last_emergency else None,
+            "last_seen": self.last_seen,
+        }
+
+    def start_new_episode(self, now: datetime) -> None:
+        old = self.episode
+        self.past_episodes = (self.past_episodes + [PastEpisode(old.number, old.started)])[-PAST_EPISODES_KEPT:]
+        self.episode = Episode.new(now, old.number + 1)
+        self.step, self.trail, self.side_question = None, [], None
+        self.requested_step = self.return_step = None
+        self.paused = False
+
+
+@dataclass(frozen=True)
+class Known:
+    """The names a record may hold, from the loaded content: anything else is dropped on reading."""
+
+    steps: frozenset
+    flags: frozenset
+    side_questions: frozenset
+    plans: frozenset
+
+
+# ---------------------------------------------------------------------------- migrations
+def _v1_to_v2(raw: dict) -> dict:
+    """Version 1 kept one screening result for the episode, and counted a "see a doctor today" answer as
+    a finished screening: that let the emergency questions be skipped. Version 2 keeps the time the
+    questions were all answered apart from the urgent sign, so a v1 "urgent" is asked the questions again."""
+    out = dict(raw, version=2)
+    episode = dict(raw.get("episode")) if isinstance(raw.get("episode"), dict) else None
+    if episode is not None:
+        screening = episode.pop("screening", None)
+        if isinstance(screening, dict) and screening.get("result") == "clear":
+            episode["screened_at"] = screening.get("at")
+        elif isinstance(screening, dict) and screening.get("result") == "urgent":
+            episode["urgent"] = {"flag": None, "at": screening.get("at")}
+        out["episode"] = episode
+    pending = out.pop("pending", None)
+    out["side_question"] = {"name": pending} if isinstance(pending, str) else None
+    emergency = raw.get("last_emergency")
+    if isinstance(emergency, dict):
+        out["last_emergency"] = {**emergency, "flag": emergency.get("reason")}
+    return out
+
+
+# version n -> the function that turns a version-n record into version n + 1.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+
+
+def migrate(raw) -> dict | None:
+    """``raw`` brought up to SCHEMA_VERSION, or None when it is no record this code can read."""
+    if not isinstance(raw, dict):
+        return None
+    version = raw.get("version")
+    while isinstance(version, int) and not isinstance(version, bool) and version in MIGRATIONS:
+        raw = MIGRATIONS[version](raw)
+        version = raw.get("version")
+    return raw if version == SCHEMA_VERSION else None

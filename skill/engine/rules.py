@@ -1,0 +1,91 @@
+"""The names protocol.yaml may use, and what each one means: router conditions, facts a step
+records, and lines a step includes. Plain tables, so a reader (and "find usages") can go from a
+name in the protocol to the code it runs; the content loader checks the protocol against their keys.
+
+Each function takes the turn being built (``skill.engine.guide.Reply``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Callable
+
+from skill.engine import compress
+from skill.engine.plan import Breathing, Line
+
+if TYPE_CHECKING:
+    from skill.engine.content import Step
+    from skill.engine.guide import Reply
+
+
+# ---------------------------------------------------------------------------- router conditions
+def _cold_phase(reply: Reply) -> bool:
+    """The seed's first day: cold for the first 24 hours of an episode."""
+    hours = reply.hours_since(reply.record.episode.started)
+    return hours is not None and hours < reply.settings["compress"]["cold_phase_hours"]
+
+
+def _recently_screened(reply: Reply) -> bool:
+    hours = reply.hours_since(reply.record.episode.screened_at)
+    return hours is not None and hours < reply.settings["rescreen_after_hours"]
+
+
+def _requested_step(reply: Reply) -> bool:
+    # Only a place a person can ask for by name; a forged record cannot route elsewhere.
+    return reply.record.requested_step in reply.protocol.jump_targets.values()
+
+
+CONDITIONS: dict[str, Callable[[Reply], bool]] = {
+    "heat_intolerant": lambda reply: reply.record.heat_intolerant,
+    "later_episode": lambda reply: reply.record.episode.number > 1,
+    "cold_phase": _cold_phase,
+    "recently_screened": _recently_screened,
+    "urgent_reported": lambda reply: reply.record.episode.urgent is not None,
+    "not_screened": lambda reply: not reply.screening_done(),
+    "requested_step": _requested_step,
+    "return_step": lambda reply: reply.record.return_step is not None,
+    "always": lambda reply: True,
+}
+
+
+# ---------------------------------------------------------------------------- facts a step records
+def _compress_used(pack: str) -> Callable[[Reply], None]:
+    def record(reply: Reply) -> None:
+        reply.record.episode = reply.record.episode.with_compress(pack, reply.now)
+
+    return record
+
+
+def _pain_eased(reply: Reply) -> None:
+    reply.record.episode = replace(reply.record.episode, pain_eased=True)
+
+
+def _screened(reply: Reply) -> None:
+    reply.record.episode = replace(reply.record.episode, screened_at=reply.now_iso)
+
+
+RECORDS: dict[str, Callable[[Reply], None]] = {
+    "cold_compress": _compress_used("cold"),
+    "heat_compress": _compress_used("heat"),
+    "pain_eased": _pain_eased,
+    "screened": _screened,
+}
+
+
+# ---------------------------------------------------------------------------- lines a step includes
+def _next_compress(reply: Reply, step: Step) -> None:
+    line = compress.next_due(reply)
+    if line is not None:
+        reply.plan.lines.append(line)
+
+
+def _paced_breathing(reply: Reply, step: Step) -> None:
+    pace = reply.settings["breathing"]
+    reply.plan.lines.append(Breathing(pace["breaths"], pace["inhale_seconds"], pace["exhale_seconds"]))
+    reply.plan.lines.append(Line(f"steps.{step.id}.outro"))
+
+
+INCLUDES: dict[str, Callable[[Reply, Step], None]] = {
+    "next_compress": _next_compress,
+    "paced_breathing": _paced_breathing,
+}

@@ -1,0 +1,231 @@
+"""Short questions outside the protocol's steps: "shall we carry on?", "delete everything?", "have you
+got help?", "do your legs feel weak or numb?".
+
+Each is a row of ``SIDE_QUESTIONS``: its words, and a table of what each event does while it is
+asked. ``otherwise`` says what any other event does: ``None`` lets the question go and the event is
+handled as usual ("go to breathing" at "shall we carry on?" just goes there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from skill.engine import outcomes
+from skill.engine.plan import Event
+from skill.engine.record import Emergency, Record, SideQuestion
+
+if TYPE_CHECKING:
+    from skill.engine.guide import Reply
+
+Action = Callable[["Reply", Event], None]
+
+
+@dataclass(frozen=True)
+class SideQuestionSpec:
+    # The prompt keys of the question and its reprompt; a clarifying question has words per red flag.
+    keys: Callable[[str | None], tuple[str, str]]
+    answers: Mapping[str, Action]
+    otherwise: Action | None = None
+    params: Callable[[Reply], dict] = field(default=lambda reply: {})
+    # What the question is about must still be there (records come back from clients and old versions).
+    still_makes_sense: Callable[[Record, SideQuestion], bool] = field(default=lambda record, question: True)
+
+
+def ask(reply: Reply, name: str, flag: str | None = None) -> None:
+    """Put side question ``name`` to the person (after whatever has been said this turn)."""
+    spec = SIDE_QUESTIONS[name]
+    reply.record.side_question = SideQuestion(name, flag)
+    question, reprompt = spec.keys(flag)
+    reply.ask(question, reprompt, **spec.params(reply))
+
+
+def drop_if_stale(record: Record) -> None:
+    """Forget a side question whose subject is gone (a damaged or forged record)."""
+    question = record.side_question
+    if question is not None and not SIDE_QUESTIONS[question.name].still_makes_sense(record, question):
+        record.side_question = None
+
+
+def handle(reply: Reply, event: Event) -> bool:
+    """Answer the side question the person is on; False when the event is not for it."""
+    current = reply.record.side_question
+    spec = SIDE_QUESTIONS[current.name]
+    action = spec.answers.get(event.kind, spec.otherwise)
+    if action is None:
+        reply.record.side_question = None
+        return False
+    action(reply, event)
+    return True
+
+
+# ---------------------------------------------------------------------------- shared actions
+def _again(preface: str | None = None) -> Action:
+    """Say ``preface`` (if any), then ask the same side question again."""
+
+    def action(reply: Reply, event: Event) -> None:
+        if preface:
+            reply.say(preface)
+        current = reply.record.side_question
+        ask(reply, current.name, current.flag)
+
+    return action
+
+
+# Help, repeat, "didn't catch that" and pain reports keep the question; a pain report is never brushed off.
+KEEP_ASKING: dict[str, Action] = {
+    "help": _again("help.offer"),
+    "repeat": _again(),
+    "back": _again(),
+    "fallback": _again("events.fallback"),
+    "unsure": _again(),
+    "better": _again("events.pain_better"),
+    "worse": _again("events.pain_worse"),
+}
+
+
+# ---------------------------------------------------------------------------- resume / restart
+def _resume(reply: Reply, event: Event) -> None:
+    reply.record.side_question = None
+    reply.record.paused = False
+    reply.render_step(reply.step)
+
+
+def _offer_start_again(reply: Reply, event: Event) -> None:
+    ask(reply, "start_again_offer")
+
+
+def _begin_again(reply: Reply, event: Event) -> None:
+    reply.maybe_new_episode()
+    reply.start_guide()
+
+
+def _goodbye(reply: Reply, event: Event) -> None:
+    reply.record.side_question = None
+    reply.finish(reply.protocol.role("goodbye"))
+
+
+# ---------------------------------------------------------------------------- delete my data
+def _delete(reply: Reply, event: Event) -> None:
+    reply.forget_everything()
+
+
+def _keep(reply: Reply, event: Event) -> None:
+    reply.record.side_question = None
+    reply.say("events.delete_kept")
+    reply.restate()
+
+
+def _keep_and_stop(reply: Reply, event: Event) -> None:
+    reply.record.side_question = None
+    reply.stop()  # "I've saved your place" says it is all kept
+
+
+# ---------------------------------------------------------------------------- after an emergency
+def _got_help(reply: Reply, event: Event) -> None:
+    # Self-care resumes only after a clear yes; nothing else gets past this question.
+    emergency = reply.record.last_emergency
+    reply.record.last_emergency = Emergency(emergency.flag, emergency.at, acknowledged=True)
+    reply.record.side_question = None
+    reply.record.trail = []
+    reply.say("emergency.got_help")
+    reply.go(reply.protocol.roles["comfort_start"], push=False)
+
+
+def _not_yet_helped(reply: Reply, event: Event) -> None:
+    outcomes.emergency(reply, reply.record.last_emergency.flag)
+
+
+def _remind_and_end(reply: Reply, event: Event) -> None:
+    reply.say("emergency.reminder")
+    reply.end()
+
+
+def _remind(reply: Reply, event: Event) -> None:
+    outcomes.remind_emergency(reply)
+
+
+# ---------------------------------------------------------------------------- clarifying a red flag
+def _escalate(reply: Reply, event: Event) -> None:
+    """Anything but a clear "only the pain" escalates: weakness, not sure, or no answer at all."""
+    outcomes.emergency(reply, reply.record.side_question.flag)
+
+
+def _clarify_help(reply: Reply, event: Event) -> None:
+    question = reply.record.side_question
+    reply.say(f"clarify.{question.flag}.help")
+    ask(reply, question.name, question.flag)
+
+
+def _only_pain(reply: Reply, event: Event) -> None:
+    flag = reply.record.side_question.flag
+    reply.record.side_question = None
+    reply.say(f"clarify.{flag}.pain_only")
+    reply.carry_on()
+
+
+def _clarify_described(reply: Reply, event: Event) -> None:
+    flag = reply.record.side_question.flag
+    if reply.content.red_flags.means_pain_only(flag, outcomes.described_text(event)):
+        return _only_pain(reply, event)
+    finding = outcomes.find(reply, event)
+    outcomes.emergency(reply, finding.flag if finding and finding.tier == 1 else flag)
+
+
+def _fixed(question: str, reprompt: str) -> Callable[[str | None], tuple[str, str]]:
+    return lambda flag: (question, reprompt)
+
+
+SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
+    # "Welcome back. Shall we carry on with leg positions?"
+    "resume_offer": SideQuestionSpec(
+        keys=_fixed("events.resume_ask", "events.resume_reprompt"),
+        answers={**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again},
+        params=lambda reply: {"title": f"titles.{reply.record.step}"},
+        still_makes_sense=lambda record, question: record.step is not None,
+    ),
+    # "No" to carrying on, or a day after an emergency: "Would you like to start again from the beginning?"
+    "start_again_offer": SideQuestionSpec(
+        keys=_fixed("events.start_again_ask", "events.start_again_reprompt"),
+        answers={**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again,
+                 "no": _goodbye},
+    ),
+    # Day two, or heat made it worse: "Your plan has moved on. ... Shall we start with moist heat?"
+    "plan_moved_on": SideQuestionSpec(
+        keys=_fixed("events.moved_on_ask", "events.moved_on_reprompt"),
+        answers={**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again},
+        params=lambda reply: {"title": f"titles.{reply.record.step}"},
+        still_makes_sense=lambda record, question: record.step is not None,
+    ),
+    # "Last time we finished the guide. Would you like to go through it again?"
+    "restart_offer": SideQuestionSpec(
+        keys=_fixed("events.done_ask", "events.done_reprompt"),
+        answers={**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again,
+                 "no": _goodbye},
+    ),
+    # "Do you want me to delete everything I've saved for you?"
+    "confirm_delete": SideQuestionSpec(
+        keys=_fixed("events.delete_ask", "events.delete_reprompt"),
+        answers={**KEEP_ASKING, "yes": _delete, "no": _keep, "cancel": _keep, "back": _keep, "stop": _keep_and_stop},
+        otherwise=_again("events.fallback"),
+    ),
+    # After an emergency answer: "Have you spoken to emergency services or a doctor?"
+    "confirm_help": SideQuestionSpec(
+        keys=_fixed("emergency.ask_got_help", "emergency.ask_got_help_reprompt"),
+        answers={"yes": _got_help, "no": _not_yet_helped, "unsure": _not_yet_helped,
+                 "stop": _remind_and_end, "cancel": _remind_and_end, "pause": _remind_and_end,
+                 "help": _again("help.offer"), "repeat": _again(),
+                 "delete_data": None},  # a person may always have their data deleted
+        otherwise=_remind,
+        still_makes_sense=lambda record, question: record.last_emergency is not None,
+    ),
+    # "I can't lift my legs": pain, or weakness? One question; only a clear "just the pain" avoids 911.
+    "clarify_red_flag": SideQuestionSpec(
+        keys=lambda flag: (f"clarify.{flag}.ask", f"clarify.{flag}.reprompt"),
+        answers={"yes": _escalate, "unsure": _escalate, "no": _only_pain, "describe": _clarify_described,
+                 "help": _clarify_help, "repeat": _again(), "worse": _again("events.pain_worse"),
+                 "better": _again()},
+        otherwise=_escalate,
+        still_makes_sense=lambda record, question: question.flag is not None,
+    ),
+}
