@@ -44,3 +44,20 @@ def test_benchmark_walk_through_still_reaches_the_summary(client):
     bench = runpy.run_path(str(ROOT / "bench" / "bench_endpoint.py"), run_name="bench_endpoint")
     timed = bench["TimedClient"](client, None)
     assert bench["run_walk_throughs"](timed, len(bench["WALK_THROUGH"]), "SCRIPTTEST-") == 1
+
+
+def test_clarify_eval_scores_remarks_and_answers_and_counts_the_unsafe_ones(tmp_path):
+    lines = tmp_path / "clarify.tsv"
+    lines.write_text("# section, text, label\n"
+                     "A\ti can't lift my legs\task\n"
+                     "A\tmy legs are numb\temergency\n"
+                     "A\tmy back is sore\tnone\n"
+                     "A\tmy nose is itchy\temergency\n"  # a deliberate miss: unsafe
+                     "B\tno it's just the pain\tpain_only\n"
+                     "B\tthey feel a bit weak\tescalate\n")
+    result = run_module("simulator.clarify_eval", str(lines))
+    assert result.returncode == 0, result.stderr
+    assert "A. remarks mid-guide: 4 lines, 3 as labelled" in result.stdout
+    assert "B. answers to 'do your legs feel weak or numb?': 2 lines, 2 as labelled" in result.stdout
+    assert "Unsafe (a sign or an ambiguity answered without emergency words or a question): 1" in result.stdout
+    assert "my nose is itchy" in result.stdout
