@@ -176,33 +176,28 @@ def _fixed(question: str, reprompt: str) -> Callable[[str | None], tuple[str, st
     return lambda flag: (question, reprompt)
 
 
+# Yes: carry on at the saved step ({title}); no: ask before starting again.
+CARRY_ON = {**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again}
+# Yes: the guide from the top; no: a kind goodbye.
+START_AGAIN = {**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again, "no": _goodbye}
+
+
+def _about_the_saved_step(ask_key: str, reprompt_key: str) -> SideQuestionSpec:
+    return SideQuestionSpec(keys=_fixed(ask_key, reprompt_key), answers=CARRY_ON,
+                            params=lambda reply: {"title": f"titles.{reply.record.step}"},
+                            still_makes_sense=lambda record, question: record.step is not None)
+
+
 SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
     # "Welcome back. Shall we carry on with leg positions?"
-    "resume_offer": SideQuestionSpec(
-        keys=_fixed("events.resume_ask", "events.resume_reprompt"),
-        answers={**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again},
-        params=lambda reply: {"title": f"titles.{reply.record.step}"},
-        still_makes_sense=lambda record, question: record.step is not None,
-    ),
+    "resume_offer": _about_the_saved_step("events.resume_ask", "events.resume_reprompt"),
+    # Heat made it worse since: "Your plan has moved on. ... Shall we start with the cold pack?"
+    "plan_moved_on": _about_the_saved_step("events.moved_on_ask", "events.moved_on_reprompt"),
     # "No" to carrying on, or a day after an emergency: "Would you like to start again from the beginning?"
-    "start_again_offer": SideQuestionSpec(
-        keys=_fixed("events.start_again_ask", "events.start_again_reprompt"),
-        answers={**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again,
-                 "no": _goodbye},
-    ),
-    # Day two, or heat made it worse: "Your plan has moved on. ... Shall we start with moist heat?"
-    "plan_moved_on": SideQuestionSpec(
-        keys=_fixed("events.moved_on_ask", "events.moved_on_reprompt"),
-        answers={**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again},
-        params=lambda reply: {"title": f"titles.{reply.record.step}"},
-        still_makes_sense=lambda record, question: record.step is not None,
-    ),
+    "start_again_offer": SideQuestionSpec(keys=_fixed("events.start_again_ask", "events.start_again_reprompt"),
+                                          answers=START_AGAIN),
     # "Last time we finished the guide. Would you like to go through it again?"
-    "restart_offer": SideQuestionSpec(
-        keys=_fixed("events.done_ask", "events.done_reprompt"),
-        answers={**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again,
-                 "no": _goodbye},
-    ),
+    "restart_offer": SideQuestionSpec(keys=_fixed("events.done_ask", "events.done_reprompt"), answers=START_AGAIN),
     # "Do you want me to delete everything I've saved for you?"
     "confirm_delete": SideQuestionSpec(
         keys=_fixed("events.delete_ask", "events.delete_reprompt"),
