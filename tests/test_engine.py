@@ -664,7 +664,7 @@ def test_stop_and_cancel_end_kindly_everywhere_and_never_lose_an_emergency():
             return "the session stays open"
         if name == "clarify_red_flag":  # no answer to "weak or numb?" counts as yes
             return None if keys(turn.plan)[0] == "emergency.say" else f"said {keys(turn.plan)}"
-        if name == "confirm_help":
+        if name in ("confirm_help", "emergency"):  # an emergency stands: "call now" is the last word
             return None if "emergency.reminder" in keys(turn.plan) else f"said {keys(turn.plan)}"
         if name == "confirm_delete" and kind == "cancel":  # "cancel" the deletion: kept, and asked on
             return None if "events.delete_kept" in keys(turn.plan) else f"said {keys(turn.plan)}"
@@ -876,3 +876,43 @@ def test_a_see_a_doctor_today_sign_is_repeated_on_goodbye_and_on_coming_back():
 def test_a_one_shot_urgent_sign_also_says_stop_what_you_are_doing():
     turn = describe(None, "i have a fever", opens_session=True)
     assert keys(turn.plan)[:3] == ["urgent.say", "urgent.reasons.t2_fever", "steps.stop_activity.say"]
+
+
+def test_a_standing_see_a_doctor_today_is_repeated_on_stop_in_the_summary_and_on_goodbye():
+    urgent = describe(on_step("legs_1"), "i have a fever").state
+    comfort = handle(urgent, "yes", NOW + timedelta(minutes=1)).state  # back at the leg positions
+    assert keys(handle(comfort, "stop", NOW + timedelta(minutes=2)).plan) == ["urgent.reminder", "events.stop"]
+    summary = handle(comfort, "jump", NOW + timedelta(minutes=2), target="summary")
+    assert "urgent.reminder" in [line.key for line in summary.plan.card.lines]
+    offer = handle(summary.state, "launch", NOW + timedelta(hours=1)).state
+    assert keys(handle(offer, "no", NOW + timedelta(hours=1)).plan) == ["urgent.reminder", "steps.goodbye.say"]
+
+
+def test_a_day_later_the_fever_question_is_asked_again():
+    urgent = describe(on_step("legs_1"), "i have a fever").state
+    later = handle(urgent, "launch", NOW + timedelta(hours=26)).state  # the safety questions again
+    state = later
+    asked = []
+    for _ in range(5):
+        asked.append(state["step"])
+        state = handle(state, "no", NOW + timedelta(hours=26)).state
+    assert "screen_fever" in asked
+
+
+def test_after_a_lapsed_emergency_keeping_the_data_offers_to_start_again_not_the_live_reminder():
+    offer = handle(emergency_turn().state, "launch", NOW + timedelta(hours=26)).state
+    asked = handle(offer, "delete_data", NOW + timedelta(hours=26)).state
+    kept = handle(asked, "no", NOW + timedelta(hours=26))
+    assert kept.plan.question == Line("events.start_again_ask") and kept.plan.triage is None
+
+
+def test_stop_at_the_delete_question_while_an_emergency_stands_ends_on_call_now():
+    reminded = handle(emergency_turn().state, "launch", NOW + timedelta(hours=1)).state
+    asked = handle(reminded, "delete_data", NOW + timedelta(hours=1)).state
+    assert keys(handle(asked, "stop", NOW + timedelta(hours=1)).plan) == ["emergency.reminder"]
+
+
+def test_after_declining_comfort_steps_coming_back_does_not_claim_the_guide_was_finished():
+    declined = handle(describe(on_step("legs_1"), "i have a fever").state, "no", NOW + timedelta(minutes=1)).state
+    back = handle(declined, "launch", NOW + timedelta(hours=1))
+    assert back.plan.question == Line("events.start_again_ask")

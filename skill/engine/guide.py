@@ -173,8 +173,7 @@ class Reply:
             return side_questions.ask(self, "start_again_offer")
         self.say("events.welcome_back")
         self.say_two_weeks_notice()
-        if self.urgent_standing():
-            self.say("urgent.reminder")
+        self.say_urgent_reminder()
         moved_on = compress.plan_moved_on(self)
         if moved_on:
             self.say_plan_moved_on()
@@ -183,7 +182,8 @@ class Reply:
             if line is not None:
                 self.plan.lines.append(line)
         if self.nothing_under_way():
-            return side_questions.ask(self, "restart_offer")  # the guide ended
+            # "We finished the guide" only when it was; after a goodbye, just offer to start again.
+            return side_questions.ask(self, "restart_offer" if self.record.episode.finished else "start_again_offer")
         resume_at = compress.todays_step(self).id if moved_on else self.record.step
         if self.step.kind == "screening":
             return side_questions.ask(self, "resume_offer")  # the safety questions, where they were left
@@ -254,9 +254,18 @@ class Reply:
 
     # ------------------------------------------------------------------ everywhere
     def stop(self) -> None:
+        """Save the place and end kindly; an emergency or a "see a doctor today" that stands is said again."""
         self.record.side_question = None
+        if self.emergency_active():
+            self.say("emergency.reminder")
+            return self.end()
+        self.say_urgent_reminder()
         self.say("events.stop")
         self.end()
+
+    def say_urgent_reminder(self) -> None:
+        if self.urgent_standing():
+            self.say("urgent.reminder")
 
     def forget_everything(self) -> None:
         self.plan.forget_user = True
@@ -269,7 +278,9 @@ class Reply:
         """Ask the current question again (after help, fallback and the like)."""
         step = self.step
         if step.kind == "outcome" and step.tier == 1:
-            return outcomes.remind_emergency(self)
+            if self.emergency_active():
+                return outcomes.remind_emergency(self)
+            return side_questions.ask(self, "start_again_offer")  # a lapsed or acknowledged emergency
         if step.kind == "end":
             return side_questions.ask(self, "restart_offer")  # the guide is over: offer to go again
         if step.kind == "outcome":
@@ -341,6 +352,8 @@ class Reply:
         self.record.requested_step = None
         if step.id == self.protocol.roles["summary"]:
             return self.summary(step)
+        if step.id == self.protocol.roles["goodbye"]:
+            self.say_urgent_reminder()
         self.speak_step(step)
         self.end()
 
@@ -349,7 +362,8 @@ class Reply:
         rest, the warning signs and how to come back. The card carries the same, without the opening."""
         self.record.episode = replace(self.record.episode, finished=True)
         base = f"steps.{step.id}"
-        body = compress.plan_lines(self)
+        body = [Line("urgent.reminder")] if self.urgent_standing() else []
+        body += compress.plan_lines(self)
         compress.told(self, compress.todays_step(self))
         due = compress.next_due(self)
         if due is not None:

@@ -40,7 +40,8 @@ CONDITIONS: dict[str, Callable[[Reply], bool]] = {
     "later_episode": lambda reply: reply.record.episode.number > 1,
     "cold_phase": _cold_phase,
     "recently_screened": _recently_screened,
-    "urgent_reported": lambda reply: reply.record.episode.urgent is not None,
+    # A "see a doctor today" sign in the last day: its question is not asked again, and it is repeated.
+    "urgent_reported": lambda reply: reply.urgent_standing(),
     "not_screened": lambda reply: not reply.screening_done(),
     "requested_step": _requested_step,
     "return_step": lambda reply: reply.record.return_step is not None,

@@ -176,10 +176,16 @@ def _fixed(question: str, reprompt: str) -> Callable[[str | None], tuple[str, st
     return lambda flag: (question, reprompt)
 
 
-# Yes: carry on at the saved step ({title}); no: ask before starting again.
-CARRY_ON = {**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again}
-# Yes: the guide from the top; no: a kind goodbye.
-START_AGAIN = {**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again, "no": _goodbye}
+def _stop(reply: Reply, event: Event) -> None:
+    reply.stop()
+
+
+# Yes: carry on at the saved step ({title}); no: ask before starting again; pause: end kindly.
+CARRY_ON = {**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "no": _offer_start_again,
+            "pause": _stop}
+# Yes: the guide from the top; no: a kind goodbye; pause: end kindly.
+START_AGAIN = {**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again, "no": _goodbye,
+               "pause": _stop, "resume": _offer_start_again}
 
 
 def _about_the_saved_step(ask_key: str, reprompt_key: str) -> SideQuestionSpec:
@@ -201,7 +207,9 @@ SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
     # "Do you want me to delete everything I've saved for you?"
     "confirm_delete": SideQuestionSpec(
         keys=_fixed("events.delete_ask", "events.delete_reprompt"),
-        answers={**KEEP_ASKING, "yes": _delete, "no": _keep, "cancel": _keep, "back": _keep, "stop": _keep_and_stop},
+        # Only a yes deletes; saying "delete my data" again just asks again.
+        answers={**KEEP_ASKING, "yes": _delete, "delete_data": _again(), "no": _keep, "cancel": _keep, "back": _keep,
+                 "stop": _keep_and_stop, "pause": _keep_and_stop},
         otherwise=_again("events.fallback"),
     ),
     # After an emergency answer: "Have you spoken to emergency services or a doctor?"
