@@ -39,17 +39,14 @@ def pack_params(reply: Reply, step: Step) -> dict:
     return params
 
 
-def todays_plan(reply: Reply) -> Line:
-    """ "Use moist heat for about 15 minutes, every 4 hours, until the spasms die down." """
+def todays_plan(reply: Reply, with_next: bool = False) -> list[Line]:
+    """ "Use moist heat for about 15 minutes, every 4 hours, until the spasms die down." — and with
+    ``with_next``, on day one what changes tomorrow. The person is then on record as told."""
     step = todays_step(reply)
-    return Line(f"compress_plan.{step.plan}", pack_params(reply, step))
-
-
-def plan_lines(reply: Reply) -> list[Line]:
-    """Today's plan, and on day one what changes tomorrow."""
-    step = todays_step(reply)
+    told(reply, step)
     params = pack_params(reply, step)
-    return [Line(f"compress_plan.{name}", params) for name in (step.plan, step.plan_next) if name]
+    names = (step.plan, step.plan_next) if with_next else (step.plan,)
+    return [Line(f"compress_plan.{name}", params) for name in names if name]
 
 
 def plan_moved_on(reply: Reply) -> bool:

@@ -36,6 +36,8 @@ from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "delete_data"})
 # Events that work the same everywhere, even before an emergency reminder.
 ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
+# What a session opened with a pain report hears before the welcome back.
+OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
 
 class Guide:
@@ -78,8 +80,7 @@ class Reply:
         last = self.record.last_emergency
         if last is None or last.acknowledged:
             return False
-        hours = self.hours_since(last.at)
-        return hours is not None and hours < self.settings["emergency_reminder_hours"]
+        return self.within_reminder_window(last.at)
 
     def screening_done(self) -> bool:
         """Every emergency question answered "no" in this episode."""
@@ -201,11 +202,15 @@ class Reply:
     def say_plan_moved_on(self) -> None:
         """Day two, or heat made it worse: today's pack, never yesterday's."""
         self.say("compress_plan.changed")
-        self.plan.lines.append(compress.todays_plan(self))
-        compress.told(self, compress.todays_step(self))
+        self.plan.lines.extend(compress.todays_plan(self))
 
     def urgent_standing(self) -> bool:
-        hours = self.hours_since(self.record.episode.urgent.at if self.record.episode.urgent else None)
+        urgent = self.record.episode.urgent
+        return urgent is not None and self.within_reminder_window(urgent.at)
+
+    def within_reminder_window(self, moment: str) -> bool:
+        """Recent enough for an emergency or a "see a doctor today" to be said again (a day)."""
+        hours = self.hours_since(moment)
         return hours is not None and hours < self.settings["emergency_reminder_hours"]
 
     def open_with(self, event: Event) -> None:
@@ -213,10 +218,8 @@ class Reply:
         utterance Alexa could not resolve): answer as a launch, keeping what the words said."""
         if event.kind == "heat_worse":
             self.record.heat_intolerant = True
-        if not self.emergency_active():  # else the emergency reminder is the first thing said
-            remark = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
-            if event.kind in remark:
-                self.say(remark[event.kind])
+        if not self.emergency_active() and event.kind in OPENING_REMARKS:  # else the reminder comes first
+            self.say(OPENING_REMARKS[event.kind])
         self.launch()
 
     def begin(self) -> None:
@@ -363,8 +366,7 @@ class Reply:
         self.record.episode = replace(self.record.episode, finished=True)
         base = f"steps.{step.id}"
         body = [Line("urgent.reminder")] if self.urgent_standing() else []
-        body += compress.plan_lines(self)
-        compress.told(self, compress.todays_step(self))
+        body += compress.todays_plan(self, with_next=True)
         due = compress.next_due(self)
         if due is not None:
             body.append(due)
@@ -460,8 +462,7 @@ class Reply:
         if self.step.pack == "heat":
             # The advice just given is now wrong for this person: on to the cold-only step.
             return self.go(self.protocol.roles["compress"], push=False)
-        self.plan.lines.append(compress.todays_plan(self))
-        compress.told(self, compress.todays_step(self))
+        self.plan.lines.extend(compress.todays_plan(self))
         self.restate()
 
 
