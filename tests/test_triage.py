@@ -185,12 +185,19 @@ def test_a_red_flag_in_a_relaunch_one_shot_is_answered_before_the_welcome_back(s
     assert not failures, report(failures, "one-shot red flags on coming back not answered first")
 
 
+# Said at the bladder question, these deny its own sign: the answer no, and on to the next question.
+DENY_BLADDER = {"i haven't wet myself", "i have no trouble peeing"}
+
+
 def test_negated_signs_do_not_escalate_and_the_question_is_restated(shared_client, new_user_id):
+    """A denied sign is no alarm. It answers "no" to the safety question about that very sign, and
+    nothing else: any other question is asked again."""
     reached = reach_every_state(shared_client, new_user_id)
     failures = []
     for state in ("screening", "compress", "breathing"):
-        question = words(STATES[state][1])
         for phrase in NEGATED:
+            answered = state == "screening" and phrase in DENY_BLADDER
+            question = words("steps.screen_legs.ask" if answered else STATES[state][1])
             body = send_in_session(shared_client, phrase, reached[state], new_user_id())
             text = said(body)
             if (words("emergency.say") in text or words("urgent.say") in text or card(body)

@@ -19,6 +19,7 @@ from skill.engine.record import Known
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 from skill.engine.side_questions import SIDE_QUESTIONS
 from skill.engine.triage import RedFlags, load_red_flags
+from skill.engine.understanding import Understanding, load_understanding
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -313,7 +314,8 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
         "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
         "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse", "symptom_unmatched",
         "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
-        "delete_failed", "error", "error_ask")]
+        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other",
+        "timer_not_set", "reminder_not_set")]
     for name, question in SIDE_QUESTIONS.items():
         if name != "clarify_red_flag":  # its words are per red flag: red_flag_prompt_keys
             keys += list(question.keys(None))
@@ -346,9 +348,16 @@ def check_screening_flags(protocol: Protocol, red_flags: RedFlags) -> list[str]:
     return problems
 
 
-def check_prompts(protocol: Protocol, prompts: Prompts, red_flags: RedFlags | None = None) -> list[str]:
+def question_prompt_keys(understanding: Understanding) -> list[str]:
+    """The fixed answer of every question in questions.yaml (computed ones have none)."""
+    return [f"questions.{q.id}" for q in understanding.questions if q.answer is None]
+
+
+def check_prompts(protocol: Protocol, prompts: Prompts, red_flags: RedFlags | None = None,
+                  understanding: Understanding | None = None) -> list[str]:
     problems = []
     extra = red_flag_prompt_keys(red_flags) if red_flags is not None else []
+    extra += question_prompt_keys(understanding) if understanding is not None else []
     for key in required_prompt_keys(protocol) + extra:
         if prompts.get(key) is None:
             problems.append(f"missing text for {key}")
@@ -374,6 +383,7 @@ class Content:
     locales: dict  # locale -> LocaleInfo
     default_locale: str
     red_flags: RedFlags
+    understanding: Understanding
 
     def locale(self, name: str | None) -> LocaleInfo:
         return self.locales.get(name or "") or self.locales[self.default_locale]
@@ -397,6 +407,7 @@ def _read_yaml(path: Path) -> dict:
 def load_content(directory: Path = CONTENT_DIR) -> Content:
     protocol = parse_protocol(_read_yaml(directory / "protocol.yaml"))
     red_flags = load_red_flags(directory / "red_flags.yaml")
+    understanding = load_understanding(directory)
     raw_locales = _read_yaml(directory / "locales.yaml")
     locales, prompts, problems = {}, {}, check_screening_flags(protocol, red_flags)
     for name, spec in (raw_locales.get("locales") or {}).items():
@@ -414,14 +425,14 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
                 continue
             prompts[info.prompts] = Prompts(info.prompts, _read_yaml(path))
             problems += [f"prompts/{info.prompts}.yaml: {p}"
-                         for p in check_prompts(protocol, prompts[info.prompts], red_flags)]
+                         for p in check_prompts(protocol, prompts[info.prompts], red_flags, understanding)]
     default = raw_locales.get("default")
     if default not in locales:
         problems.append(f"locales.yaml: default locale {default!r} is not listed")
     if problems:
         raise ContentError("\n  ".join(["content:"] + problems))
     return Content(protocol=protocol, prompts=prompts, locales=locales, default_locale=default,
-                   red_flags=red_flags)
+                   red_flags=red_flags, understanding=understanding)
 
 
 @functools.cache

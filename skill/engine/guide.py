@@ -7,8 +7,10 @@ How one event is answered (``Reply.answer_event``), in order:
 1. the session ended: nothing is said (an unanswered clarifying question counts as an emergency);
 2. "do your legs feel weak or numb?" is being asked: it stands until answered, whatever is said;
 3. a request that opens a session first runs the episode logic (a long gap means a new spasm);
-4. the person described something: triage (``outcomes.describe``) — a red flag is answered this turn,
-   whatever else was going on;
+4. free words ("i can't feel my legs", "nah", "how long do I keep the ice on"): a red flag first
+   (``outcomes.triage``), answered this turn whatever else was going on; else what the words mean
+   (``Reply.hear``, in ``understanding``'s order: an answer, a request, a question, a pain report, a
+   symptom, a remark);
 5. a launch, a "my back is spasming", or any other request that opens a session: the coming-back
    logic (``Reply.launch``: an emergency reminder first, the safety questions again after 12 hours,
    today's compress plan, else an offer to carry on);
@@ -36,6 +38,8 @@ from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "delete_data"})
 # Events that work the same everywhere, even before an emergency reminder.
 ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
+# What free words that are only a remark hear before the question again (understanding's kinds).
+HEARD_REMARKS = {"symptom": "events.symptom_unmatched", "pain_remark": "events.pain_remark", "remark": "events.remark"}
 # What a session opened with a pain report hears before the welcome back.
 OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
@@ -129,7 +133,7 @@ class Reply:
             # The same episode logic for every way in: after a long gap, this is a new spasm.
             self.maybe_new_episode()
         if event.kind == "describe":
-            return outcomes.describe(self, event)
+            return self.hear(event)
         if event.kind == "launch":
             return self.launch()
         if event.kind == "start":
@@ -150,6 +154,45 @@ class Reply:
         if self.nothing_under_way():
             return self.launch()
         EVENTS[event.kind](self, event)
+
+    def hear(self, event: Event) -> None:
+        """Free words: a red flag first, then what ``understanding`` reads in them."""
+        finding = outcomes.find(self, event)
+        if finding is not None and finding.tier in (1, 2):
+            return outcomes.triage(self, finding)
+        if finding is not None:
+            self.say(f"routine.{finding.flag}")  # tier 3: the advice, then the words are read on
+        step = self.step
+        sign = step.flag if step is not None and step.kind == "screening" else None
+        reading = self.content.understanding.read(outcomes.described_text(event), sign, self.content.red_flags)
+        self.plan.heard = reading.kind
+        if reading.kind == "answer":
+            return self.answer_event(replace(event, kind=reading.value, text="", carrier="", flag=None))
+        if reading.kind == "pain" and reading.value == "same":
+            # "No better": the answer no to "has the pain eased?", a remark anywhere else.
+            if step is not None and "better" in step.on and self.record.side_question is None:
+                return self.answer_event(replace(event, kind="no", text="", carrier="", flag=None))
+            self.say("events.pain_same")
+        elif reading.kind == "pain" or (reading.kind == "request" and reading.value == "repeat"):
+            return self.answer_event(replace(event, kind=reading.value, text="", carrier="", flag=None))
+        elif reading.kind == "request":
+            self.say(f"events.{reading.value}_not_set")
+            self.plan.lines.extend(compress.todays_plan(self))
+        elif reading.kind == "question":
+            self.answer_question(reading.value)
+        elif reading.kind == "nothing":
+            return self.answer_event(replace(event, kind="fallback", text="", carrier="", flag=None))
+        elif finding is None:
+            self.say(HEARD_REMARKS[reading.kind])
+        self.carry_on()
+
+    def answer_question(self, question_id: str) -> None:
+        question = self.content.understanding.question(question_id)
+        if question is None:
+            return self.say("events.question_other")
+        if question.answer == "todays_plan":
+            return self.plan.lines.extend(compress.todays_plan(self))
+        self.say(f"questions.{question.id}")
 
     def session_ended(self) -> None:
         question = self.record.side_question
@@ -248,9 +291,13 @@ class Reply:
             self.say("events.two_weeks")
 
     def carry_on(self) -> None:
-        """After a remark or advice: back to where the person was, or into the guide."""
+        """After a remark or advice: back to where the person was (the question pending, a side question
+        included), or into the guide."""
         if self.opening:
             return self.launch()
+        question = self.record.side_question
+        if question is not None:
+            return side_questions.ask(self, question.name, question.flag)
         if self.nothing_under_way():
             return self.begin() if self.step is None or self.step.kind == "end" else self.launch()
         self.restate()

@@ -5,7 +5,7 @@ question with yes.
 - tier 1 but ambiguous ("I can't lift my legs" may be pain or weakness): one clarifying question.
 - tier 2, urgent: see a doctor today; the emergency questions are finished first if they were not
   answered yet, then comfort steps.
-- tier 3, routine: when to see a doctor or pharmacist; the guide carries on.
+- tier 3, routine: when to see a doctor or pharmacist; the guide carries on (``Reply.hear`` says it).
 """
 
 from __future__ import annotations
@@ -44,18 +44,14 @@ def find(reply: Reply, event: Event) -> Finding | None:
     return Finding(match.flag_id, match.tier, match.ambiguous) if match else None
 
 
-def describe(reply: Reply, event: Event) -> None:
-    """The person told us something, at any moment: a red flag is answered this turn."""
-    finding = find(reply, event)
+def triage(reply: Reply, finding: Finding) -> None:
+    """A red flag the person described, at any moment: answered this turn, whatever was going on."""
     reply.record.side_question = None
-    if finding is not None and finding.tier == 1:
+    if finding.tier == 1:
         if finding.ambiguous:
             return side_questions.ask(reply, "clarify_red_flag", finding.flag)
         return emergency(reply, finding.flag)
-    if finding is not None and finding.tier == 2:
-        return remind_emergency(reply) if reply.emergency_active() else urgent(reply, finding.flag)
-    reply.say(f"routine.{finding.flag}" if finding is not None else "events.symptom_unmatched")
-    reply.carry_on()
+    return remind_emergency(reply) if reply.emergency_active() else urgent(reply, finding.flag)
 
 
 def emergency(reply: Reply, flag: str | None) -> None:

@@ -90,6 +90,8 @@ class Plan:
     forget_user: bool = False
     # A triage outcome reached this turn: "emergency" (tier 1) or "urgent" (tier 2).
     triage: str | None = None
+    # What free words were read as (understanding's kinds: answer, question, remark...), for the log.
+    heard: str | None = None
 
     @property
     def silent(self) -> bool:

@@ -134,9 +134,17 @@ _UNSURE = [
     (r"\b(?:dunno|donno|dno)\b", "unsure"),
     (r"\b(?:hard|difficult) to (?:tell|say)\b", "unsure"),
 ]
-# A partner speaking for the person ("she can't feel her legs", "his legs are numb"): one form, the
-# first person, so every phrase serves both. "They" is left alone: it is how people say "my legs".
+# A partner speaking for the person ("she can't feel her legs", "his legs are numb", "my wife's legs
+# keep buckling", "my husband can't pee"): one form, the first person, so every phrase serves both. "They" is left alone: it is how people say "my legs".
+_RELATIVES = (r"(?:wife|husband|partner|hubby|missus|missis|boyfriend|girlfriend|fiance|fiancee|spouse|other half|"
+              r"son|daughter|mum|mom|mother|dad|father|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|"
+              r"grandpa|grandfather|brother|sister|friend|flatmate|roommate|aunt|uncle|neighbour|neighbor|patient)")
+# Body words after a possessive: "my wife's legs" (normalised "my wife is legs") -> "my legs".
+_BODY = (r"(?:legs?|feet|foot|back|bum|bottom|butt|bladder|bowels?|groin|privates|bits|knees?|hips?|temperature|"
+         r"heart|chest|pee|urine|wee|stomach|belly|tummy|pain|spine)")
 _PARTNER = [
+    (rf"\bmy {_RELATIVES}s? is (?={_BODY}\b)", "my "),
+    (rf"\b(?:my|our) {_RELATIVES}\b", "she"),
     (r"\b(?:he|she) (?:is)\b", "i am"),
     (r"\b(?:he|she) (was|has|had|does|did|can|cannot|could|will|would|says|said|thinks|feels|felt|keeps)\b", r"i \1"),
     (r"\b(?:he|she)\b", "i"),
@@ -368,10 +376,11 @@ def compile_pattern(pattern: str, words: dict | None = None) -> str:
     return _compile(pattern, words or {})[0]
 
 
-def _compile(pattern: str, words: dict) -> tuple[str, set, frozenset | None]:
+def _compile(pattern: str, words: dict, short_words_only: bool = False) -> tuple[str, set, frozenset | None]:
+    """``short_words_only``: allow a phrase of stop words alone (an answer such as "^no$")."""
     parser = _Parser(pattern, words)
     seq = parser.parse()
-    if _can_be_only_stop_words(seq):
+    if not short_words_only and _can_be_only_stop_words(seq):
         raise _PatternError("can match stop words only (add a word that carries the meaning)")
     for run in _literal_runs(seq):
         if normalise(run) != run:

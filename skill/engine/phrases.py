@@ -1,0 +1,61 @@
+"""Named phrase lists in red_flags.yaml's syntax, matched on the same normalised text with the same
+negation rules (see ``skill/engine/triage.py``). The understanding and questions files use them.
+
+A ``PhraseBook`` holds lists by name ("yes", "worse", "timer"); ``said(name, text)`` is true when one
+of the list's phrases is in ``text`` and not negated, ``mentioned`` ignores negation, and ``negated``
+is true only for a phrase that is there but negated ("no numbness").
+"""
+
+from __future__ import annotations
+
+import re
+
+from skill.engine.triage import _compile, _negators, _token_starts, normalise
+
+
+class PhraseError(ValueError):
+    """A phrase list is broken; the message names every bad phrase."""
+
+
+class PhraseBook:
+    def __init__(self, lists: dict[str, list[str]], words: dict | None = None, where: str = ""):
+        self.words = {name: tuple(entries) for name, entries in (words or {}).items()}
+        self._lists: dict[str, list[re.Pattern]] = {}
+        problems = []
+        for name, phrases in lists.items():
+            compiled = []
+            for phrase in phrases or []:
+                try:
+                    compiled.append(re.compile(f"(?=({_compile(' '.join(phrase.split()), self.words, True)[0]}))"))
+                except ValueError as exc:
+                    problems.append(f"{where}{name}: {phrase!r}: {exc}")
+            self._lists[name] = compiled
+        if problems:
+            raise PhraseError("\n  ".join(problems))
+
+    def names(self) -> tuple:
+        return tuple(self._lists)
+
+    def _hits(self, name: str, text: str):
+        """(negated, match start token) for every place a phrase of ``name`` is found."""
+        tokens = normalise(text).split()
+        subject = " ".join(tokens) + " "
+        starts = _token_starts(tokens)
+        negators = _negators(tokens)
+        for regex in self._lists.get(name, ()):
+            for m in regex.finditer(subject):
+                yield negators[starts[m.start()]] is not None
+
+    def said(self, name: str, text: str) -> bool:
+        return any(not negated for negated in self._hits(name, text))
+
+    def mentioned(self, name: str, text: str) -> bool:
+        return any(True for _ in self._hits(name, text))
+
+    def negated(self, name: str, text: str) -> bool:
+        hits = list(self._hits(name, text))
+        return bool(hits) and all(hits)
+
+    def first_said(self, names, text: str) -> str | None:
+        """The first of ``names`` (in the order given) said in ``text``."""
+        return next((name for name in names if self.said(name, text)), None)

@@ -1,0 +1,200 @@
+"""What free words mean, once they are known not to be a red flag.
+
+People answer "nah", "yeah a bit", ask "how long do I keep the ice on?", report "I'm in agony", ask for a
+timer, or just talk ("I can't find the heat pack"). The platform hands such words over as text (a
+catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
+no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
+
+1. ``answer``: yes, no or not sure to the question being asked. "A bit", "kind of", "I think so" are yes.
+   At a safety question, denying that question's own sign is no ("no numbness down there"); denying
+   another sign answers nothing ("i have no fever" said to the question about the legs); a "no" that
+   also says "not sure" is not sure (the safe side). (Red flags that are not denied never get here.)
+2. ``request``: a timer, a reminder, or hearing it again ("can you set a timer" is a request, not a question).
+3. ``question``: a question about the care, answered from questions.yaml (``value`` is its id, or "other"
+   for one the skill has no answer to). Some statements ask the same ("I don't have an ice pack").
+4. ``pain``: heat makes it worse, no better, worse, better (``value``: heat_worse, same, worse, better).
+5. ``symptom``: a bodily complaint the red-flag list does not know ("my stomach hurts"): the careful line.
+6. ``pain_remark``: the spasm itself, in passing ("it really hurts"): sympathy.
+7. ``remark``: anything else that was said: a short acknowledgement, no emergency words.
+8. ``nothing``: no words at all ("didn't catch that").
+
+The phrase lists are data (``skill/content/understanding.yaml``, ``questions.yaml``), in the red-flag list's
+syntax and on its normalised text, so partner speech ("she's in agony") reads the same as first person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from skill.engine.phrases import PhraseBook, PhraseError
+from skill.engine.triage import RedFlags, _word_lists, normalise
+
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+ANSWER_ORDER = ("unsure", "no", "yes")
+REQUEST_ORDER = ("timer", "reminder", "repeat")
+PAIN_ORDER = ("heat_worse", "same", "worse", "better")
+# Answers a question can have without fixed words: the guide speaks them from the record.
+COMPUTED_ANSWERS = frozenset({"todays_plan"})
+OTHER_QUESTION = "other"
+
+
+@dataclass(frozen=True)
+class Reading:
+    kind: str  # answer | request | question | pain | symptom | pain_remark | remark | nothing
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    source_file: str
+    quote: str
+    answer: str | None  # None: the prompt questions.<id>; else one of COMPUTED_ANSWERS
+    asked: tuple  # tuple of tuples of phrase-list names, each inner tuple all required
+    stated: tuple
+
+
+class UnderstandingError(ValueError):
+    """understanding.yaml or questions.yaml is broken; the message lists every problem."""
+
+
+class Understanding:
+    def __init__(self, book: PhraseBook, questions: list[Question], denials: tuple = ()):
+        self.book = book
+        self.questions = questions
+        self.denials = denials  # red flags with everyday ways to say "no" to their safety question
+
+    def question_ids(self) -> tuple:
+        return tuple(q.id for q in self.questions)
+
+    def question(self, question_id: str) -> Question | None:
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None) -> Reading:
+        words = normalise(text)
+        if not words.strip(" ."):
+            return Reading("nothing")
+        answer = self.answer(words, pending_sign, red_flags)
+        if answer is not None:
+            return Reading("answer", answer)
+        request = self.book.first_said(REQUEST_ORDER, words)
+        if request is not None:
+            return Reading("request", request)
+        asked = self.book.said("question_starts", words)
+        question = self.find_question(words, asked)
+        if question is not None:
+            return Reading("question", question)
+        pain = self.book.first_said(PAIN_ORDER, words)
+        if pain is not None:
+            return Reading("pain", pain)
+        if asked:
+            return Reading("question", OTHER_QUESTION)
+        if self.book.said("symptoms", words):
+            return Reading("symptom")
+        if self.book.said("pain_remarks", words):
+            return Reading("pain_remark")
+        return Reading("remark")
+
+    def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
+        # Signs named only to deny them ("no numbness down there"): the answer no to the question about
+        # that sign, and no answer at all to any other question ("i have no fever", said to the question
+        # about the legs, leaves the legs unanswered).
+        denied = {m.flag_id for m in (red_flags.explain(words) if red_flags is not None else [])
+                  if m.negated}
+        denied |= {flag for flag in self.denials if self.book.said(f"denial:{flag}", words)}
+        if denied:
+            return "no" if pending_sign in denied else None
+        found = self.book.first_said(ANSWER_ORDER, words)
+        if found == "no" and "unsure" in words.split():
+            return "unsure"  # "no ... not sure": not sure counts as yes where it matters
+        return found
+
+    def find_question(self, words: str, asked: bool) -> str | None:
+        for question in self.questions:
+            ways = question.asked + question.stated if asked else question.stated
+            if any(all(self.book.mentioned(name, words) for name in way) for way in ways):
+                return question.id
+        return None
+
+
+# ------------------------------------------------------------------------------------------- loading
+def _read(path: Path) -> dict:
+    with path.open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh) or {}
+
+
+def _flat(text: str) -> str:
+    """For finding a quote in its source: one line, straight quotes."""
+    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
+
+
+def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
+    raw = _read(directory / "understanding.yaml")
+    raw_questions = _read(directory / "questions.yaml")
+    problems: list[str] = []
+    lists: dict[str, list[str]] = {}
+    for section, order in (("answers", ANSWER_ORDER), ("pain", PAIN_ORDER), ("requests", REQUEST_ORDER)):
+        entries = raw.get(section) or {}
+        missing = set(order) - set(entries)
+        if missing or set(entries) - set(order):
+            problems.append(f"understanding.yaml {section}: needs exactly {list(order)}")
+        for name in order:
+            lists[name] = list(entries.get(name) or [])
+    denials = raw.get("denials") or {}
+    for flag, phrases in denials.items():
+        lists[f"denial:{flag}"] = list(phrases or [])
+    for name in ("question_starts", "symptoms", "pain_remarks"):
+        lists[name] = list(raw.get(name) or [])
+        if not lists[name]:
+            problems.append(f"understanding.yaml: {name} must be a non-empty list")
+    merged = dict(raw.get("words") or {})
+    overlap = set(merged) & set(raw_questions.get("words") or {})
+    merged.update(raw_questions.get("words") or {})
+    words = _word_lists({"words": merged}, problems)  # checked as red_flags.yaml's are
+    questions, seen = [], set()
+    sources = {path.name: _flat(path.read_text(encoding="utf-8")) for path in (directory / "sources").glob("*")}
+    for n, entry in enumerate(raw_questions.get("questions") or [], 1):
+        qid = entry.get("id") if isinstance(entry, dict) else None
+        where = f"questions.yaml {qid or f'entry {n}'}"
+        if not isinstance(qid, str) or qid in seen or qid == OTHER_QUESTION:
+            problems.append(f"{where}: needs a unique id (not {OTHER_QUESTION!r})")
+            continue
+        seen.add(qid)
+        source = entry.get("source") or {}
+        file, quote = source.get("file"), source.get("quote")
+        if not file or not quote:
+            problems.append(f"{where}: every answer needs its source (file and quote)")
+        elif file not in sources:
+            problems.append(f"{where}: source file {file!r} is not in skill/content/sources/")
+        elif _flat(quote) not in sources[file]:
+            problems.append(f"{where}: the quote is not in {file}, word for word")
+        answer = entry.get("answer")
+        if answer is not None and answer not in COMPUTED_ANSWERS:
+            problems.append(f"{where}: answer must be one of {sorted(COMPUTED_ANSWERS)}")
+        ways = {}
+        for key in ("match", "statements"):
+            names = []
+            for i, way in enumerate(entry.get(key) or []):
+                group = []
+                for j, phrase in enumerate(way):
+                    name = f"question:{qid}:{key}:{i}:{j}"
+                    lists[name] = [phrase]
+                    group.append(name)
+                names.append(tuple(group))
+            ways[key] = tuple(names)
+        if not ways["match"]:
+            problems.append(f"{where}: needs at least one way to recognise it (match)")
+        questions.append(Question(qid, file or "", quote or "", answer, ways["match"], ways["statements"]))
+    if overlap:
+        problems.append(f"word lists defined twice: {sorted(overlap)}")
+    try:
+        book = PhraseBook(lists, words)
+    except PhraseError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise UnderstandingError("\n  ".join(["understanding:"] + problems))
+    return Understanding(book, questions, tuple(denials))
