@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from skill.alexa.handlers import CARRIERS
+from skill.engine.triage import NEGATION_CUES, normalise
 from skill.interaction_model import (
     REQUIRED_BUILTINS,
     load_model,
@@ -18,6 +20,9 @@ STEP_IDS = {
     "rest", "compress", "legs", "relax", "breathing", "exercises", "medicines",
     "therapy", "injections", "get_help", "summary", "stop_activity",
 }
+# Free-text intents: intent -> the carrier meaning its handler hands the engine. The handlers' table is
+# the source; the tests below check it against every sample of the model.
+SYMPTOM_CATCH_ALLS = {name: meaning for name, meaning in CARRIERS.items() if name != "PainOnlyIntent"}
 CUSTOM_INTENT_MINIMUMS = {
     "StartGuideIntent": 40,
     "GoToStepIntent": 8,
@@ -35,12 +40,9 @@ CUSTOM_INTENT_MINIMUMS = {
     "LegSymptomIntent": 3,
     # The answer to "do your legs feel weak or numb?" that carries on ("it's just the pain").
     "PainOnlyIntent": 10,
-}
-SYMPTOM_CATCH_ALLS = {  # intent -> the carrier meaning its handler hands the engine (handlers.CARRIERS)
-    "DescribeSymptomIntent": "",
-    "CannotDoIntent": "i cannot",
-    "LegsSymptomIntent": "my legs",
-    "LegSymptomIntent": "my leg",
+    # Free words behind the carrier phrases people open with (handlers.CARRIERS).
+    **{name: 1 for name in SYMPTOM_CATCH_ALLS if name not in ("DescribeSymptomIntent", "CannotDoIntent",
+                                                              "LegsSymptomIntent", "LegSymptomIntent")},
 }
 BUILTINS = {
     "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.FallbackIntent",
@@ -212,11 +214,25 @@ def test_symptom_catch_alls_put_a_carrier_before_the_search_query(model):
     assert not failures, failures
 
 
-def test_the_handlers_carriers_match_the_model():
-    from skill.alexa.handlers import CARRIERS
+def test_every_free_text_intent_has_a_meaning_and_every_carrier_agrees_with_it(model):
+    """Alexa cuts the carrier off, so each free-text intent hands the engine one meaning for all its
+    carriers. A carrier saying "not" or "unsure" where the meaning doesn't would turn "i don't have a
+    fever" into "i have a fever": every carrier must negate (or doubt) exactly as its meaning does."""
+    free_text = {intent["name"] for intent in intents_of(model).values()
+                 if any(slot["type"] == "AMAZON.SearchQuery" for slot in intent.get("slots", []))}
+    assert free_text == set(SYMPTOM_CATCH_ALLS)
+    def polarity(words: str) -> tuple[bool, bool]:
+        tokens = set(normalise(words).split())
+        return bool(tokens & (NEGATION_CUES | {"cannot", "nah", "nope"})), "unsure" in tokens
 
-    assert {name: carrier for name, carrier in CARRIERS.items() if name in SYMPTOM_CATCH_ALLS} == SYMPTOM_CATCH_ALLS
-    assert set(CARRIERS) - set(SYMPTOM_CATCH_ALLS) == {"PainOnlyIntent"}  # no slot: the words are the meaning
+    failures = []
+    for name, meaning in SYMPTOM_CATCH_ALLS.items():
+        wanted = polarity(meaning)
+        for sample in intents_of(model)[name]["samples"]:
+            said = polarity(sample.replace("{description}", ""))
+            if said != wanted:
+                failures.append(f"{name}: {sample!r} (negated, unsure) is {said}, its meaning {meaning!r} {wanted}")
+    assert not failures, failures
 
 
 CATCH_ALL_CARRIERS = {

@@ -40,11 +40,12 @@ INTENT_EVENTS = {
 }
 GO_TO_STEP_INTENT = "GoToStepIntent"
 STEP_SLOT = "step"
-# Symptoms: a custom slot of named red flags, and catch-alls with free text (AMAZON.SearchQuery)
-# behind carrier phrases. Alexa cuts the carrier off and does not say which one matched, so each
-# catch-all intent stands for one meaning, which the engine puts back in front before matching:
-# "i can't feel my legs" reaches CannotDoIntent as "feel my legs", and is matched as "i cannot feel
-# my legs".
+# Free words: a custom slot of named red flags, and catch-alls with free text (AMAZON.SearchQuery)
+# behind the carrier phrases people open with ("i'm ...", "my wife ...", "how ...", "can i ..."). Alexa
+# cuts the carrier off and does not say which one matched, so each catch-all intent stands for one
+# meaning, which the engine puts back in front before reading the words: "i can't feel my legs" reaches
+# CannotDoIntent as "feel my legs", and is read as "i cannot feel my legs". A carrier never carries a
+# negation its meaning lacks (checked by the model tests): "i don't ..." is left to "i {description}".
 SYMPTOM_INTENT = "SymptomIntent"
 SYMPTOM_SLOT = "symptom"
 DESCRIPTION_SLOT = "description"
@@ -53,6 +54,47 @@ CARRIERS = {
     "CannotDoIntent": "i cannot",
     "LegsSymptomIntent": "my legs",
     "LegSymptomIntent": "my leg",
+    # Statements, by their opening words.
+    "IStatementIntent": "i",
+    "IAmIntent": "i am",
+    "IHaveIntent": "i have",
+    "MyIntent": "my",
+    "ThereIsIntent": "there is",
+    "TheIntent": "the",
+    "ThisIntent": "this",
+    "ItIntent": "it",
+    "ItIsIntent": "it is",
+    "TheyIntent": "they",
+    "WeIntent": "we",
+    # A partner speaking for the person (the engine reads "she" and "my wife" as "i").
+    "PartnerIntent": "my partner",
+    "PartnerPossessiveIntent": "my partner's",
+    "HeSheIntent": "he",
+    "HeSheIsIntent": "he is",
+    "HisHerIntent": "his",
+    # An answer with more after it ("yeah, and my bum feels numb").
+    "YesAndIntent": "yes",
+    "NoAndIntent": "no",
+    "PartlyIntent": "sort of",
+    "FillerIntent": "",
+    # Questions and requests.
+    "HowIntent": "how",
+    "WhatIntent": "what",
+    "WhatIsIntent": "what is",
+    "WhyIntent": "why",
+    "WhenIntent": "when",
+    "WhereIntent": "where",
+    "WhichIntent": "which",
+    "CanIIntent": "can i",
+    "ShouldIIntent": "should i",
+    "DoIIntent": "do i",
+    "IsItIntent": "is it",
+    "IsItOkIntent": "is it ok to",
+    "AmIIntent": "am i",
+    "CanYouIntent": "can you",
+    "TellMeIntent": "tell me",
+    "SetIntent": "set",
+    "RemindIntent": "remind me",
     # No slot: the words say it all ("it's just the pain"), the answer to a clarifying question.
     "PainOnlyIntent": "it is only the pain",
 }
