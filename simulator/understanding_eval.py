@@ -123,6 +123,8 @@ class Judge:
         self.other = self.opening("events.question_other")
         self.answers = {q.id: self.opening(f"questions.{q.id}") for q in self.understanding.questions
                         if q.answer is None}
+        # A routine note ("if the numbness is between your legs ...") is the careful line for that complaint.
+        self.routine = tuple(self.opening(key) for key in self.prompts.keys("routine"))
         self.plans = tuple(self.opening(key) for key in self.prompts.keys("compress_plan")
                            if key != "compress_plan.changed")
 
@@ -158,7 +160,7 @@ class Judge:
             return "question:other"
         if any(plan in said for plan in self.plans):
             return "question:heat_or_cold"
-        if self.hedge in said:
+        if self.hedge in said or any(said.startswith(note) for note in self.routine):
             return "symptom"
         if said.startswith(self.fallback):
             return "fallback"

@@ -10,13 +10,16 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
    another sign answers nothing ("i have no fever" said to the question about the legs); a "no" that
    also says "not sure" is not sure (the safe side). (Red flags that are not denied never get here.)
 2. ``request``: a timer, a reminder, or hearing it again ("can you set a timer" is a request, not a question).
-3. ``question``: a question about the care, answered from questions.yaml (``value`` is its id, or "other"
-   for one the skill has no answer to). Some statements ask the same ("I don't have an ice pack").
-4. ``pain``: heat makes it worse, no better, worse, better (``value``: heat_worse, same, worse, better).
-5. ``symptom``: a bodily complaint the red-flag list does not know ("my stomach hurts"): the careful line.
-6. ``pain_remark``: the spasm itself, in passing ("it really hurts"): sympathy.
-7. ``remark``: anything else that was said: a short acknowledgement, no emergency words.
-8. ``nothing``: no words at all ("didn't catch that").
+3. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
+   statements ask the same ("I don't have an ice pack").
+4. ``answer`` again: "not sure" anywhere in words that ask nothing ("honestly, I can't tell").
+5. ``symptom``: a bodily complaint the red-flag list does not know ("my stomach hurts"). Before pain
+   reports, so "the back of my head's really sore" is not taken for the back getting worse.
+6. ``pain``: heat makes it worse, no better, worse, better (``value``: heat_worse, same, worse, better).
+7. ``question`` "other": a question the skill has no answer to (a doctor or pharmacist can).
+8. ``pain_remark``: the spasm itself, in passing ("it really hurts"): sympathy.
+9. ``remark``: anything else that was said: a short acknowledgement, no emergency words.
+10. ``nothing``: no words at all ("didn't catch that").
 
 The phrase lists are data (``skill/content/understanding.yaml``, ``questions.yaml``), in the red-flag list's
 syntax and on its normalised text, so partner speech ("she's in agony") reads the same as first person.
@@ -88,13 +91,15 @@ class Understanding:
         question = self.find_question(words, asked)
         if question is not None:
             return Reading("question", question)
+        if not asked and "unsure" in words.split():
+            return Reading("answer", "unsure")  # "i honestly can't tell, it all just hurts": not sure
+        if self.book.said("symptoms", words):
+            return Reading("symptom")  # another part of the body, before any word about the pain
         pain = self.book.first_said(PAIN_ORDER, words)
         if pain is not None:
             return Reading("pain", pain)
         if asked:
             return Reading("question", OTHER_QUESTION)
-        if self.book.said("symptoms", words):
-            return Reading("symptom")
         if self.book.said("pain_remarks", words):
             return Reading("pain_remark")
         return Reading("remark")
@@ -105,10 +110,17 @@ class Understanding:
         # about the legs, leaves the legs unanswered).
         denied = {m.flag_id for m in (red_flags.explain(words) if red_flags is not None else [])
                   if m.negated}
-        denied |= {flag for flag in self.denials if self.book.said(f"denial:{flag}", words)}
+        # Denials carry their own negation ("no, nothing new"): a "no" before one does not cancel it.
+        denied |= {flag for flag in self.denials if flag != "any" and self.book.mentioned(f"denial:{flag}", words)}
+        if pending_sign is not None and self.book.said(f"affirm:{pending_sign}", words):
+            return "yes"  # "i tripped on the rug", said to the question about a fall: yes, the safe side
+        if pending_sign is not None and "any" in self.denials and self.book.mentioned("denial:any", words):
+            denied.add(pending_sign)  # "no, it all feels normal", said to any safety question
         if denied:
             return "no" if pending_sign in denied else None
         found = self.book.first_said(ANSWER_ORDER, words)
+        if found == "no" and self.book.said("worse", words):
+            return None  # "no, it's much worse": a pain report, read as one
         if found == "no" and "unsure" in words.split():
             return "unsure"  # "no ... not sure": not sure counts as yes where it matters
         return found
@@ -147,6 +159,8 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
     denials = raw.get("denials") or {}
     for flag, phrases in denials.items():
         lists[f"denial:{flag}"] = list(phrases or [])
+    for flag, phrases in (raw.get("affirmations") or {}).items():
+        lists[f"affirm:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks"):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
