@@ -85,13 +85,15 @@ class Case:
 
 
 def read_set(path: Path, question_ids) -> list[Case]:
-    known = set(CANONICAL) | set(SIGNS) | set(OTHER_LABELS) | {f"question:{q}" for q in (*question_ids, "other")}
+    """``question_ids``: the questions.yaml ids a label may name (None: any, for an older build)."""
+    known = set(CANONICAL) | set(SIGNS) | set(OTHER_LABELS) | {f"question:{q}" for q in (*(question_ids or ()), "other")}
     cases = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = [part.strip() for part in line.split("\t")]
-        if len(parts) != 3 or parts[0] not in STAGES or parts[2] not in known:
+        if len(parts) != 3 or parts[0] not in STAGES or (parts[2] not in known and not (
+                question_ids is None and parts[2].startswith("question:"))):
             raise ValueError(f"{path.name} line {n}: expected 'stage<TAB>phrase<TAB>label' with a known stage "
                              f"and label, got {line!r}")
         cases.append(Case(n, parts[0], parts[1], parts[2]))
@@ -110,7 +112,8 @@ class Judge:
         content = default_content()
         self.prompts = content.prompts_for(locale)
         self.values = content.locale(locale).spoken
-        self.understanding = content.understanding
+        # (getattr: the same judge scores an older build of the skill, for a baseline in the same run)
+        self.understanding = getattr(content, "understanding", None)
         self.canonical = canonical  # (stage, label) -> the words that intent gets there
         self.emergency = self.opening("emergency.say")
         self.urgent = self.opening("urgent.say")
@@ -121,15 +124,20 @@ class Judge:
         self.timer = self.opening("events.timer_not_set")
         self.reminder = self.opening("events.reminder_not_set")
         self.other = self.opening("events.question_other")
-        self.answers = {q.id: self.opening(f"questions.{q.id}") for q in self.understanding.questions
-                        if q.answer is None}
-        # A routine note ("if the numbness is between your legs ...") is the careful line for that complaint.
-        self.routine = tuple(self.opening(key) for key in self.prompts.keys("routine"))
+        questions = self.understanding.questions if self.understanding is not None else ()
+        self.answers = {q.id: self.opening(f"questions.{q.id}") for q in questions if q.answer is None}
+        # A routine note ("if pain down one leg doesn't go away, see a doctor") is the careful line for that
+        # complaint; what follows it is judged on its own.
+        self.routine = tuple(plain_words(self.prompts.text(key).format_map(_Blank(self.values)))
+                             for key in self.prompts.keys("routine"))
         self.plans = tuple(self.opening(key) for key in self.prompts.keys("compress_plan")
                            if key != "compress_plan.changed")
 
     def opening(self, key: str, last: bool = False) -> str:
-        """A prompt's first (or last) sentence, as spoken, placeholders and all cut at the first one."""
+        """A prompt's first (or last) sentence, as spoken, placeholders and all cut at the first one
+        (a prompt this build lacks: a marker nothing matches)."""
+        if self.prompts.get(key) is None:
+            return f"<no prompt {key}>"
         text = plain_words(self.prompts.text(key).format_map(_Blank(self.values)))
         sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s.strip()]
         sentence = sentences[-1] if last else sentences[0]
@@ -138,8 +146,15 @@ class Judge:
     def question(self, stage: str) -> str:
         return self.opening(STAGE_QUESTIONS[stage], last=True)
 
+    def without_routine(self, said: str) -> tuple[bool, str]:
+        for note in self.routine:
+            if said.startswith(note):
+                return True, said[len(note):].strip()
+        return False, said
+
     def kind(self, stage: str, said: str) -> str:
         """What the answer was, in the labels' terms (for the report)."""
+        noted, said = self.without_routine(said)
         if self.emergency in said:
             return "emergency"
         if self.urgent in said:
@@ -160,8 +175,10 @@ class Judge:
             return "question:other"
         if any(plan in said for plan in self.plans):
             return "question:heat_or_cold"
-        if self.hedge in said or any(said.startswith(note) for note in self.routine):
+        if self.hedge in said:
             return "symptom"
+        if noted and said.rstrip(" .?!").endswith(self.question(stage)):
+            return "routine"
         if said.startswith(self.fallback):
             return "fallback"
         if said.rstrip(" .?!").endswith(self.question(stage)):
@@ -171,6 +188,7 @@ class Judge:
     def passes(self, case: Case, said: str, ended: bool) -> bool:
         got = self.kind(case.stage, said)
         label = case.label
+        _, said = self.without_routine(said)
         if case.stage in SAFETY and label in ("yes", "unsure"):
             # Yes and not sure escalate at a safety question: any escalating answer is the right one.
             return got in ("yes", "unsure", "emergency", "urgent" if case.stage == "fever" else "emergency")
@@ -184,6 +202,8 @@ class Judge:
             return self.canonical.get((case.stage, label)) == said
         if label == "remark":
             return not ended and got not in ("emergency", "urgent", "ask", "symptom", "fallback", "other")
+        if label == "symptom":
+            return got in ("symptom", "routine")
         return got == label
 
 
@@ -333,7 +353,8 @@ def main(argv=None) -> int:
         from skill.engine.content import default_content
         from skill.interaction_model import load_model
 
-        cases = read_set(Path(args.file), default_content().understanding.question_ids())
+        understanding = getattr(default_content(), "understanding", None)
+        cases = read_set(Path(args.file), understanding.question_ids() if understanding else None)
         resolver = Resolver(load_model("en-US"))
         with tempfile.TemporaryDirectory() as tmp:
             skill = Skill(Path(tmp))
