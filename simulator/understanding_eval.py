@@ -122,6 +122,7 @@ class Judge:
         self.hedge = self.opening("events.symptom_unmatched")
         self.fallback = self.opening("events.fallback")
         self.timer = self.opening("events.timer_not_set")
+        self.heat_worse = self.opening("events.heat_worse")
         self.reminder = self.opening("events.reminder_not_set")
         self.other = self.opening("events.question_other")
         questions = self.understanding.questions if self.understanding is not None else ()
@@ -164,6 +165,8 @@ class Judge:
         for label in CANONICAL:
             if self.canonical.get((stage, label)) == said:
                 return label
+        if said.startswith(self.heat_worse):
+            return "heat_worse"
         if self.timer in said:
             return "timer"
         if self.reminder in said:
@@ -198,6 +201,8 @@ class Judge:
             return got in ("urgent", "emergency")
         if label == "ask":
             return got in ("ask", "emergency")
+        if got == "heat_worse" and label in ("worse", "question:heat_hurts"):
+            return True  # heat that hurts, acted on: stop heat, cold only from now on
         if label in CANONICAL:
             return self.canonical.get((case.stage, label)) == said
         if label == "remark":

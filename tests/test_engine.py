@@ -657,6 +657,38 @@ def test_every_state_and_event_asks_or_ends_and_keeps_a_json_record():
     sweep(check)
 
 
+# Free words that are no red flag, one of each kind the engine reads (skill/engine/understanding.py).
+BENIGN_WORDS = {
+    "remark": "i have to pick up the kids at three",
+    "question": "how long do i keep the ice on",
+    "unknown question": "is it ok to drink wine",
+    "symptom": "my stomach hurts",
+    "pain remark": "it really hurts",
+    "timer": "set a timer for fifteen minutes",
+}
+# Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open.
+ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag"}
+
+
+def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_again():
+    """Everywhere: no emergency or urgent answer, the session stays open, and the question the person was
+    on is the one asked again (the same as after "repeat")."""
+    failures = []
+    for name, state in STATES.items():
+        if name in ESCALATING_STATES:
+            continue
+        again = handle(copy.deepcopy(state), "repeat", NOW + timedelta(minutes=1)).plan.question
+        for kind, words in BENIGN_WORDS.items():
+            plan = describe(copy.deepcopy(state), words, NOW + timedelta(minutes=1)).plan
+            if plan.triage is not None or plan.end_session:
+                failures.append(f"{name} + {kind}: triage {plan.triage}, ends {plan.end_session}")
+            elif plan.question != again:
+                failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
+            elif "events.fallback" in keys(plan):
+                failures.append(f"{name} + {kind}: said it didn't catch that")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
+
+
 def test_stop_and_cancel_end_kindly_everywhere_and_never_lose_an_emergency():
     def check(name, state, kind):
         turn = handle(state, kind, NOW + timedelta(minutes=1))

@@ -5,13 +5,15 @@ timer, or just talk ("I can't find the heat pack"). The platform hands such word
 catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
-1. ``answer``: yes, no or not sure to the question being asked. "A bit", "kind of", "I think so" are yes.
+1. ``answer``: yes, no or not sure to the question being asked (words that ask a question answer nothing). "A bit", "kind of", "I think so" are yes.
    At a safety question, denying that question's own sign is no ("no numbness down there"); denying
    another sign answers nothing ("i have no fever" said to the question about the legs); a "no" that
    also says "not sure" is not sure (the safe side). (Red flags that are not denied never get here.)
 2. ``request``: a timer, a reminder, or hearing it again ("can you set a timer" is a request, not a question).
 3. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
-   statements ask the same ("I don't have an ice pack").
+   statements ask the same ("I don't have an ice pack"). Heat that hurts, reported rather than supposed
+   ("the heat's making it worse, should I stop?" but not "what if heat makes it worse?"), is the pain
+   report ``heat_worse`` instead, so it is acted on.
 4. ``answer`` again: "not sure" anywhere in words that ask nothing ("honestly, I can't tell").
 5. ``symptom``: a bodily complaint the red-flag list does not know ("my stomach hurts"). Before pain
    reports, so "the back of my head's really sore" is not taken for the back getting worse.
@@ -81,13 +83,15 @@ class Understanding:
         words = normalise(text)
         if not words.strip(" ."):
             return Reading("nothing")
-        answer = self.answer(words, pending_sign, red_flags)
+        asked = self.book.said("question_starts", words)
+        answer = None if asked else self.answer(words, pending_sign, red_flags)  # a question answers nothing
         if answer is not None:
             return Reading("answer", answer)
         request = self.book.first_said(REQUEST_ORDER, words)
         if request is not None:
             return Reading("request", request)
-        asked = self.book.said("question_starts", words)
+        if self.book.said("heat_worse", words) and "if" not in words.split():
+            return Reading("pain", "heat_worse")  # reported, not supposed: acted on (cold only from now on)
         question = self.find_question(words, asked)
         if question is not None:
             return Reading("question", question)
