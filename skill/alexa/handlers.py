@@ -108,8 +108,10 @@ CARRIERS = {
     "TellMeIntent": "tell me",
     "SetIntent": "set",
     "RemindIntent": "remind me",
-    # No slot: the words say it all ("it's just the pain"), the answer to a clarifying question.
+    # No slot: the words say it all. "It's just the pain" answers the clarifying question; a soft no
+    # ("not really", "I don't think so") is no to most questions but not the clear no that question needs.
     "PainOnlyIntent": "it is only the pain",
+    "SoftNoIntent": "not really",
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 

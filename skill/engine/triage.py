@@ -62,7 +62,10 @@ NEGATION_WINDOW = 4
 CLAUSE_BREAKS = frozenset({"but", "and", "however", "though", "although", "except", "yet", "whereas",
                            "plus", "also", "then", "now", "anyway", "because", "cos", "cause"})
 # In an answer to a clarifying question, these start what the person says it is instead ("no, just sore").
-RESTRICTORS = frozenset({"just", "only", "simply", "mostly", "purely"})
+RESTRICTORS = frozenset({"just", "only", "simply", "purely"})
+# A hedged answer is not a clear no: "it's mostly pain", "probably just the pain", "just pain i reckon".
+HEDGES = frozenset({"mostly", "probably", "maybe", "perhaps", "possibly", "reckon", "guess", "suppose", "think",
+                    "might", "unsure"})
 # Inside a negated stretch these carry the negation on to the next item of a list.
 LIST_WORDS = frozenset({"or", "nor"})
 # A new subject starts a new clause ("no fever my legs are numb") ...
@@ -497,7 +500,7 @@ class RedFlags:
         if found is not None and found.tier == 1 and not found.ambiguous:
             return False
         tokens = normalise(text).split()
-        if "unsure" in tokens:  # "dunno", "hard to tell": not sure counts as yes
+        if HEDGES & set(tokens):  # "dunno", "mostly pain", "probably just the pain": not a clear no
             return False
         subject = " ".join(tokens) + " "
         starts = _token_starts(tokens)
