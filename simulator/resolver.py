@@ -49,7 +49,7 @@ unfilled one is ``{"name", "confirmationStatus"}`` only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, NamedTuple
 
 from skill.interaction_model import load_model

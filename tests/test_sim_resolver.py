@@ -11,7 +11,7 @@ from ask_sdk_model import RequestEnvelope
 
 from envelopes import envelope
 from simulator.resolver import (BUILTIN_PHRASES, DEFAULT_SKILL_ID, FALLBACK_INTENT, Invocation, Resolution,
-                                Resolver, Score, Turn, normalise, parse_invocation, resolve_turn)
+                                Resolver, Score, Turn, parse_invocation, resolve_turn)
 from skill.alexa.handlers import CARRIERS
 from skill.engine.triage import default_red_flags, described_text
 from skill.interaction_model import load_model
