@@ -302,11 +302,17 @@ def test_common_utterances_reach_their_intent_without_slots(resolver):
     assert not failures, report(failures, "common utterances misresolved")
 
 
+# Built-in phrases the real model gives to its own intent on purpose: "okay" acknowledges as often as
+# it agrees, so OkayIntent hands the engine the word (at a safety question it is no answer).
+TAKEN_ON_PURPOSE = {"ok": "OkayIntent", "okay": "OkayIntent"}
+
+
 def test_every_builtin_phrase_reaches_its_intent(resolver):
-    # The real model declares every built-in intent in the table and takes none of these phrases.
-    failures = [f"{phrase!r} -> {resolver.resolve(phrase).intent}, not {intent}"
+    # The real model declares every built-in intent in the table and takes none of these phrases,
+    # except the ones it takes on purpose.
+    failures = [f"{phrase!r} -> {resolver.resolve(phrase).intent}, not {TAKEN_ON_PURPOSE.get(phrase, intent)}"
                 for intent, phrases in BUILTIN_PHRASES.items() for phrase in phrases
-                if resolver.resolve(phrase).intent != intent]
+                if resolver.resolve(phrase).intent != TAKEN_ON_PURPOSE.get(phrase, intent)]
     assert not failures, report(failures, "built-in phrases misresolved")
 
 

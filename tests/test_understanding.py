@@ -13,6 +13,9 @@ import shutil
 import pytest
 import yaml
 
+from datetime import datetime, timezone
+
+from skill.engine import Event, Guide
 from skill.engine.content import CONTENT_DIR, load_content
 from skill.engine.understanding import Reading, UnderstandingError, load_understanding
 
@@ -43,6 +46,13 @@ READINGS = [
     ("i didn't fall it just came on when i bent down", "t1_trauma", Reading("answer", "no")),
     ("well i tripped on the rug", "t1_trauma", Reading("answer", "yes")),  # a trip, to the fall question
     ("no it all feels normal", "t1_saddle", Reading("answer", "no")),
+    # A partner passing the answer on, even inside a question put to the person.
+    ("he says no", "t1_saddle", Reading("answer", "no")),
+    ("honey can you move your legs he says yes he can", "t1_legs", Reading("answer", "yes")),
+    ("i'm asking for my husband he's on the floor", None, Reading("remark")),
+    # "Okay" acknowledges as often as it agrees: the guide decides what it means where (test below).
+    ("okay", "t1_saddle", Reading("answer", "okay")),
+    ("alright then", None, Reading("answer", "okay")),
     # Requests come before questions: "can you set a timer" asks for a timer.
     ("set a timer for fifteen minutes", None, Reading("request", "timer")),
     ("can you set a timer", None, Reading("request", "timer")),
@@ -51,6 +61,7 @@ READINGS = [
     # Questions about the care.
     ("how long do i keep the ice on", None, Reading("question", "cold_timing")),
     ("how often should i use the heat", None, Reading("question", "heat_timing")),
+    ("how long do i leave it on for", None, Reading("question", "pack_timing")),  # today's pack, from the record
     ("can i take ibuprofen", None, Reading("question", "medicines")),
     ("how much ibuprofen can i have", None, Reading("question", "medicines")),
     ("should i go to the er", None, Reading("question", "emergency_room")),
@@ -92,6 +103,20 @@ def test_free_words_are_read_in_the_documented_order():
         if got != expected:
             wrong.append(f"{text!r} (asked about {sign}): read as {got}, expected {expected}")
     assert not wrong, f"{len(wrong)} of {len(READINGS)} read wrongly:\n" + "\n".join(wrong)
+
+
+def test_okay_is_no_answer_to_a_safety_question_but_yes_to_going_on():
+    guide, now = Guide(CONTENT), datetime(2026, 11, 29, 9, 0, tzinfo=timezone.utc)
+    okay = Event("describe", carrier="okay")
+    screening = guide.handle(None, Event("launch"), now, "en-US").state
+    turn = guide.handle(screening, okay, now, "en-US")
+    assert turn.plan.triage is None and turn.state["step"] == "screen_saddle"
+    assert "events.screening_needs_answer" in [line.key for line in turn.plan.lines]
+    at_rest = screening
+    for _ in range(5):
+        at_rest = guide.handle(at_rest, Event("no"), now, "en-US").state
+    assert at_rest["step"] == "rest"
+    assert guide.handle(at_rest, okay, now, "en-US").state["step"] == "compress_cold"
 
 
 # ---------------------------------------------------------------------------- the questions file

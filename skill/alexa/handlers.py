@@ -108,10 +108,14 @@ CARRIERS = {
     "TellMeIntent": "tell me",
     "SetIntent": "set",
     "RemindIntent": "remind me",
+    "SayIntent": "say",
     # No slot: the words say it all. "It's just the pain" answers the clarifying question; a soft no
     # ("not really", "I don't think so") is no to most questions but not the clear no that question needs.
     "PainOnlyIntent": "it is only the pain",
     "SoftNoIntent": "not really",
+    # "Okay" acknowledges as often as it agrees: yes to "ready for the next step?", but at a safety
+    # question the skill asks for a yes or a no.
+    "OkayIntent": "okay",
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 

@@ -166,6 +166,12 @@ class Reply:
         sign = step.flag if step is not None and step.kind == "screening" else None
         reading = self.content.understanding.read(outcomes.described_text(event), sign, self.content.red_flags)
         self.plan.heard = reading.kind
+        if reading.kind == "answer" and reading.value == "okay":
+            if step is not None and step.kind == "screening" and self.record.side_question is None \
+                    and not self.opening:
+                self.say("events.screening_needs_answer")  # "okay" to "any numbness?" is no answer
+                return self.restate()
+            reading = replace(reading, value="yes")  # "okay" to "ready for the next step?" is yes
         if reading.kind == "answer":
             return self.answer_event(replace(event, kind=reading.value, text="", carrier="", flag=None))
         if reading.kind == "pain" and reading.value == "same":

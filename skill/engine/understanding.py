@@ -5,7 +5,8 @@ timer, or just talk ("I can't find the heat pack"). The platform hands such word
 catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
-1. ``answer``: yes, no or not sure to the question being asked (words that ask a question answer nothing). "A bit", "kind of", "I think so" are yes.
+1. ``answer``: yes, no, not sure, or a bare "okay" to the question being asked (words that ask a question
+   answer nothing, unless they pass on someone's answer: "can you move your legs? he says yes"). "A bit", "kind of", "I think so" are yes.
    At a safety question, denying that question's own sign is no ("no numbness down there"); denying
    another sign answers nothing ("i have no fever" said to the question about the legs); a "no" that
    also says "not sure" is not sure (the safe side). (Red flags that are not denied never get here.)
@@ -39,7 +40,7 @@ from skill.engine.triage import RedFlags, _word_lists, normalise
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
-ANSWER_ORDER = ("unsure", "no", "yes")
+ANSWER_ORDER = ("unsure", "no", "okay", "yes")
 REQUEST_ORDER = ("timer", "reminder", "repeat")
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
@@ -84,7 +85,9 @@ class Understanding:
         if not words.strip(" ."):
             return Reading("nothing")
         asked = self.book.said("question_starts", words)
-        answer = None if asked else self.answer(words, pending_sign, red_flags)  # a question answers nothing
+        answer = self.answer(words, pending_sign, red_flags)
+        if asked and not self.book.said("reported_answer", words):
+            answer = None  # a question answers nothing, unless someone's answer is passed on in it
         if answer is not None:
             return Reading("answer", answer)
         request = self.book.first_said(REQUEST_ORDER, words)
@@ -165,7 +168,7 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
         lists[f"denial:{flag}"] = list(phrases or [])
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
-    for name in ("question_starts", "symptoms", "pain_remarks"):
+    for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer"):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
