@@ -339,9 +339,10 @@ def report(results, judge: Judge, route: str, show_misses: bool) -> None:
     print(f"  all: {share(results)}")
     print("  by stage: " + ", ".join(f"{stage} {share([r for r in results if r[0].stage == stage])}"
                                      for stage in STAGES if any(r[0].stage == stage for r in results)))
-    for case, intent, said, ended in (alarms if not show_misses else []):
-        print(f"  FALSE ALARM line {case.line} [{case.stage}] {case.phrase!r} ({case.label}) -> {intent}: {said[:90]!r}")
+    # Lines are listed only on request, so a held-out set can be scored without reading its misses.
     if show_misses:
+        for case, intent, said, ended in alarms:
+            print(f"  FALSE ALARM line {case.line} [{case.stage}] {case.phrase!r} ({case.label}) -> {intent}: {said[:90]!r}")
         for case, intent, said, ended in results:
             if not judge.passes(case, said, ended):
                 print(f"  miss line {case.line} [{case.stage}] {case.phrase!r}: expected {case.label}, "

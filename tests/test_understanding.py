@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
+from datetime import datetime, timezone
 
 import pytest
 import yaml
-
-from datetime import datetime, timezone
 
 from skill.engine import Event, Guide
 from skill.engine.content import CONTENT_DIR, load_content

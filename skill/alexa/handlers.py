@@ -71,6 +71,16 @@ CARRIERS = {
     "BothIntent": "both",
     "AIntent": "a",
     "PainWordIntent": "pain",
+    # Said with the "i" dropped ("fell down the stairs", "keep tripping"), or opening with a time or a cause.
+    "KeepIntent": "i keep",
+    "FellIntent": "i fell",
+    "LostIntent": "i lost",
+    "ThinkIntent": "i think",
+    "SinceIntent": "since",
+    "SomeoneIntent": "someone",
+    "SomethingIntent": "something",
+    "NothingIntent": "nothing",
+    "ThereIntent": "there",
     # A partner speaking for the person (the engine reads "she" and "my wife" as "i").
     "PartnerIntent": "my partner",
     "PartnerPossessiveIntent": "my partner's",
