@@ -95,6 +95,11 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     locale = request_locale(handler_input)
     event = replace(event, opens_session=opens_session(handler_input))
     turn = coach.guide.handle(state, event, request_time(handler_input), locale)
+    if turn.plan.heard:
+        # What kind of thing free words were taken for (a remark, a question...), never the words nor
+        # any triage outcome (health data stays out of the logs): enough to see how often people are
+        # understood only as a remark.
+        log.info("free words heard as %s", turn.plan.heard)
     notices: list[Line] = []
     if turn.plan.forget_user:
         if not forget_user(handler_input):

@@ -166,28 +166,32 @@ class Reply:
         sign = step.flag if step is not None and step.kind == "screening" else None
         reading = self.content.understanding.read(outcomes.described_text(event), sign, self.content.red_flags)
         self.plan.heard = reading.kind
+
+        def as_event(kind: str) -> None:
+            """The words meant what an intent would have: answer them as that event."""
+            return self.answer_event(replace(event, kind=kind, text="", carrier="", flag=None))
+
+        on_a_question = step is not None and self.record.side_question is None
         if reading.kind == "answer" and reading.value == "okay":
-            if step is not None and step.kind == "screening" and self.record.side_question is None \
-                    and not self.opening:
+            if on_a_question and step.kind == "screening" and not self.opening:
                 self.say("events.screening_needs_answer")  # "okay" to "any numbness?" is no answer
                 return self.restate()
-            reading = replace(reading, value="yes")  # "okay" to "ready for the next step?" is yes
-        if reading.kind == "answer":
-            return self.answer_event(replace(event, kind=reading.value, text="", carrier="", flag=None))
-        if reading.kind == "pain" and reading.value == "same":
-            # "No better": the answer no to "has the pain eased?", a remark anywhere else.
-            if step is not None and "better" in step.on and self.record.side_question is None:
-                return self.answer_event(replace(event, kind="no", text="", carrier="", flag=None))
+            return as_event("yes")  # "okay" to "ready for the next step?" is yes
+        if reading.kind == "answer" or reading.kind == "pain" and reading.value != "same":
+            return as_event(reading.value)
+        if reading.kind == "request" and reading.value == "repeat":
+            return as_event("repeat")
+        if reading.kind == "nothing":
+            return as_event("fallback")
+        if reading.kind == "pain":  # "no better": no to "has the pain eased?", a remark anywhere else
+            if on_a_question and "better" in step.on:
+                return as_event("no")
             self.say("events.pain_same")
-        elif reading.kind == "pain" or (reading.kind == "request" and reading.value == "repeat"):
-            return self.answer_event(replace(event, kind=reading.value, text="", carrier="", flag=None))
-        elif reading.kind == "request":
+        elif reading.kind == "request":  # a timer or a reminder: not yet; the timings in words instead
             self.say(f"events.{reading.value}_not_set")
             self.plan.lines.extend(compress.todays_plan(self))
         elif reading.kind == "question":
             self.answer_question(reading.value)
-        elif reading.kind == "nothing":
-            return self.answer_event(replace(event, kind="fallback", text="", carrier="", flag=None))
         elif finding is None:
             self.say(HEARD_REMARKS[reading.kind])
         self.carry_on()
