@@ -126,6 +126,7 @@ CARRIERS = {
     # "Okay" acknowledges as often as it agrees: yes to "ready for the next step?", but at a safety
     # question the skill asks for a yes or a no.
     "OkayIntent": "okay",
+    "ThanksIntent": "thanks",  # a remark: acknowledged, and the question asked again
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 
