@@ -125,6 +125,7 @@ class Judge:
         self.heat_worse = self.opening("events.heat_worse")
         self.reminder = self.opening("events.reminder_not_set")
         self.other = self.opening("events.question_other")
+        self.off_topic = self.opening("events.question_off_topic")
         questions = self.understanding.questions if self.understanding is not None else ()
         self.answers = {q.id: self.opening(f"questions.{q.id}") for q in questions if q.answer is None}
         # A routine note ("if pain down one leg doesn't go away, see a doctor") is the careful line for that
@@ -174,8 +175,8 @@ class Judge:
         for qid, opening in self.answers.items():
             if opening in said:
                 return f"question:{qid}"
-        if self.other in said:
-            return "question:other"
+        if self.other in said or self.off_topic in said:
+            return "question:other"  # no answer, whether about the care or about something else
         if any(plan in said for plan in self.plans):
             return "question:heat_or_cold"
         if self.hedge in said:

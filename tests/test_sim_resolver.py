@@ -241,7 +241,7 @@ RED_FLAG_SLOTS = [
     ("I'm having tingling between my legs.", "tingling between my legs", "t1_saddle"),
     ("i think i have chest pain", "chest pain", "t1_chest"),
     ("i've noticed a fever", "a fever", "t2_fever"),
-    ("pins and needles in my groin", "pins and needles in my groin", "t1_saddle"),
+    ("chest pain", "chest pain", "t1_chest"),
 ]
 
 

@@ -81,6 +81,13 @@ CARRIERS = {
     "SomethingIntent": "something",
     "NothingIntent": "nothing",
     "ThereIntent": "there",
+    "NumbIntent": "numb",
+    "PinsAndNeedlesIntent": "pins and needles",
+    "FeetIntent": "my feet",
+    "DownThereIntent": "down there",
+    "WetIntent": "i wet",
+    "HaventIntent": "i have not",
+    "WhoIntent": "who",
     # A partner speaking for the person (the engine reads "she" and "my wife" as "i").
     "PartnerIntent": "my partner",
     "PartnerPossessiveIntent": "my partner's",
@@ -127,6 +134,7 @@ CARRIERS = {
     # question the skill asks for a yes or a no.
     "OkayIntent": "okay",
     "ThanksIntent": "thanks",  # a remark: acknowledged, and the question asked again
+    "MomentIntent": "hold on",  # "hold on", "one moment": take your time (a pause would end the session)
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 

@@ -314,7 +314,7 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
         "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
         "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse", "symptom_unmatched",
         "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
-        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other",
+        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other", "question_off_topic", "moment",
         "timer_not_set", "reminder_not_set")]
     for name, question in SIDE_QUESTIONS.items():
         if name != "clarify_red_flag":  # its words are per red flag: red_flag_prompt_keys

@@ -179,14 +179,18 @@ class Reply:
             return as_event("yes")  # "okay" to "ready for the next step?" is yes
         if reading.kind == "answer" or reading.kind == "pain" and reading.value != "same":
             return as_event(reading.value)
-        if reading.kind == "request" and reading.value == "repeat":
-            return as_event("repeat")
+        if reading.kind == "request" and reading.value in ("repeat", "help"):
+            return as_event(reading.value)
+        if reading.kind == "pain_remark" and on_a_question and "worse" in step.on and "better" not in step.on:
+            return as_event("worse")  # "this one hurts", during an exercise that says "stop if it hurts more"
         if reading.kind == "nothing":
             return as_event("fallback")
         if reading.kind == "pain":  # "no better": no to "has the pain eased?", a remark anywhere else
             if on_a_question and "better" in step.on:
                 return as_event("no")
             self.say("events.pain_same")
+        elif reading.kind == "request" and reading.value == "moment":
+            self.say("events.moment")
         elif reading.kind == "request":  # a timer or a reminder: not yet; the timings in words instead
             self.say(f"events.{reading.value}_not_set")
             self.plan.lines.extend(compress.todays_plan(self))
@@ -198,10 +202,10 @@ class Reply:
 
     def answer_question(self, question_id: str) -> None:
         question = self.content.understanding.question(question_id)
-        if question is None:
-            return self.say("events.question_other")
-        if question.answer == "todays_plan":
-            return self.plan.lines.extend(compress.todays_plan(self))
+        if question is None:  # none the skill can answer: about the care, or about something else
+            return self.say("events.question_off_topic" if question_id == "off_topic" else "events.question_other")
+        if question.answer == "todays_plan":  # which pack, how long and how often: today's, and what comes next
+            return self.plan.lines.extend(compress.todays_plan(self, with_next=True))
         self.say(f"questions.{question.id}")
 
     def session_ended(self) -> None:

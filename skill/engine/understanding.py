@@ -10,7 +10,8 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
    At a safety question, denying that question's own sign is no ("no numbness down there"); denying
    another sign answers nothing ("i have no fever" said to the question about the legs); a "no" that
    also says "not sure" is not sure (the safe side). (Red flags that are not denied never get here.)
-2. ``request``: a timer, a reminder, or hearing it again ("can you set a timer" is a request, not a question).
+2. ``request``: a timer, a reminder, a moment ("hold on"), or hearing it again ("can you set a timer" is a
+   request, not a question). Help with the question itself ("what do you mean?") is tried before any answer.
 3. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
    statements ask the same ("I don't have an ice pack"). Heat that hurts, reported rather than supposed
    ("the heat's making it worse, should I stop?" but not "what if heat makes it worse?"), is the pain
@@ -19,7 +20,8 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
 5. ``symptom``: a bodily complaint the red-flag list does not know ("my stomach hurts"). Before pain
    reports, so "the back of my head's really sore" is not taken for the back getting worse.
 6. ``pain``: heat makes it worse, no better, worse, better (``value``: heat_worse, same, worse, better).
-7. ``question`` "other": a question the skill has no answer to (a doctor or pharmacist can).
+7. ``question`` "other": a question about the care the skill has no answer to (a doctor or pharmacist
+   can), or "off_topic" when it is about something else ("what's your name?").
 8. ``pain_remark``: the spasm itself, in passing ("it really hurts"): sympathy.
 9. ``remark``: anything else that was said: a short acknowledgement, no emergency words.
 10. ``nothing``: no words at all ("didn't catch that").
@@ -41,11 +43,12 @@ from skill.engine.triage import RedFlags, _word_lists, normalise
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 ANSWER_ORDER = ("unsure", "no", "okay", "yes")
-REQUEST_ORDER = ("timer", "reminder", "repeat")
+REQUEST_ORDER = ("help", "moment", "timer", "reminder", "repeat")
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan"})
 OTHER_QUESTION = "other"
+OFF_TOPIC = "off_topic"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Understanding:
         if not words.strip(" ."):
             return Reading("nothing")
         asked = self.book.said("question_starts", words)
+        if self.book.said("help", words):
+            return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
         answer = self.answer(words, pending_sign, red_flags)
         if asked and not self.book.said("reported_answer", words):
             answer = None  # a question answers nothing, unless someone's answer is passed on in it
@@ -106,7 +111,9 @@ class Understanding:
         if pain is not None:
             return Reading("pain", pain)
         if asked:
-            return Reading("question", OTHER_QUESTION)
+            # One the skill has no answer to: about something else ("what's the weather?"), or else
+            # about the body or the care, which a doctor or pharmacist can answer.
+            return Reading("question", OFF_TOPIC if self.book.said("off_topic", words) else OTHER_QUESTION)
         if self.book.said("pain_remarks", words):
             return Reading("pain_remark")
         return Reading("remark")
@@ -168,7 +175,7 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
         lists[f"denial:{flag}"] = list(phrases or [])
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
-    for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer"):
+    for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic"):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
@@ -181,7 +188,7 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
     for n, entry in enumerate(raw_questions.get("questions") or [], 1):
         qid = entry.get("id") if isinstance(entry, dict) else None
         where = f"questions.yaml {qid or f'entry {n}'}"
-        if not isinstance(qid, str) or qid in seen or qid == OTHER_QUESTION:
+        if not isinstance(qid, str) or qid in seen or qid in (OTHER_QUESTION, OFF_TOPIC):
             problems.append(f"{where}: needs a unique id (not {OTHER_QUESTION!r})")
             continue
         seen.add(qid)
