@@ -122,7 +122,7 @@ class Judge:
         self.hedge = self.opening("events.symptom_unmatched")
         self.fallback = self.opening("events.fallback")
         self.timer = self.opening("events.timer_not_set")
-        self.heat_worse = self.opening("events.heat_worse")
+        self.heat_worse = plain_words(self.prompts.text("events.heat_worse"))  # its first sentence is "Okay."
         self.reminder = self.opening("events.reminder_not_set")
         self.other = self.opening("events.question_other")
         self.off_topic = self.opening("events.question_off_topic")

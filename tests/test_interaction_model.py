@@ -227,6 +227,16 @@ def test_every_free_text_intent_has_a_meaning_and_every_carrier_agrees_with_it(m
     free_text = {intent["name"] for intent in intents_of(model).values()
                  if any(slot["type"] == "AMAZON.SearchQuery" for slot in intent.get("slots", []))}
     assert free_text == set(SYMPTOM_CATCH_ALLS)
+    from skill.engine.triage import CLAUSE_BREAKS
+
+    # Words a carrier may not drop: they end a negation's reach ("no but i can't feel my legs") or carry
+    # the strength of a pain report ("it's really bad").
+    kept = CLAUSE_BREAKS | {"really", "very", "so", "too", "much", "more", "less", "even", "still", "worse",
+                            "better", "bit", "little"}
+
+    def dropped(carrier: str, meaning: str) -> set:
+        return (set(normalise(carrier).split()) & kept) - set(normalise(meaning).split())
+
     def polarity(words: str) -> tuple[bool, bool]:
         tokens = set(normalise(words).split())
         return bool(tokens & (NEGATION_CUES | {"cannot", "nah", "nope"})), "unsure" in tokens
@@ -236,7 +246,10 @@ def test_every_free_text_intent_has_a_meaning_and_every_carrier_agrees_with_it(m
         wanted = polarity(meaning)
         for sample in intents_of(model)[name]["samples"]:
             said = polarity(sample.replace("{description}", ""))
-            if said != wanted:
+            lost = dropped(sample.replace("{description}", ""), meaning)
+            if lost:
+                failures.append(f"{name}: {sample!r} would drop {sorted(lost)} (its meaning is {meaning!r})")
+            elif said != wanted:
                 failures.append(f"{name}: {sample!r} (negated, unsure) is {said}, its meaning {meaning!r} {wanted}")
     assert not failures, failures
 
