@@ -5,26 +5,28 @@ timer, or just talk ("I can't find the heat pack"). The platform hands such word
 catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
-1. ``answer``: yes, no, not sure, or a bare "okay" to the question being asked (words that ask a question
-   answer nothing, unless they pass on someone's answer: "can you move your legs? he says yes"). "A bit", "kind of", "I think so" are yes.
-   At a safety question, denying that question's own sign is no ("no numbness down there"); denying
-   another sign answers nothing ("i have no fever" said to the question about the legs); a "no" that
-   also says "not sure" is not sure (the safe side). (Red flags that are not denied never get here.)
-2. ``request``: a timer, a reminder, a moment ("hold on"), or hearing it again ("can you set a timer" is a
-   request, not a question). Help with the question itself ("what do you mean?") is tried before any answer.
-3. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
-   statements ask the same ("I don't have an ice pack"). Heat that hurts, reported rather than supposed
-   ("the heat's making it worse, should I stop?" but not "what if heat makes it worse?"), is the pain
-   report ``heat_worse`` instead, so it is acted on.
-4. ``answer`` again: "not sure" anywhere in words that ask nothing ("honestly, I can't tell").
-5. ``symptom``: a bodily complaint the red-flag list does not know ("my stomach hurts"). Before pain
-   reports, so "the back of my head's really sore" is not taken for the back getting worse.
-6. ``pain``: heat makes it worse, no better, worse, better (``value``: heat_worse, same, worse, better).
-7. ``question`` "other": a question about the care the skill has no answer to (a doctor or pharmacist
-   can), or "off_topic" when it is about something else ("what's your name?").
-8. ``pain_remark``: the spasm itself, in passing ("it really hurts"): sympathy.
-9. ``remark``: anything else that was said: a short acknowledgement, no emergency words.
-10. ``nothing``: no words at all ("didn't catch that").
+1. ``request`` "help": help with the question itself ("what do you mean?", "why are you asking?"), so
+   "I'm not sure what you mean" is not taken for "not sure".
+2. ``answer``: yes, no, not sure or a bare "okay" to the question being asked. "A bit", "kind of", "I think
+   so" are yes. At a safety question, denying that question's own sign is no ("no numbness down there")
+   and denying another answers nothing ("i have no fever", said to the question about the legs); a "no"
+   that also says "not sure" is not sure (the safe side); "no, it's much worse" is a pain report. Words
+   that ask a question answer nothing, unless they pass on someone's answer ("he says no").
+3. ``request``: a moment ("hold on"), a timer, a reminder, or hearing it again ("can you set a timer" is a
+   request, not a question).
+4. ``pain`` "heat_worse": heat that hurts, reported rather than supposed ("the heat's making it worse,
+   should I stop?" but not "what if heat makes it worse?"), so it is acted on (cold only from now on).
+5. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
+   statements ask the same ("I don't have an ice pack").
+6. ``answer`` "unsure": not sure anywhere in words that ask nothing ("honestly, I can't tell").
+7. ``symptom``: a complaint about another part of the body ("my stomach hurts"): the careful line. Before
+   pain reports, so "the back of my head's really sore" is not taken for the back getting worse.
+8. ``pain``: no better, worse, better (``value``: same, worse, better).
+9. ``question`` "other" or "off_topic": a question the skill has no answer to, about the care (a doctor
+   or pharmacist can answer it) or about something else ("what's your name?").
+10. ``pain_remark``: the spasm itself, in passing ("it really hurts"): sympathy.
+11. ``remark``: anything else that was said: a short acknowledgement, no emergency words.
+12. ``nothing``: no words at all ("didn't catch that").
 
 The phrase lists are data (``skill/content/understanding.yaml``, ``questions.yaml``), in the red-flag list's
 syntax and on its normalised text, so partner speech ("she's in agony") reads the same as first person.
