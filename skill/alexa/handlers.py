@@ -74,6 +74,9 @@ CARRIERS = {
     # Said with the "i" dropped ("fell down the stairs", "keep tripping"), or opening with a time or a cause.
     "KeepIntent": "i keep",
     "FellIntent": "i fell",
+    "SlippedIntent": "i slipped",
+    "TrippedIntent": "i tripped",
+    "EasedIntent": "eased",
     "LostIntent": "i lost",
     "ThinkIntent": "i think",
     "SinceIntent": "since",

@@ -151,6 +151,8 @@ _BODY = (r"(?:legs?|feet|foot|back|bum|bottom|butt|bladder|bowels?|groin|private
 _PARTNER = [
     (rf"\bmy {_RELATIVES}s? is (?={_BODY}\b)", "my "),
     (rf"\b(?:my|our) {_RELATIVES}\b", "she"),
+    # "her" as an object ("won't hold her up") is "me", not "my".
+    (rf"\b(hold|support|carry|help|lift|pick|get|let|keep|take|move) (?:him|her)\b(?! {_BODY}\b)", r"\1 me"),
     (r"\b(?:he|she) (?:is)\b", "i am"),
     (r"\b(?:he|she) (was|has|had|does|did|can|cannot|could|will|would|says|said|thinks|feels|felt|keeps)\b", r"i \1"),
     (r"\b(?:he|she)\b", "i"),
