@@ -71,6 +71,9 @@ CARRIERS = {
     "BothIntent": "both",
     "AIntent": "a",
     "PainWordIntent": "pain",
+    "HeatWordIntent": "heat",
+    "ColdWordIntent": "cold",
+    "IceWordIntent": "ice",
     # Said with the "i" dropped ("fell down the stairs", "keep tripping"), or opening with a time or a cause.
     "KeepIntent": "i keep",
     "FellIntent": "i fell",

@@ -196,8 +196,8 @@ class Reply:
             self.plan.lines.extend(compress.todays_plan(self))
         elif reading.kind == "question":
             self.answer_question(reading.value)
-        elif finding is None:
-            self.say(HEARD_REMARKS[reading.kind])
+        elif finding is None and (reading.kind == "symptom" or not self.opening):
+            self.say(HEARD_REMARKS[reading.kind])  # (opening a session, the welcome acknowledges a remark)
         self.carry_on()
 
     def answer_question(self, question_id: str) -> None:
