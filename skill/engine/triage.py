@@ -116,7 +116,7 @@ _CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrop
     (r"\bwanna\b", "want to"),
     (r"\bkinda\b", "kind of"),
     # "me legs" (British and Irish speech) is "my legs"; "hay fever" is no fever.
-    (r"\bme (legs|leg|feet|foot|backside|bum|bottom|arse|bits|back|bladder|waterworks)\b", r"my \1"),
+    (r"\bme (legs|leg|feet|foot|backside|bum|bottom|arse|bits|back|bladder|waterworks|thighs|thigh)\b", r"my \1"),
     (r"\bhay fever\b", "hayfever"),
 ]
 # Loss of function: one form, "cannot" ("i can no longer feel my feet" -> "i cannot feel my feet").
@@ -143,7 +143,7 @@ _UNSURE = [
 # A partner speaking for the person ("she can't feel her legs", "his legs are numb", "my wife's legs
 # keep buckling", "my husband can't pee"): one form, the first person, so every phrase serves both. "They" is left alone: it is how people say "my legs".
 _RELATIVES = (r"(?:wife|husband|partner|hubby|missus|missis|boyfriend|girlfriend|fiance|fiancee|spouse|other half|"
-              r"son|daughter|mum|mummy|mom|mommy|mam|mother|dad|daddy|father|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|"
+              r"son|daughter|mum|mummy|mom|mommy|mam|mother|dad|daddy|father|fella|bloke|man|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|"
               r"grandpa|grandfather|brother|sister|friend|flatmate|roommate|aunt|uncle|neighbour|neighbor|patient)")
 # Body words after a possessive: "my wife's legs" (normalised "my wife is legs") -> "my legs".
 _BODY = (r"(?:legs?|feet|foot|back|bum|bottom|butt|bladder|bowels?|groin|privates|bits|knees?|hips?|temperature|"
