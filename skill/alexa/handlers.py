@@ -100,6 +100,7 @@ CARRIERS = {
     "FrozenIntent": "frozen",
     "CarIntent": "car",
     "MotionIntent": "motion",
+    "BreathingIntent": "breathing",
     "BurnsIntent": "it burns",
     "StingsIntent": "it stings",
     "HurtsIntent": "it hurts",

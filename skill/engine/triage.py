@@ -121,6 +121,7 @@ _CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrop
 ]
 # Loss of function: one form, "cannot" ("i can no longer feel my feet" -> "i cannot feel my feet").
 _CANNOT = [
+    (r"\bcannot (?:hardly|barely|scarcely)\b", "cannot"),
     (r"\bcan (?:no longer|hardly|barely|scarcely)\b", "cannot"),
     (r"\b(?:(?:am|is|are|was|were|have|has|had) )?(?:not|no longer) (?:been )?able to\b", "cannot"),
     (r"\b(?:(?:am|is|are|was|were) )?unable to\b", "cannot"),
@@ -180,6 +181,8 @@ def normalise(text: str) -> str:
     text = text.replace("'", "")
     text = re.sub(r"(?<!\d)[.,;:!?]|[.,;:!?](?!\d)|\s[-\u2013\u2014]+\s|[()\[\]\"]", " . ", text)
     text = re.sub(r"[^a-z0-9. ]+", " ", text)
+    text = re.sub(r"\b(uh|mm) (huh|hmm)\b", r"\1\2", text)  # "uh huh", "mm hmm": a yes, kept as one word
+    text = re.sub(r"\b(?:uh|um|umm|uhm|erm|hmm)\b", " ", text)  # hesitations ("er" stays: the ER)
     for pattern, replacement in _COMPILED[len(_CONTRACTIONS):]:
         text = pattern.sub(replacement, text)
     tokens = []
