@@ -8,9 +8,18 @@ is true only for a phrase that is there but negated ("no numbness").
 
 from __future__ import annotations
 
+import functools
 import re
 
 from skill.engine.triage import _compile, _negators, _token_starts, normalise
+
+
+@functools.lru_cache(maxsize=64)
+def _prepared(text: str) -> tuple:
+    """The normalised text, its token offsets and negation scopes: worked out once per utterance, since
+    one reading asks dozens of lists about the same words."""
+    tokens = normalise(text).split()
+    return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens)
 
 
 class PhraseError(ValueError):
@@ -37,11 +46,8 @@ class PhraseBook:
         return tuple(self._lists)
 
     def _hits(self, name: str, text: str):
-        """(negated, match start token) for every place a phrase of ``name`` is found."""
-        tokens = normalise(text).split()
-        subject = " ".join(tokens) + " "
-        starts = _token_starts(tokens)
-        negators = _negators(tokens)
+        """Whether each place a phrase of ``name`` is found is negated."""
+        subject, starts, negators = _prepared(text)
         for regex in self._lists.get(name, ()):
             for m in regex.finditer(subject):
                 yield negators[starts[m.start()]] is not None
