@@ -118,6 +118,9 @@ _CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrop
     # "me legs" (British and Irish speech) is "my legs"; "hay fever" is no fever.
     (r"\bme (legs|leg|feet|foot|backside|bum|bottom|arse|bits|back|bladder|waterworks|thighs|thigh)\b", r"my \1"),
     (r"\bhay fever\b", "hayfever"),
+    # A figure of speech, not a collision: "i feel like i've been hit by a truck".
+    (r"\b(feel|feels|felt) like (?:i have|i've|i|i am|i'm|i had) been (?:hit|run over) by a (?:truck|bus|train|lorry|steamroller)\b",
+     r"\1 terrible"),
 ]
 # Loss of function: one form, "cannot" ("i can no longer feel my feet" -> "i cannot feel my feet").
 _CANNOT = [
