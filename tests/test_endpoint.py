@@ -111,6 +111,18 @@ def test_a_failing_handler_still_answers_in_speech_with_the_emergency_number(tmp
     assert body["response"]["shouldEndSession"] is False and body["response"]["reprompt"]
 
 
+def test_a_launch_without_context_from_an_older_device_is_answered(shared_client, new_user_id):
+    """Older devices send envelopes without `context`; the endpoint's own check accepts them, and ask-sdk-core
+    needs one (it read context.system and failed with AttributeError: a 400 before this was fixed)."""
+    for request in (launch(user_id=new_user_id()),
+                    intent("DescribeSymptomIntent", {"description": "i can't feel my legs"}, user_id=new_user_id())):
+        request.pop("context")
+        response = shared_client.post("/alexa", json=request)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        said = plain(speech(response.get_json())).lower()
+        assert "stop what you're doing" in said or "nine one one" in said, said
+
+
 def test_session_ended_and_system_exception_requests_get_an_empty_answer(shared_client):
     for env in (session_ended("ERROR"), exception_encountered()):
         res = shared_client.post("/alexa", json=env)

@@ -5,12 +5,32 @@ from __future__ import annotations
 from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
+from ask_sdk_model import Context
+from ask_sdk_model.application import Application
+from ask_sdk_model.interfaces.system import SystemState
 
 from skill.alexa.handlers import SpokenErrorHandler, request_handlers
 from skill.alexa.interceptors import RequestLogger, ResponseLogger
 from skill.alexa.turns import Coach
 from skill.engine import Guide, default_content
 from skill.render import Renderer
+
+
+class ContextTolerantSkill(CustomSkill):
+    """A CustomSkill that answers envelopes without ``context``, as older devices send them.
+
+    ask-sdk-core reads ``context.system`` for the skill-id check and the API client before any handler
+    runs, so such a request failed with AttributeError (a 400). The request's session carries the same
+    application and user; with no API endpoint or token, nothing here calls Alexa's APIs.
+    """
+
+    def invoke(self, request_envelope, context):
+        if request_envelope.context is None:
+            session = request_envelope.session
+            application = getattr(session, "application", None) or Application(application_id=None)
+            request_envelope.context = Context(system=SystemState(application=application,
+                                                                  user=getattr(session, "user", None)))
+        return super().invoke(request_envelope, context)
 
 
 def build_skill(persistence_adapter, content=None, extra_handlers=()) -> CustomSkill:
@@ -23,4 +43,4 @@ def build_skill(persistence_adapter, content=None, extra_handlers=()) -> CustomS
     for handler in [*extra_handlers, *request_handlers(coach)]:
         builder.add_request_handler(handler)
     builder.add_exception_handler(SpokenErrorHandler(coach))
-    return builder.create()
+    return ContextTolerantSkill(skill_configuration=builder.skill_configuration)
