@@ -83,6 +83,21 @@ def test_the_file_never_holds_the_raw_user_id(make_adapter, path):
         assert conn.execute("SELECT user_key FROM user_attributes").fetchall() == [(key(ALICE),)]
 
 
+def test_deleting_a_user_erases_their_data_from_every_file_the_store_writes(make_adapter, path):
+    """"Delete my data" and SkillDisabled: nothing of the person stays on disk, not in the -wal file either
+    (before this was fixed, the WAL still held the user's hash and their emergency record)."""
+    adapter = make_adapter()
+    record = {"last_emergency": {"tier": 1, "reason": "t1_legs"}, "step": "emergency"}
+    for n in range(5):  # several saves: several old copies of the row in the WAL
+        adapter.save_attributes(request_for(ALICE), {**record, "turn": n})
+    adapter.save_attributes(request_for(BOB), {"step": "rest"})
+    adapter.delete_attributes(request_for(ALICE))
+    on_disk = b"".join(p.read_bytes() for p in path.parent.iterdir())  # db, -wal, -shm
+    for trace in (key(ALICE).encode(), b"last_emergency", b"t1_legs"):
+        assert trace not in on_disk, trace
+    assert adapter.get_attributes(request_for(BOB)) == {"step": "rest"}  # everyone else is kept
+
+
 def test_the_session_user_id_is_used_when_the_context_has_none(make_adapter):
     adapter = make_adapter()
     env = launch(user_id=ALICE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -16,6 +17,8 @@ from contextlib import contextmanager, suppress
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
+
+log = logging.getLogger(__name__)
 
 def _create_v1(conn):
     conn.execute(
@@ -109,8 +112,14 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
     def delete_attributes(self, request_envelope) -> None:
         key = user_key(request_envelope)
         with self._lock, self._errors("delete attributes from"):
-            # A single statement outside BEGIN is its own atomic transaction.
-            self._connection().execute("DELETE FROM user_attributes WHERE user_key = ?", (key,))
+            conn = self._connection()
+            # A single statement outside BEGIN is its own atomic transaction. secure_delete (set at open)
+            # zeroes the row where it stood; older copies of it live on in the WAL until a checkpoint, so
+            # the WAL is copied back and truncated now: erased means erased from every file.
+            conn.execute("DELETE FROM user_attributes WHERE user_key = ?", (key,))
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                log.warning("a reader kept the WAL from being truncated after a deletion; it will be at the next")
 
     def close(self) -> None:
         with self._lock, self._errors("close"):
@@ -131,6 +140,7 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             conn.execute("PRAGMA journal_mode = WAL")  # persistent in the file; readers never block the writer
             # In WAL, NORMAL survives an app crash and only risks the last commits on power loss, without an fsync per save.
             conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA secure_delete = ON")  # deleted or replaced rows are overwritten, not just freed
         except BaseException:
             conn.close()
             raise
