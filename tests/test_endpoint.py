@@ -123,6 +123,29 @@ def test_a_launch_without_context_from_an_older_device_is_answered(shared_client
         assert "stop what you're doing" in said or "nine one one" in said, said
 
 
+def test_a_user_id_with_a_lone_surrogate_is_answered_without_a_traceback(shared_client, caplog):
+    """JSON may carry "\\ud800"; hashing it for the log raised UnicodeEncodeError before the fix."""
+    body = json.dumps(launch(user_id="amzn1.ask.account.SURROGATE")).replace(".SURROGATE", ".\\ud800SURROGATE")
+    response = shared_client.post("/alexa", data=body, content_type="application/json")
+    assert response.status_code == 200
+    assert "stop what you're doing" in plain(speech(response.get_json())).lower()
+    assert "Traceback" not in caplog.text and "UnicodeEncodeError" not in caplog.text
+
+
+def test_unknown_session_attributes_are_not_echoed_back(shared_client, new_user_id):
+    """Alexa echoes session attributes on every turn: a 30 KB stranger's key came back (over 24 KB) before the fix."""
+    response = shared_client.post("/alexa", json=launch(user_id=new_user_id(), session_attributes={"junk": "x" * 30000}))
+    assert response.status_code == 200
+    assert set(response.get_json().get("sessionAttributes") or {}) <= {"guide"}
+    assert len(response.get_data()) < 24_000
+
+
+def test_a_session_end_for_someone_never_seen_stores_nothing(client, db_path):
+    client.post("/alexa", json=session_ended(user_id="amzn1.ask.account.NEVERSEEN"))
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM user_attributes").fetchone() == (0,)
+
+
 def test_session_ended_and_system_exception_requests_get_an_empty_answer(shared_client):
     for env in (session_ended("ERROR"), exception_encountered()):
         res = shared_client.post("/alexa", json=env)

@@ -164,6 +164,15 @@ DAMAGED_STATES = {
 }
 
 
+def test_a_stored_time_at_the_end_of_the_calendar_is_treated_as_damage_not_a_crash():
+    """Adding two hours to 9999-12-31 overflowed (OverflowError) before the fix; such a time is ignored."""
+    state = on_step("legs_1")
+    state["episode"]["compress_log"] = [{"pack": "cold", "at": "9999-12-31T23:59:59Z"}]
+    for kind in sorted(EVENT_KINDS):
+        turn = handle(copy.deepcopy(state), kind, NOW + timedelta(hours=1), **event_for(kind))
+        assert asks_or_ends(turn.plan), kind
+
+
 @pytest.mark.parametrize("name", DAMAGED_STATES)
 def test_a_damaged_record_starts_the_guide_with_stop_what_you_are_doing(name):
     turn = handle(copy.deepcopy(DAMAGED_STATES[name]), "launch")

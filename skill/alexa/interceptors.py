@@ -23,7 +23,8 @@ def user_hash(handler_input) -> str:
     user_id = getattr(getattr(system, "user", None), "user_id", None)
     if not user_id and handler_input.request_envelope.session is not None:
         user_id = getattr(handler_input.request_envelope.session.user, "user_id", None)
-    return hashlib.sha256(user_id.encode()).hexdigest()[:12] if user_id else "-"
+    # surrogatepass: JSON may carry a lone surrogate ("\\ud800"), which plain UTF-8 refuses to encode.
+    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:12] if user_id else "-"
 
 
 # Intents that answer a question: naming them in a log, under a stable user hash, would record

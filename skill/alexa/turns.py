@@ -91,6 +91,12 @@ def opens_session(handler_input) -> bool:
 
 
 def run_turn(handler_input, coach: Coach, event: Event) -> Response:
+    manager = handler_input.attributes_manager
+    # Alexa echoes session attributes on every turn: keep only ours, so a stranger's keys (or a client's
+    # 30 KB of them) never come back and never push a response past Alexa's 24 KB.
+    if handler_input.request_envelope.session is not None:  # (ask-sdk refuses them out of session)
+        ours = (manager.session_attributes or {}).get(STATE_KEY)
+        manager.session_attributes = {STATE_KEY: ours} if ours is not None else {}
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
     event = replace(event, opens_session=opens_session(handler_input))
@@ -109,6 +115,8 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         handler_input.attributes_manager.session_attributes[STATE_KEY] = turn.state
         if handler_input.request_envelope.session is None or handler_input.request_envelope.session.new:
             notices.append(Line("events.load_failed"))
+    elif state is None and event.kind == "session_ended":
+        pass  # a session ending for someone we have nothing for: nothing to keep, no row to write
     elif not save_state(handler_input, turn.state) and not turn.plan.silent:
         notices.append(Line("events.save_failed"))
     return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))

@@ -28,13 +28,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# A stored moment after this is damage, not history: the engine adds hours and days to stored times,
+# and near the end of the calendar (year 9999) that overflows.
+LATEST_MOMENT = datetime(9000, 1, 1, tzinfo=timezone.utc)
+
+
 def parse_time(value) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
         return None
+    return moment if moment < LATEST_MOMENT else None
 
 
 def since(value: str | None, now: datetime) -> timedelta | None:

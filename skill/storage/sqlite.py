@@ -51,7 +51,7 @@ def user_key(request_envelope) -> str:
     for owner in (system, getattr(request_envelope, "session", None)):
         user_id = getattr(getattr(owner, "user", None), "user_id", None)
         if user_id:
-            return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+            return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()
     raise PersistenceException("The request carries no user id, so there is nowhere to keep attributes")
 
 
