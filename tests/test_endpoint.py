@@ -146,6 +146,32 @@ def test_a_session_end_for_someone_never_seen_stores_nothing(client, db_path):
         assert conn.execute("SELECT COUNT(*) FROM user_attributes").fetchone() == (0,)
 
 
+def _request(kind: str, **fields) -> dict:
+    return envelope({"type": kind, "requestId": f"amzn1.echo-api.request.{kind}", "locale": "en-US",
+                     "timestamp": "2026-11-29T08:00:00Z", **fields})
+
+
+def test_can_fulfill_answers_yes_only_for_what_the_guide_is_for(shared_client):
+    """Name-free interaction: a real answer, not a DispatchException traceback (as before the fix)."""
+    def can_fulfill(name, slots=None):
+        body = shared_client.post("/alexa", json=_request("CanFulfillIntentRequest",
+                                                           intent={"name": name, "slots": slots or {}})).get_json()
+        return body["response"]["canFulfillIntent"]
+
+    assert can_fulfill("StartGuideIntent")["canFulfill"] == "YES"
+    symptom = can_fulfill("SymptomIntent", {"symptom": {"name": "symptom", "value": "numb legs"}})
+    assert symptom["canFulfill"] == "YES" and symptom["slots"]["symptom"]["canFulfill"] == "YES"
+    assert can_fulfill("AMAZON.YesIntent")["canFulfill"] == "NO"
+
+
+def test_request_types_the_skill_does_not_use_get_an_empty_answer_and_no_traceback(shared_client, caplog):
+    caplog.set_level("INFO")
+    for request in (_request("Display.ElementSelected", token="x"), _request("Messaging.MessageReceived", message={})):
+        response = shared_client.post("/alexa", json=request)
+        assert response.status_code == 200 and "outputSpeech" not in response.get_json()["response"]
+    assert [r.getMessage() for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+
+
 def test_session_ended_and_system_exception_requests_get_an_empty_answer(shared_client):
     for env in (session_ended("ERROR"), exception_encountered()):
         res = shared_client.post("/alexa", json=env)

@@ -302,6 +302,44 @@ class QuietSkillEventHandler(AbstractRequestHandler):
         return handler_input.response_builder.response
 
 
+# Name-free interaction: Alexa asks whether the skill could take a request without its name being said.
+# Only what the guide is for: a back spasm, a warning sign, a pain report. Everything else is "no", so the
+# skill is never offered for what it cannot do.
+CAN_FULFILL = frozenset({"StartGuideIntent", SYMPTOM_INTENT, "PainBetterIntent", "PainWorseIntent", "HeatWorseIntent"})
+
+
+class CanFulfillIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_request_type("CanFulfillIntentRequest")(handler_input)
+
+    def handle(self, handler_input):
+        from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, CanFulfillSlot,
+                                              CanFulfillSlotValues, CanUnderstandSlotValues)
+
+        intent = getattr(handler_input.request_envelope.request, "intent", None)
+        if getattr(intent, "name", None) not in CAN_FULFILL:
+            answer = CanFulfillIntent(can_fulfill=CanFulfillIntentValues.NO)
+        else:
+            slots = {name: CanFulfillSlot(
+                can_understand=CanUnderstandSlotValues.YES if resolved_id(slot) else CanUnderstandSlotValues.MAYBE,
+                can_fulfill=CanFulfillSlotValues.YES) for name, slot in (intent.slots or {}).items()
+                if getattr(slot, "value", None)}
+            answer = CanFulfillIntent(can_fulfill=CanFulfillIntentValues.YES, slots=slots or None)
+        return handler_input.response_builder.set_can_fulfill_intent(answer).response
+
+
+class OtherRequestHandler(AbstractRequestHandler):
+    """Request types this skill has no use for (Display.ElementSelected, Messaging, ...): an empty answer and
+    a quiet line in the log, never a traceback."""
+
+    def can_handle(self, handler_input):
+        return not is_request_type("IntentRequest")(handler_input)
+
+    def handle(self, handler_input):
+        log.info("request type %s not used by this skill", get_request_type(handler_input))
+        return handler_input.response_builder.response
+
+
 class ExceptionEncounteredHandler(AbstractRequestHandler):
     """Alexa reports that our previous response was rejected; no speech may be returned."""
 
@@ -363,5 +401,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         SkillDisabledHandler(),
         QuietSkillEventHandler(),
         ExceptionEncounteredHandler(),
+        CanFulfillIntentHandler(),
         UnknownIntentHandler(coach),
+        OtherRequestHandler(),
     ]
