@@ -231,7 +231,19 @@ def test_logs_carry_request_id_and_hashed_user_but_no_raw_id_or_symptom(shared_c
     assert user not in text and user.rsplit(".", 1)[-1] not in text
     for word in ("numb", "tingling", "bladder", "peeing", "fever", "emergency", "yesintent", "nointent"):
         assert word not in text.lower()
-    assert "IntentRequest/answer" in text
+    assert "IntentRequest/said" in text
+
+
+def test_no_log_line_names_an_intent_that_says_something_about_health(shared_client, caplog):
+    """A stable user hash next to "NumbIntent" or "SymptomIntent" would be health data in the log."""
+    from skill.alexa.handlers import handled_intent_names
+    from skill.alexa.interceptors import NAMED_IN_LOGS
+
+    caplog.set_level("INFO")
+    for name in sorted(handled_intent_names() - NAMED_IN_LOGS - {"DeleteDataIntent"}):
+        shared_client.post("/alexa", json=intent(name, user_id="amzn1.ask.account.LOGCHECK"))
+    named = sorted({name for name in handled_intent_names() - NAMED_IN_LOGS if f"/{name}" in caplog.text})
+    assert named == []
 
 
 # --------------------------------------------------------------------------- the Alexa-limits check itself

@@ -27,17 +27,22 @@ def user_hash(handler_input) -> str:
     return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:12] if user_id else "-"
 
 
-# Intents that answer a question: naming them in a log, under a stable user hash, would record
-# a person's answers to the red-flag questions. They are logged as "answer".
-ANSWER_INTENTS = frozenset({"AMAZON.YesIntent", "AMAZON.NoIntent", "NotSureIntent", "PainBetterIntent",
-                            "PainWorseIntent", "HeatWorseIntent"})
+# Only intents that say nothing about a person's health are named in the log. Everything else (answers to
+# the red-flag questions, described symptoms, pain reports, any free words: "NumbIntent", "WetIntent") would,
+# under a stable user hash, record health data; it is logged as "said".
+NAMED_IN_LOGS = frozenset({
+    "StartGuideIntent", "GoToStepIntent", "DeleteDataIntent", "AMAZON.NextIntent", "AMAZON.PreviousIntent",
+    "AMAZON.RepeatIntent", "AMAZON.StartOverIntent", "AMAZON.PauseIntent", "AMAZON.ResumeIntent",
+    "AMAZON.HelpIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent",
+    "AMAZON.FallbackIntent",
+})
 
 
 def _label(handler_input) -> str:
     request_type = get_request_type(handler_input)
     if request_type == "IntentRequest":
         name = handler_input.request_envelope.request.intent.name
-        return f"IntentRequest/{'answer' if name in ANSWER_INTENTS else name}"
+        return f"IntentRequest/{name if name in NAMED_IN_LOGS else 'said'}"
     return request_type
 
 
