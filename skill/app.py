@@ -23,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from skill.web import endpoint
 
     store = app.config["STORE"] or storage.open_store(app.config)
+    app.extensions["skill_store"] = store  # /healthz reports a store that could not be opened
     skill = build_skill(store)
     endpoint.init_app(app, skill)
     return app

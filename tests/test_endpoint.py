@@ -191,6 +191,21 @@ def _progress(client) -> Conversation:
     return convo
 
 
+def test_a_corrupt_database_file_starts_the_skill_degraded_and_is_kept_for_recovery(tmp_path):
+    """Random bytes at SKILL_DB made create_app raise (nothing listened, red flags included) before the fix."""
+    path = tmp_path / "damaged.sqlite3"
+    damage = bytes(range(256)) * 64
+    path.write_bytes(damage)
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path)})
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["status"] == "degraded"
+    convo = Conversation(client, user_id="amzn1.ask.account.DEGRADED")
+    assert "stop what you're doing" in plain(speech(convo.launch())).lower()
+    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "nine one one" in plain(speech(body)).lower()
+    assert path.read_bytes() == damage  # never overwritten
+
+
 def test_a_failed_save_is_told_to_the_user_and_recovered_at_session_end(client, db_path):
     convo = _progress(client)
     with sqlite3.connect(db_path) as db:

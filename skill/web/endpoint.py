@@ -108,4 +108,13 @@ def too_large(error):
 
 @bp.get("/healthz")
 def healthz():
+    """ "ok", or "degraded" when the store could not be opened: the skill still answers and triages (so
+    this stays a 200 for a load balancer), but progress is not kept."""
+    from flask import current_app
+
+    from skill.storage import store_problem
+
+    problem = store_problem(current_app.extensions.get("skill_store"))
+    if problem:
+        return jsonify(status="degraded", store=problem)
     return jsonify(status="ok")
