@@ -220,6 +220,24 @@ def test_a_failed_save_is_told_to_the_user_and_recovered_at_session_end(client, 
     assert "leg positions" in plain(speech(convo.launch()))
 
 
+def test_an_emergency_that_could_not_be_saved_is_written_when_the_store_answers_again(client, db_path):
+    """The emergency answer ends the session, so no session-end save follows: before the fix the next launch
+    said "welcome back" instead of the emergency reminder."""
+    convo = _progress(client)
+    with sqlite3.connect(db_path) as db:
+        db.execute("CREATE TRIGGER no_updates BEFORE UPDATE ON user_attributes "
+                   "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "nine one one" in plain(speech(body)).lower()
+    with sqlite3.connect(db_path) as db:
+        db.execute("DROP TRIGGER no_updates")
+    reminder = plain(speech(convo.launch())).lower()  # a new session: the store answers again
+    assert "nine one one" in reminder and "welcome back" not in reminder
+    with sqlite3.connect(db_path) as db:  # and the record is on disk now
+        (data,) = db.execute("SELECT data FROM user_attributes").fetchone()
+    assert json.loads(data)["guide"]["last_emergency"] is not None
+
+
 def test_an_unreadable_store_does_not_overwrite_saved_progress(client, db_path):
     convo = _progress(client)
     convo.end()

@@ -8,7 +8,8 @@ persistence adapter (so "open back spasm coach" tomorrow picks up where the pers
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from ask_sdk_model import Response
@@ -23,12 +24,46 @@ log = logging.getLogger(__name__)
 STATE_KEY = "guide"
 
 
+class UnsavedRecords:
+    """Triage records a save could not write (a locked or full store), by user, kept in this process and
+    written as soon as the store answers again: an emergency answer ends the session, so no session-end save
+    would follow to catch up. (Per process: another worker only has what reached the store.)"""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_user: dict[str, dict] = {}
+
+    def keep(self, user: str | None, state: dict) -> None:
+        if user:
+            with self._lock:
+                self._by_user[user] = state
+
+    def get(self, user: str | None) -> dict | None:
+        with self._lock:
+            return self._by_user.get(user) if user else None
+
+    def written(self, user: str | None, state: dict | None) -> None:
+        """``state`` reached the store: forget it, unless a newer one has been kept meanwhile."""
+        with self._lock:
+            if user in self._by_user and self._by_user[user] is state:
+                del self._by_user[user]
+
+
 @dataclass
 class Coach:
     """What every handler needs: the engine and the renderer, built once per skill."""
 
     guide: Guide
     renderer: Renderer
+    unsaved: UnsavedRecords = field(default_factory=UnsavedRecords)
+
+
+def user_id(handler_input) -> str | None:
+    envelope = handler_input.request_envelope
+    user = getattr(getattr(getattr(envelope, "context", None), "system", None), "user", None)
+    if user is None and envelope.session is not None:
+        user = envelope.session.user
+    return getattr(user, "user_id", None)
 
 
 def request_time(handler_input) -> datetime:
@@ -98,6 +133,14 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         ours = (manager.session_attributes or {}).get(STATE_KEY)
         manager.session_attributes = {STATE_KEY: ours} if ours is not None else {}
     state, store_ok = load_state(handler_input)
+    person = user_id(handler_input)
+    unsaved = coach.unsaved.get(person)
+    if unsaved is not None:
+        # Newer than anything the store holds for this person: use it, and write it now if the store answers.
+        state = unsaved
+        if save_state(handler_input, unsaved):
+            coach.unsaved.written(person, unsaved)
+            store_ok = True
     locale = request_locale(handler_input)
     event = replace(event, opens_session=opens_session(handler_input))
     turn = coach.guide.handle(state, event, request_time(handler_input), locale)
@@ -117,8 +160,16 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
             notices.append(Line("events.load_failed"))
     elif state is None and event.kind == "session_ended":
         pass  # a session ending for someone we have nothing for: nothing to keep, no row to write
-    elif not save_state(handler_input, turn.state) and not turn.plan.silent:
-        notices.append(Line("events.save_failed"))
+    elif not save_state(handler_input, turn.state):
+        if turn.plan.triage is not None:
+            # An emergency or "see a doctor today" must outlive this failure: written on this person's next
+            # request the store answers. (Other progress stays in the session, as before, so a record begun
+            # while the store was unreadable never replaces the saved one.)
+            coach.unsaved.keep(person, turn.state)
+        if not turn.plan.silent:
+            notices.append(Line("events.save_failed"))
+    else:
+        coach.unsaved.written(person, coach.unsaved.get(person))  # this turn's record supersedes it
     return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))
 
 
