@@ -195,7 +195,8 @@ class Judge:
         _, said = self.without_routine(said)
         if case.stage in SAFETY and label in ("yes", "unsure"):
             # Yes and not sure escalate at a safety question: any escalating answer is the right one.
-            return got in ("yes", "unsure", "emergency", "urgent" if case.stage == "fever" else "emergency")
+            escalations = {"emergency", "urgent"} if case.stage == "fever" else {"emergency"}
+            return got in {"yes", "unsure"} | escalations
         if label == "emergency":
             return got == "emergency"
         if label == "urgent":
@@ -213,8 +214,11 @@ class Judge:
         return got == label
 
 
-def plain_words(text: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", text or "").split()).lower()
+def plain_words(text: str | None) -> str:
+    """Speech (or a prompt) as heard, lowercased, one space between words: what answers are compared in."""
+    from skill.render import plain
+
+    return " ".join(plain(text).split()).lower()
 
 
 class _Blank(dict):

@@ -10,6 +10,8 @@ import logging
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
 from ask_sdk_core.utils import get_intent_name, get_request_type, is_intent_name, is_request_type
+from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, CanFulfillSlot, CanFulfillSlotValues,
+                                      CanUnderstandSlotValues)
 
 from skill.alexa.turns import Coach, error_response, red_flag_response, run_turn
 from skill.engine import Event
@@ -313,9 +315,6 @@ class CanFulfillIntentHandler(AbstractRequestHandler):
         return is_request_type("CanFulfillIntentRequest")(handler_input)
 
     def handle(self, handler_input):
-        from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, CanFulfillSlot,
-                                              CanFulfillSlotValues, CanUnderstandSlotValues)
-
         intent = getattr(handler_input.request_envelope.request, "intent", None)
         if getattr(intent, "name", None) not in CAN_FULFILL:
             answer = CanFulfillIntent(can_fulfill=CanFulfillIntentValues.NO)

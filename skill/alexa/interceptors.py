@@ -13,16 +13,15 @@ import time
 from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
 from ask_sdk_core.utils import get_request_type
 
+from skill.alexa import turns
+
 log = logging.getLogger("skill.requests")
 
 _STARTED = "_started_at"
 
 
 def user_hash(handler_input) -> str:
-    system = getattr(handler_input.request_envelope.context, "system", None)
-    user_id = getattr(getattr(system, "user", None), "user_id", None)
-    if not user_id and handler_input.request_envelope.session is not None:
-        user_id = getattr(handler_input.request_envelope.session.user, "user_id", None)
+    user_id = turns.user_id(handler_input)
     # surrogatepass: JSON may carry a lone surrogate ("\\ud800"), which plain UTF-8 refuses to encode.
     return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()[:12] if user_id else "-"
 

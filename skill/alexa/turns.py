@@ -42,11 +42,16 @@ class UnsavedRecords:
         with self._lock:
             return self._by_user.get(user) if user else None
 
-    def written(self, user: str | None, state: dict | None) -> None:
+    def written(self, user: str | None, state: dict) -> None:
         """``state`` reached the store: forget it, unless a newer one has been kept meanwhile."""
         with self._lock:
             if user in self._by_user and self._by_user[user] is state:
                 del self._by_user[user]
+
+    def forget(self, user: str | None) -> None:
+        """A newer record reached the store: anything kept for ``user`` is superseded."""
+        with self._lock:
+            self._by_user.pop(user, None)
 
 
 @dataclass
@@ -59,11 +64,13 @@ class Coach:
 
 
 def user_id(handler_input) -> str | None:
+    """The Alexa userId: context.System.user first (always sent), then session.user."""
     envelope = handler_input.request_envelope
-    user = getattr(getattr(getattr(envelope, "context", None), "system", None), "user", None)
-    if user is None and envelope.session is not None:
-        user = envelope.session.user
-    return getattr(user, "user_id", None)
+    for owner in (getattr(getattr(envelope, "context", None), "system", None), envelope.session):
+        found = getattr(getattr(owner, "user", None), "user_id", None)
+        if found:
+            return found
+    return None
 
 
 def request_time(handler_input) -> datetime:
@@ -169,7 +176,7 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         if not turn.plan.silent:
             notices.append(Line("events.save_failed"))
     else:
-        coach.unsaved.written(person, coach.unsaved.get(person))  # this turn's record supersedes it
+        coach.unsaved.forget(person)  # this turn's record supersedes anything kept
     return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))
 
 

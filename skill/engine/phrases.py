@@ -2,24 +2,14 @@
 negation rules (see ``skill/engine/triage.py``). The understanding and questions files use them.
 
 A ``PhraseBook`` holds lists by name ("yes", "worse", "timer"); ``said(name, text)`` is true when one
-of the list's phrases is in ``text`` and not negated, ``mentioned`` ignores negation, and ``negated``
-is true only for a phrase that is there but negated ("no numbness").
+of the list's phrases is in ``text`` and not negated, and ``mentioned`` ignores negation.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 
-from skill.engine.triage import _compile, _negators, _token_starts, normalise
-
-
-@functools.lru_cache(maxsize=64)
-def _prepared(text: str) -> tuple:
-    """The normalised text, its token offsets and negation scopes: worked out once per utterance, since
-    one reading asks dozens of lists about the same words."""
-    tokens = normalise(text).split()
-    return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens)
+from skill.engine.triage import _compile, prepared
 
 
 class PhraseError(ValueError):
@@ -27,7 +17,7 @@ class PhraseError(ValueError):
 
 
 class PhraseBook:
-    def __init__(self, lists: dict[str, list[str]], words: dict | None = None, where: str = ""):
+    def __init__(self, lists: dict[str, list[str]], words: dict | None = None):
         self.words = {name: tuple(entries) for name, entries in (words or {}).items()}
         self._lists: dict[str, list[re.Pattern]] = {}
         problems = []
@@ -37,17 +27,14 @@ class PhraseBook:
                 try:
                     compiled.append(re.compile(f"(?=({_compile(' '.join(phrase.split()), self.words, True)[0]}))"))
                 except ValueError as exc:
-                    problems.append(f"{where}{name}: {phrase!r}: {exc}")
+                    problems.append(f"{name}: {phrase!r}: {exc}")
             self._lists[name] = compiled
         if problems:
             raise PhraseError("\n  ".join(problems))
 
-    def names(self) -> tuple:
-        return tuple(self._lists)
-
     def _hits(self, name: str, text: str):
         """Whether each place a phrase of ``name`` is found is negated."""
-        subject, starts, negators = _prepared(text)
+        subject, starts, negators = prepared(text)
         for regex in self._lists.get(name, ()):
             for m in regex.finditer(subject):
                 yield negators[starts[m.start()]] is not None
@@ -57,10 +44,6 @@ class PhraseBook:
 
     def mentioned(self, name: str, text: str) -> bool:
         return any(True for _ in self._hits(name, text))
-
-    def negated(self, name: str, text: str) -> bool:
-        hits = list(self._hits(name, text))
-        return bool(hits) and all(hits)
 
     def first_said(self, names, text: str) -> str | None:
         """The first of ``names`` (in the order given) said in ``text``."""

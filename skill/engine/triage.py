@@ -464,14 +464,10 @@ class RedFlags:
     # -- matching
     def explain(self, text: str) -> list[Match]:
         """Every phrase found in ``text``, negated ones included, in text order (for debugging)."""
-        normalised = normalise(text)
-        tokens = normalised.split()
-        subject = " ".join(tokens) + " "
-        starts = _token_starts(tokens)
-        negators = _negators(tokens)
+        subject, starts, negators = prepared(text)
         found = []
         candidates = set(self._always)
-        for token in set(tokens):
+        for token in set(subject.split()):
             candidates.update(self._by_word.get(token, ()))
         for n in sorted(candidates):
             flag, phrase, ambiguous, regex = self._patterns[n]
@@ -525,6 +521,14 @@ class RedFlags:
 
         signs, pain = self._clarify.get(flag_id, ((), ()))
         return not said(signs) and said(pain)
+
+
+@functools.lru_cache(maxsize=64)
+def prepared(text: str) -> tuple[str, dict, list]:
+    """``text`` normalised (plus a trailing space), its token offsets and negation scopes: worked out once
+    per utterance, since one turn asks the red-flag list and dozens of phrase lists about the same words."""
+    tokens = normalise(text).split()
+    return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens)
 
 
 def _token_starts(tokens: list[str]) -> dict:

@@ -191,7 +191,7 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
         qid = entry.get("id") if isinstance(entry, dict) else None
         where = f"questions.yaml {qid or f'entry {n}'}"
         if not isinstance(qid, str) or qid in seen or qid in (OTHER_QUESTION, OFF_TOPIC):
-            problems.append(f"{where}: needs a unique id (not {OTHER_QUESTION!r})")
+            problems.append(f"{where}: needs a unique id (not {OTHER_QUESTION!r} or {OFF_TOPIC!r})")
             continue
         seen.add(qid)
         source = entry.get("source") or {}

@@ -74,6 +74,7 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         self._lock = threading.Lock()
         self._conn = None
         self._pid = None
+        self._inode = None  # (device, inode) of the file the connection opened: a deleted file is noticed
         try:
             with self._lock, self._errors("open"):
                 os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
@@ -129,31 +130,27 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
 
     def _connection(self):
         # SQLite forbids carrying a connection across fork(): a forked worker opens its own.
-        if self._conn is not None and self._file_replaced():
+        replaced = self._conn is not None and self._current_inode() != self._inode
+        if replaced:
             # Deleted or swapped under us: the open connection would go on writing to the unlinked file,
             # and everything saved from now on would vanish at the next restart. Start a new file.
             log.error("the database file %s was deleted or replaced while open; starting a new one", self.path)
             with suppress(sqlite3.Error):
                 self._conn.close()
             self._conn = None
-            conn = self._open()
-            self._migrate(conn)
-            self._conn, self._pid, self._inode = conn, os.getpid(), self._current_inode()
         if self._conn is None or self._pid != os.getpid():
-            self._conn, self._pid = self._open(), os.getpid()
-            self._inode = self._current_inode()
+            self._conn, self._pid, self._inode = self._open(), os.getpid(), self._current_inode()
+            if replaced:
+                self._migrate(self._conn)
         return self._conn
 
     def _current_inode(self):
+        """One stat() per store access: far cheaper than the query it guards."""
         try:
             st = os.stat(self.path)
         except OSError:
             return None
         return (st.st_dev, st.st_ino)
-
-    def _file_replaced(self) -> bool:
-        """One stat() per store access: far cheaper than the query it guards."""
-        return self._current_inode() != getattr(self, "_inode", None)
 
     def _open(self):
         # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False: self._lock guards it.

@@ -110,9 +110,7 @@ def too_large(error):
 def healthz():
     """ "ok", or "degraded" when the store could not be opened: the skill still answers and triages (so
     this stays a 200 for a load balancer), but progress is not kept."""
-    from flask import current_app
-
-    from skill.storage import store_problem
+    from skill.storage import store_problem  # (storage is imported by the app factory, not at import time)
 
     problem = store_problem(current_app.extensions.get("skill_store"))
     if problem:
