@@ -8,8 +8,7 @@ persistence adapter (so "open back spasm coach" tomorrow picks up where the pers
 from __future__ import annotations
 
 import logging
-import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from ask_sdk_model import Response
@@ -22,36 +21,9 @@ log = logging.getLogger(__name__)
 
 # The key under which the guide's record lives, in session and persistent attributes alike.
 STATE_KEY = "guide"
-
-
-class UnsavedRecords:
-    """Triage records a save could not write (a locked or full store), by user, kept in this process and
-    written as soon as the store answers again: an emergency answer ends the session, so no session-end save
-    would follow to catch up. (Per process: another worker only has what reached the store.)"""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._by_user: dict[str, dict] = {}
-
-    def keep(self, user: str | None, state: dict) -> None:
-        if user:
-            with self._lock:
-                self._by_user[user] = state
-
-    def get(self, user: str | None) -> dict | None:
-        with self._lock:
-            return self._by_user.get(user) if user else None
-
-    def written(self, user: str | None, state: dict) -> None:
-        """``state`` reached the store: forget it, unless a newer one has been kept meanwhile."""
-        with self._lock:
-            if user in self._by_user and self._by_user[user] is state:
-                del self._by_user[user]
-
-    def forget(self, user: str | None) -> None:
-        """A newer record reached the store: anything kept for ``user`` is superseded."""
-        with self._lock:
-            self._by_user.pop(user, None)
+# Set in the session when its saved progress could not be read: the whole session then keeps its record
+# in the session only, so a record begun from scratch never replaces the saved one (not even at session end).
+UNREAD_KEY = "progress_unread"
 
 
 @dataclass
@@ -60,7 +32,6 @@ class Coach:
 
     guide: Guide
     renderer: Renderer
-    unsaved: UnsavedRecords = field(default_factory=UnsavedRecords)
 
 
 def user_id(handler_input) -> str | None:
@@ -89,14 +60,14 @@ def load_state(handler_input) -> tuple[dict | None, bool]:
     """The person's record and whether the store answered.
 
     Within a session the session attributes are the freshest copy. At the start of a session the
-    store is read; if it fails, the turn goes on with a fresh record and the store is left alone.
+    store is read; if it fails, the session goes on with a fresh record and the store is left alone.
     """
     manager = handler_input.attributes_manager
     session = handler_input.request_envelope.session
     if session is not None and not session.new:
         state = (manager.session_attributes or {}).get(STATE_KEY)
         if isinstance(state, dict):
-            return state, True
+            return state, not manager.session_attributes.get(UNREAD_KEY)
     try:
         return (manager.persistent_attributes or {}).get(STATE_KEY), True
     except Exception:  # noqa: BLE001 - any store failure: carry on without saved progress
@@ -137,17 +108,9 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     # Alexa echoes session attributes on every turn: keep only ours, so a stranger's keys (or a client's
     # 30 KB of them) never come back and never push a response past Alexa's 24 KB.
     if handler_input.request_envelope.session is not None:  # (ask-sdk refuses them out of session)
-        ours = (manager.session_attributes or {}).get(STATE_KEY)
-        manager.session_attributes = {STATE_KEY: ours} if ours is not None else {}
+        echoed = manager.session_attributes or {}
+        manager.session_attributes = {key: echoed[key] for key in (STATE_KEY, UNREAD_KEY) if key in echoed}
     state, store_ok = load_state(handler_input)
-    person = user_id(handler_input)
-    unsaved = coach.unsaved.get(person)
-    if unsaved is not None:
-        # Newer than anything the store holds for this person: use it, and write it now if the store answers.
-        state = unsaved
-        if save_state(handler_input, unsaved):
-            coach.unsaved.written(person, unsaved)
-            store_ok = True
     locale = request_locale(handler_input)
     event = replace(event, opens_session=opens_session(handler_input))
     turn = coach.guide.handle(state, event, request_time(handler_input), locale)
@@ -160,23 +123,20 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     if turn.plan.forget_user:
         if not forget_user(handler_input):
             turn.plan.lines = [Line("events.delete_failed")]
-    elif not store_ok:
+    elif not store_ok and turn.plan.triage is None:
         # Don't overwrite progress we could not read: keep this session's record in the session only.
-        handler_input.attributes_manager.session_attributes[STATE_KEY] = turn.state
+        # (An emergency or "see a doctor today" is saved all the same: the next launch must remind of it,
+        # which matters more than where in the guide the person had got to.)
+        manager.session_attributes.update({STATE_KEY: turn.state, UNREAD_KEY: True})
         if handler_input.request_envelope.session is None or handler_input.request_envelope.session.new:
             notices.append(Line("events.load_failed"))
     elif state is None and event.kind == "session_ended":
         pass  # a session ending for someone we have nothing for: nothing to keep, no row to write
     elif not save_state(handler_input, turn.state):
-        if turn.plan.triage is not None:
-            # An emergency or "see a doctor today" must outlive this failure: written on this person's next
-            # request the store answers. (Other progress stays in the session, as before, so a record begun
-            # while the store was unreadable never replaces the saved one.)
-            coach.unsaved.keep(person, turn.state)
+        # Refused, not merely slow: the store keeps the record queued and writes it when it can, but the
+        # person is told, since a restart before then would lose it.
         if not turn.plan.silent:
             notices.append(Line("events.save_failed"))
-    else:
-        coach.unsaved.forget(person)  # this turn's record supersedes anything kept
     return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))
 
 

@@ -8,13 +8,27 @@ interchangeable and share one contract test suite (``tests/storage_contract.py``
 
 from __future__ import annotations
 
-
+import hashlib
 import logging
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
 log = logging.getLogger(__name__)
+
+
+class StoreBusy(PersistenceException):
+    """The store is held by someone else (a lock, throttling): the same call will work a little later."""
+
+
+def user_key(request_envelope) -> str:
+    """sha256 of the Alexa userId: context.System.user first (always sent), then session.user."""
+    system = getattr(getattr(request_envelope, "context", None), "system", None)
+    for owner in (system, getattr(request_envelope, "session", None)):
+        user_id = getattr(getattr(owner, "user", None), "user_id", None)
+        if user_id:
+            return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()
+    raise PersistenceException("The request carries no user id, so there is nowhere to keep attributes")
 
 
 class UnavailableStore(AbstractPersistenceAdapter):
@@ -24,7 +38,7 @@ class UnavailableStore(AbstractPersistenceAdapter):
     triages with its store down; the damaged file is left exactly as it was, for recovery."""
 
     def __init__(self, problem: str):
-        self.problem = problem
+        self.problem = f"could not be opened: {problem}"
 
     def _fail(self, *_):
         raise PersistenceException(f"store unavailable: {self.problem}")
@@ -32,19 +46,28 @@ class UnavailableStore(AbstractPersistenceAdapter):
     get_attributes = save_attributes = delete_attributes = _fail
 
 
+# How long SQLite waits for another connection's lock before a call fails as busy. Short: a turn's read
+# must not eat Alexa's 8 seconds, and the write-behind writer retries busy writes by itself.
+SQLITE_BUSY_TIMEOUT = 0.25
+
+
 def open_store(config):
-    """The persistence adapter for ``config`` (SQLite at ``DB_PATH``; opened, migrated, ready), or, when
-    it cannot be opened, an ``UnavailableStore``: the skill starts degraded rather than not at all."""
+    """The store for ``config``: SQLite at ``DB_PATH`` (opened, migrated, ready) behind a write-behind
+    queue. When the file cannot be opened, an ``UnavailableStore`` takes its place: the skill starts
+    degraded rather than not at all."""
     # Imported here so that choosing another backend never needs sqlite3 at import time.
     from skill.storage.sqlite import SQLitePersistenceAdapter
+    from skill.storage.write_behind import WriteBehindStore
 
     try:
-        return SQLitePersistenceAdapter(config["DB_PATH"])
+        store = SQLitePersistenceAdapter(config["DB_PATH"], timeout=SQLITE_BUSY_TIMEOUT)
     except PersistenceException as exc:
         log.error("store unavailable, answering without saved progress (the file is left as it is): %s", exc)
-        return UnavailableStore(str(exc))
+        store = UnavailableStore(str(exc))
+    return WriteBehindStore(store)
 
 
 def store_problem(store) -> str | None:
-    """What is wrong with ``store``, or None when it opened."""
-    return getattr(store, "problem", None) if isinstance(store, UnavailableStore) else None
+    """What is wrong with ``store`` (it could not be opened, its file turned out damaged, writes are
+    waiting for it), or None when it is well."""
+    return getattr(store, "problem", None)

@@ -6,16 +6,19 @@ type to tell the user their progress could not be saved, so nothing else may esc
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import threading
+import time
 from contextlib import contextmanager, suppress
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
+
+from skill.storage import StoreBusy, user_key
 
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,8 @@ def _create_v1(conn):
 MIGRATIONS = [_create_v1]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 _UPSERT = (
     "INSERT INTO user_attributes (user_key, data, data_version, created_at, updated_at)"
@@ -45,48 +50,46 @@ _UPSERT = (
 )
 
 
-def user_key(request_envelope) -> str:
-    """sha256 of the Alexa userId: context.System.user first (always sent), then session.user."""
-    system = getattr(getattr(request_envelope, "context", None), "system", None)
-    for owner in (system, getattr(request_envelope, "session", None)):
-        user_id = getattr(getattr(owner, "user", None), "user_id", None)
-        if user_id:
-            return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()
-    raise PersistenceException("The request carries no user id, so there is nowhere to keep attributes")
-
-
 class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
     """ask-sdk persistence adapter over one SQLite file (WAL mode).
 
-    Threads: one connection per adapter behind a lock. Flask's dev server starts a thread per
-    request, so thread-local connections would pile up (one per dead thread, closed only by GC),
-    and a connection per call would checkpoint and delete the WAL on every close. Statements are
-    single-row primary-key lookups taking well under a millisecond, so serialising them costs
-    nothing at Alexa request rates, and the lock keeps two threads' transactions from interleaving
-    on the shared connection. Processes (or other adapters) each have their own connection and
-    are coordinated by SQLite's file locks plus the busy timeout.
+    Threads: a small pool of connections, each used by one call at a time. No lock is held while a
+    statement runs, so a call that waits on SQLite's busy timeout (another process holds the write
+    lock) never makes another thread's call wait behind it, and in WAL mode reads go on while the
+    file is locked for writing. Connections are kept open between calls (closing the last one would
+    checkpoint and delete the WAL every time) and a thread-per-request server leaves no connection
+    per dead thread behind. Processes (or other adapters) are coordinated by SQLite's file locks
+    plus the busy timeout.
     """
+
+    IDLE_CONNECTIONS = 4  # kept open between calls; more are opened under load and closed after
 
     def __init__(self, path: str, timeout: float = 2.0):
         self.path = os.fspath(path)
         # Short on purpose: Alexa gives the whole request ~8 s; better "could not save" than silence.
         self.timeout = timeout
-        self._lock = threading.Lock()
-        self._conn = None
-        self._pid = None
-        self._inode = None  # (device, inode) of the file the connection opened: a deleted file is noticed
+        self._lock = threading.Lock()  # guards the pool and the file's identity; never held during a statement
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._inode = None  # (device, inode) of the file the pool opened: a deleted file is noticed
+        self._generation = 0  # bumped when the file is replaced: connections of older generations are closed
+        self._damaged = None  # (device, inode) of a file found damaged: left alone until it is replaced
+        self._quarantined: list[sqlite3.Connection] = []  # connections to it, never closed (see _retire)
+        self.problem: str | None = None  # what is wrong with the file, for /healthz
         try:
-            with self._lock, self._errors("open"):
-                os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-                self._migrate(self._connection())
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            with self._connection("open"):
+                pass  # opens the file and brings its schema up to date
+        except OSError as e:
+            raise PersistenceException(f"Could not open the SQLite database {self.path}: {e}") from e
         except PersistenceException:
-            self.close()  # e.g. a too-new schema: don't leave the connection to the GC
+            self.close()  # e.g. a too-new schema: don't leave connections to the GC
             raise
 
     def get_attributes(self, request_envelope) -> dict:
         key = user_key(request_envelope)
-        with self._lock, self._errors("read attributes from"):
-            row = self._connection().execute("SELECT data FROM user_attributes WHERE user_key = ?", (key,)).fetchone()
+        with self._connection("read attributes from") as conn:
+            row = conn.execute("SELECT data FROM user_attributes WHERE user_key = ?", (key,)).fetchone()
         if row is None:
             return {}
         try:
@@ -105,15 +108,12 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             data = json.dumps(attributes, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         except (TypeError, ValueError, RecursionError) as e:
             raise PersistenceException(f"Attributes cannot be stored as JSON: {e}") from e
-        with self._lock, self._errors("save attributes to"):
-            conn = self._connection()
-            with self._transaction(conn):
-                conn.execute(_UPSERT, (key, data, SCHEMA_VERSION))
+        with self._connection("save attributes to") as conn, self._transaction(conn):
+            conn.execute(_UPSERT, (key, data, SCHEMA_VERSION))
 
     def delete_attributes(self, request_envelope) -> None:
         key = user_key(request_envelope)
-        with self._lock, self._errors("delete attributes from"):
-            conn = self._connection()
+        with self._connection("delete attributes from") as conn:
             # A single statement outside BEGIN is its own atomic transaction. secure_delete (set at open)
             # zeroes the row where it stood; older copies of it live on in the WAL until a checkpoint, so
             # the WAL is copied back and truncated now: erased means erased from every file.
@@ -123,26 +123,113 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
                 log.warning("a reader kept the WAL from being truncated after a deletion; it will be at the next")
 
     def close(self) -> None:
-        with self._lock, self._errors("close"):
-            conn, self._conn = self._conn, None
-            if conn is not None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+            self._generation += 1  # connections in use are closed when they come back
+        for conn in idle:
+            with suppress(sqlite3.Error):
                 conn.close()
 
-    def _connection(self):
-        # SQLite forbids carrying a connection across fork(): a forked worker opens its own.
-        replaced = self._conn is not None and self._current_inode() != self._inode
-        if replaced:
-            # Deleted or swapped under us: the open connection would go on writing to the unlinked file,
-            # and everything saved from now on would vanish at the next restart. Start a new file.
-            log.error("the database file %s was deleted or replaced while open; starting a new one", self.path)
-            with suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-        if self._conn is None or self._pid != os.getpid():
-            self._conn, self._pid, self._inode = self._open(), os.getpid(), self._current_inode()
-            if replaced:
-                self._migrate(self._conn)
-        return self._conn
+    @contextmanager
+    def _connection(self, action):
+        """A connection of the pool for one call; every failure leaves as PersistenceException."""
+        conn = None
+        try:
+            with self._lock:
+                generation = self._check_file()
+                if self._idle:
+                    conn = self._idle.pop()
+            if conn is None:
+                conn = self._open()
+                self._migrate(conn)  # one PRAGMA read when the schema is current
+            yield conn
+        except (sqlite3.Error, OSError) as e:
+            if _is_damage(e):
+                with self._lock:
+                    self._quarantine(str(e))
+            self._retire(conn)  # never reuse a connection that failed: it may be wedged (I/O error)
+            if _is_busy(e):
+                raise StoreBusy(f"Could not {action} the SQLite database {self.path}: {e}") from e
+            raise PersistenceException(f"Could not {action} the SQLite database {self.path}: {e}") from e
+        except BaseException:
+            self._retire(conn)
+            raise
+        else:
+            with self._lock:
+                keep = generation == self._generation and len(self._idle) < self.IDLE_CONNECTIONS
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                self._retire(conn)
+
+    def _retire(self, conn):
+        if conn is None:
+            return
+        with self._lock:
+            if self._damaged is not None:
+                # Closing the last connection checkpoints the WAL into the file: not into a damaged one.
+                self._quarantined.append(conn)
+                return
+        with suppress(sqlite3.Error):
+            conn.close()
+
+    def _check_file(self) -> int:
+        """Called under the lock before each call: drops connections that must not be used any more."""
+        if self._pid != os.getpid():
+            # SQLite forbids carrying a connection across fork(): a forked worker opens its own (and leaves
+            # the parent's alone: closing them here could release the parent's locks).
+            self._idle, self._pid = [], os.getpid()
+            self._generation += 1
+        current = self._current_inode()
+        if self._damaged is not None and current == self._damaged:
+            raise sqlite3.DatabaseError(self.problem)  # until the file is replaced (restored from a backup)
+        if self._inode is not None and current != self._inode:
+            # Deleted or swapped under us: open connections would go on writing to the unlinked file, and
+            # everything saved from now on would vanish at the next restart. Start a new file (or use the
+            # one put in its place).
+            log.error("the database file %s was deleted or replaced while open; going on with a new one", self.path)
+            idle, self._idle = self._idle, []
+            self._generation += 1
+            self._damaged = self.problem = None
+            for conn in idle:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            current = None
+        if current is None:
+            # The file is (re)created by the connection about to open; remember the new one's identity then.
+            self._inode = None
+        elif not self._looks_like_a_database():
+            # Overwritten in place: open connections would go on reading their caches and the WAL as if
+            # nothing had happened, and a checkpoint would write over what is left.
+            self._quarantine("not a database: it does not start with SQLite's header")
+            raise sqlite3.DatabaseError(self.problem)
+        return self._generation
+
+    def _quarantine(self, reason: str):
+        """The file is damaged: from now on no call touches it, until it is replaced. Called under the lock."""
+        if self._damaged is not None:
+            return
+        self._damaged = self._current_inode()
+        self._quarantined.extend(self._idle)
+        self._idle = []
+        self._generation += 1
+        self.problem = f"the database file is damaged ({reason})"
+        if self._inode is not None:  # it turned bad while in use: keep it as it is now, before anything else can
+            copy = f"{self.path}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"
+            try:
+                for suffix in ("", "-wal"):
+                    if os.path.exists(self.path + suffix):
+                        shutil.copy2(self.path + suffix, copy + suffix)
+                self.problem += f"; a copy is kept at {copy}"
+            except OSError as e:
+                self.problem += f"; it could not be copied aside: {e}"
+        log.error("%s: %s; answering without saved progress until it is replaced", self.path, self.problem)
+
+    def _looks_like_a_database(self) -> bool:
+        """The file starts with SQLite's header, or is still empty: one 16-byte read per store access."""
+        with open(self.path, "rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+        return head in (_SQLITE_HEADER, b"")
 
     def _current_inode(self):
         """One stat() per store access: far cheaper than the query it guards."""
@@ -153,7 +240,8 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         return (st.st_dev, st.st_ino)
 
     def _open(self):
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False: self._lock guards it.
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves. check_same_thread=False: the pool hands a
+        # connection to one call at a time, whichever thread makes it.
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode = WAL")  # persistent in the file; readers never block the writer
@@ -163,6 +251,9 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         except BaseException:
             conn.close()
             raise
+        with self._lock:
+            if self._inode is None:
+                self._inode = self._current_inode()
         return conn
 
     def _migrate(self, conn):
@@ -195,14 +286,14 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
                     conn.execute("ROLLBACK")
             raise
 
-    @contextmanager
-    def _errors(self, action):
-        try:
-            yield
-        except (sqlite3.Error, OSError) as e:
-            # Start the next call on a fresh connection: this one may be wedged (I/O error, replaced file).
-            conn, self._conn = self._conn, None
-            if conn is not None:
-                with suppress(sqlite3.Error):
-                    conn.close()
-            raise PersistenceException(f"Could not {action} the SQLite database {self.path}: {e}") from e
+
+def _is_busy(error) -> bool:
+    """Another connection holds the lock: trying again later will work."""
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+        isinstance(error, sqlite3.OperationalError) and "locked" in str(error))
+
+
+def _is_damage(error) -> bool:
+    """The file is not (or no longer) a sound database."""
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or (
+        isinstance(error, sqlite3.DatabaseError) and ("malformed" in str(error) or "not a database" in str(error)))

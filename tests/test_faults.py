@@ -1,0 +1,93 @@
+"""The store misbehaving while people talk: a red flag never waits for it, and nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from envelopes import Conversation, intent, launch, speech
+from skill.app import create_app
+from skill.render import plain
+
+LOCK_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def hold_exclusive_lock(path: str, seconds: float) -> subprocess.Popen:
+    """Another process takes the database's write lock for ``seconds``; returns once it holds it."""
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, path, str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def stored_records(path: str) -> list[dict]:
+    with sqlite3.connect(path) as db:
+        return [json.loads(data)["guide"] for (data,) in db.execute("SELECT data FROM user_attributes")]
+
+
+def test_a_store_locked_by_another_process_delays_no_answer_and_loses_no_record(tmp_path):
+    """Before the fix, with the lock held for 10 s, answers queued behind each other's 2-s busy waits:
+    2, 4, 6, 8, 10 s, and the red flag took 10 s, past Alexa's 8-second limit."""
+    path = str(tmp_path / "state.sqlite3")
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": path})
+    client = app.test_client()
+    client.post("/alexa", json=launch(user_id="amzn1.ask.account.WARMUP"))  # the file exists, the schema is made
+
+    turns = [launch(user_id=f"amzn1.ask.account.LOCKED{n}") for n in range(12)]
+    red_flag = intent("DescribeSymptomIntent", {"description": "my legs have gone numb"},
+                      user_id="amzn1.ask.account.LOCKEDREDFLAG")
+
+    def timed(env):
+        started = time.monotonic()
+        body = app.test_client().post("/alexa", json=env).get_json()
+        return time.monotonic() - started, plain(speech(body)).lower()
+
+    holder = hold_exclusive_lock(path, 10)
+    try:
+        with ThreadPoolExecutor(len(turns) + 1) as pool:
+            answers = list(pool.map(timed, [*turns, red_flag]))
+        assert holder.poll() is None, "the lock was released before every turn was answered"
+    finally:
+        holder.wait(timeout=15)
+
+    slow = [f"{seconds:.2f} s: {said[:50]}" for seconds, said in answers if seconds >= 1.0]
+    assert not slow, slow
+    assert all("stop what you're doing" in said for _, said in answers[:-1])
+    assert "nine one one" in answers[-1][1]
+    assert app.extensions["skill_store"].flush(timeout=5), "records still waiting after the lock was released"
+    records = stored_records(path)
+    assert len(records) == 1 + 13  # the warm-up, the twelve, and the red flag
+    assert sum(1 for record in records if record.get("last_emergency")) == 1
+
+
+def test_a_file_that_turns_corrupt_while_serving_is_noticed_and_triage_still_answers(tmp_path):
+    path = tmp_path / "state.sqlite3"
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path)})
+    client = app.test_client()
+    Conversation(client, user_id="amzn1.ask.account.BEFORE").launch()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+    damage = bytes(range(256)) * 64
+    path.write_bytes(damage)  # overwritten in place: same file, no longer a database
+    convo = Conversation(client, user_id="amzn1.ask.account.AFTER")
+    first = plain(speech(convo.launch())).lower()
+    assert "stop what you're doing" in first and "couldn't reach your saved progress" in first
+    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "nine one one" in plain(speech(body)).lower()
+
+
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded" and "damaged" in health["store"], health
+    assert path.read_bytes() == damage  # left as it is while the skill runs, and a copy kept for recovery
+    (copy,) = tmp_path.glob("state.sqlite3.damaged-*[0-9]")
+    assert copy.read_bytes() == damage and str(copy) in health["store"]
