@@ -27,6 +27,9 @@ def from_environment() -> dict:
         "DB_PATH": os.environ.get("SKILL_DB") or str(PROJECT_ROOT / "var" / "back-spasm-coach.sqlite3"),
         # Amazon's certificate host must answer quickly: the whole request has ~8 s.
         "CERT_FETCH_TIMEOUT": float(os.environ.get("SKILL_CERT_FETCH_TIMEOUT", "3")),
+        # A certificate URL that failed is refused this long without another fetch (unless it once served
+        # a valid chain): a flood naming a dead URL costs one fetch, not one per request.
+        "CERT_FAILURE_MEMORY": float(os.environ.get("SKILL_CERT_FAILURE_MEMORY", "10")),
         # Alexa requests are a few KB; anything far larger is refused (413) before it is read.
         "MAX_CONTENT_LENGTH": 128 * 1024,
         # Test hooks: a urllib opener for the certificate fetch and extra trust roots (PEM bytes).

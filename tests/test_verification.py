@@ -15,9 +15,12 @@ import json
 import logging
 import socket
 import sqlite3
+import threading
+import time
 import urllib.error
 import urllib.request
 import urllib.response
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -139,6 +142,9 @@ class FakeCertHost(urllib.request.BaseHandler):
     chains: dict[str, bytes]
     fetches: list[str] = field(default_factory=list)
     failure: BaseException | None = None
+    slow: float = 0.0  # seconds before any answer
+    hang_prefix: str | None = None  # URLs starting with it answer nothing until ``release`` is set (or 5 s)
+    release: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
         self.opener = urllib.request.OpenerDirector()
@@ -152,6 +158,10 @@ class FakeCertHost(urllib.request.BaseHandler):
 
     def https_open(self, req):
         self.fetches.append(req.full_url)
+        time.sleep(self.slow)
+        if self.hang_prefix and req.full_url.startswith(self.hang_prefix):
+            self.release.wait(5)  # like a DNS lookup that never returns: no socket timeout applies
+            raise urllib.error.URLError("no answer")
         if self.failure is not None:
             raise self.failure
         body = self.chains.get(req.full_url)
@@ -368,8 +378,11 @@ def test_probe_invalid_cert_url_is_rejected(app, pki, cert_host, caplog, url):
     _assert_probe_rejected_without_running_anything(res, caplog, cert_host, app.config["DB_PATH"])
 
 
-@pytest.mark.parametrize("which", ["none", "only-cert-url", "only-signature", "legacy-sha1-signature-only"])
+@pytest.mark.parametrize("which", ["none", "only-cert-url", "only-signature", "legacy-sha1-signature-only",
+                                   "empty-signature", "signature-not-base64", "signature-too-short"])
 def test_probe_missing_signature_headers_is_rejected(app, pki, cert_host, caplog, which):
+    """Nothing that cannot pass makes the skill fetch a certificate (before the fix an empty Signature-256
+    still did: a DNS lookup and a download for anyone who asked)."""
     body = body_of(envelopes.launch())
     signature = sign(body, pki.leaf_key)
     headers = {
@@ -378,6 +391,9 @@ def test_probe_missing_signature_headers_is_rejected(app, pki, cert_host, caplog
         "only-signature": {"Signature-256": signature},
         # The deprecated SHA-1 "Signature" header is not a Signature-256.
         "legacy-sha1-signature-only": {"Signature": signature, "SignatureCertChainUrl": CERT_URL},
+        "empty-signature": {"Signature-256": "", "SignatureCertChainUrl": CERT_URL},
+        "signature-not-base64": {"Signature-256": "not*base64!", "SignatureCertChainUrl": CERT_URL},
+        "signature-too-short": {"Signature-256": base64.b64encode(b"x" * 20).decode(), "SignatureCertChainUrl": CERT_URL},
     }[which]
     res = post(app.test_client(), body, headers)
     _assert_probe_rejected_without_running_anything(res, caplog, cert_host, app.config["DB_PATH"])
@@ -391,15 +407,20 @@ def test_probe_missing_signature_headers_is_rejected(app, pki, cert_host, caplog
     socket.timeout("timed out"),
     urllib.error.HTTPError(CERT_URL, 503, "Service Unavailable", email.message.Message(), None),
 ], ids=["connection-refused", "timeout", "http-503"])
-def test_failing_cert_host_is_a_400_and_not_cached(client, pki, cert_host, caplog, failure):
+def test_failing_cert_host_is_a_400_remembered_briefly_then_asked_again(make_app, pki, cert_host, caplog, failure):
+    client = make_app(CERT_FAILURE_MEMORY=0.3).test_client()
     cert_host.failure = failure
     assert_rejected_by_verification(signed_post(client, pki), caplog)
+    assert_rejected_by_verification(signed_post(client, pki), caplog)  # remembered: no second fetch
+    assert cert_host.fetches == [CERT_URL]
     cert_host.failure = None
-    assert_ok(signed_post(client, pki))  # the failure was not cached: the next request re-fetches
+    time.sleep(0.35)
+    assert_ok(signed_post(client, pki))  # forgotten: the next request fetches again
     assert cert_host.fetches == [CERT_URL, CERT_URL]
 
 
-def test_cert_host_answering_404_or_non_pem_is_a_400(client, pki, cert_host, caplog):
+def test_cert_host_answering_404_or_non_pem_is_a_400(make_app, pki, cert_host, caplog):
+    client = make_app(CERT_FAILURE_MEMORY=0).test_client()
     missing = "https://s3.amazonaws.com/echo.api/missing.pem"
     assert_rejected_by_verification(signed_post(client, pki, url=missing), caplog)
     junk = "https://s3.amazonaws.com/echo.api/junk.pem"
@@ -407,6 +428,44 @@ def test_cert_host_answering_404_or_non_pem_is_a_400(client, pki, cert_host, cap
     assert_rejected_by_verification(signed_post(client, pki, url=junk), caplog)
     assert_rejected_by_verification(signed_post(client, pki, url=junk), caplog)
     assert cert_host.fetches == [missing, junk, junk]  # neither answer was cached
+
+
+def test_a_flood_naming_made_up_certificate_urls_neither_ties_up_threads_nor_delays_real_requests(
+        make_app, pki, cert_host, caplog):
+    """Before the fix every such request fetched its URL itself, each holding a server thread for as long as
+    the host kept silent (under gunicorn, 16 of them made /healthz take 7.6 s)."""
+    app = make_app(CERT_FETCH_TIMEOUT=1.0)
+    assert_ok(signed_post(app.test_client(), pki))  # Amazon's URL: fetched, cached, proven
+    cert_host.hang_prefix = "https://s3.amazonaws.com/echo.api/made-up-"
+
+    def timed(url):
+        started = time.monotonic()
+        res = signed_post(app.test_client(), pki, url=url)
+        return url, res.status_code, time.monotonic() - started
+
+    flood = [f"{cert_host.hang_prefix}{n}.pem" for n in range(32)]
+    try:
+        with ThreadPoolExecutor(len(flood) + 8) as pool:
+            results = list(pool.map(timed, flood[:16] + [CERT_URL] * 8 + flood[16:]))
+    finally:
+        cert_host.release.set()
+    real = [(status, seconds) for url, status, seconds in results if url == CERT_URL]
+    forged = [(status, seconds) for url, status, seconds in results if url != CERT_URL]
+    assert all(status == 200 and seconds < 0.5 for status, seconds in real), real
+    assert all(status == 400 for status, _ in forged)
+    held = [seconds for _, seconds in forged if seconds > 0.2]  # waited on a fetch rather than refused at once
+    assert len(held) <= verification.MAX_UNPROVEN_WAITERS and all(s < 1.5 for s in held), held
+    made_up_fetches = [url for url in cert_host.fetches if url.startswith(cert_host.hang_prefix)]
+    assert len(made_up_fetches) <= verification.MAX_UNPROVEN_FETCHES, made_up_fetches
+
+
+def test_requests_arriving_together_share_one_fetch_of_their_certificate(app, pki, cert_host):
+    cert_host.slow = 0.3
+    with ThreadPoolExecutor(verification.MAX_UNPROVEN_WAITERS) as pool:
+        answers = list(pool.map(lambda _: signed_post(app.test_client(), pki), range(verification.MAX_UNPROVEN_WAITERS)))
+    for res in answers:
+        assert_ok(res)
+    assert cert_host.fetches == [CERT_URL]
 
 
 def test_certificate_is_fetched_once_for_many_requests(client, pki, cert_host):

@@ -10,8 +10,16 @@
   - the certificate chain is fetched with a timeout through a configurable urllib opener, and a
     network, HTTP or timeout failure becomes a ``VerificationException`` (HTTP 400) instead of
     escaping the library (HTTP 500);
+  - everything cheap is checked before anything is fetched: the skill id and timestamp verifiers
+    run first, then both signature headers, the signature's base64 and length, and the URL rules;
   - fetched chains are cached per URL, across requests and verifier instances, in a bounded,
-    thread-safe, expiring cache; failures are never cached;
+    thread-safe, expiring cache;
+  - a fetch runs in its own thread and a request waits for it at most the fetch timeout (DNS
+    lookups ignore urllib's timeout); one fetch per URL at a time, however many requests name it;
+    at most ``MAX_UNPROVEN_FETCHES`` fetches and ``MAX_UNPROVEN_WAITERS`` waiting requests for URLs
+    that never served a valid chain, the rest refused at once; a failed URL is refused for
+    ``CERT_FAILURE_MEMORY`` seconds. So requests naming made-up URLs on a host that never answers
+    cannot tie up the server's threads, and requests whose chain is cached never wait on them;
   - ``CERT_TRUST_ROOTS`` replaces the OS trust store for the chain-trust step (tests point it at
     a local root);
   - malformed input the library does not anticipate (a certificate URL urllib cannot parse, a
@@ -32,6 +40,7 @@ from skill._compat import oscrypto_fix
 
 oscrypto_fix.apply()
 
+import base64  # noqa: E402
 import binascii  # noqa: E402
 import http.client  # noqa: E402
 import socket  # noqa: E402
@@ -40,6 +49,8 @@ import time  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 from collections import OrderedDict  # noqa: E402
+from concurrent.futures import Future  # noqa: E402
+from concurrent.futures import TimeoutError as FutureTimeout  # noqa: E402
 
 from ask_sdk_webservice_support.verifier import (  # noqa: E402
     AbstractVerifier,
@@ -66,6 +77,17 @@ CERT_CACHE_MAX_AGE_SECONDS = 3600.0
 CERT_CACHE_MAX_ENTRIES = 16
 #: Amazon's chain is a few kilobytes; anything far larger is not a certificate chain.
 MAX_CERT_CHAIN_BYTES = 256 * 1024
+
+#: URLs that have not yet served a chain that validated ("unproven": what a flood of forged requests
+#: names) get at most this many fetches in flight and this many requests waiting on them, per process.
+#: A proven URL (Amazon's, after its first request) is never held back by them.
+MAX_UNPROVEN_FETCHES = 4
+MAX_UNPROVEN_WAITERS = 2
+#: Proven and unproven URLs alike are remembered up to this many.
+MAX_REMEMBERED_URLS = 1024
+
+#: An RSA signature is as long as its key: 1024 to 8192 bits (Amazon's is 2048).
+MIN_SIGNATURE_BYTES, MAX_SIGNATURE_BYTES = 128, 1024
 
 #: Errors a certificate fetch can raise: URLError/HTTPError, socket.timeout and connection errors
 #: (all OSError), malformed URLs (ValueError), and protocol-level failures from http.client.
@@ -119,9 +141,88 @@ class _CertificateChainCache:
 _CERT_CACHE = _CertificateChainCache(CERT_CACHE_MAX_ENTRIES, CERT_CACHE_MAX_AGE_SECONDS)
 
 
+class _CertificateFetches:
+    """Certificate fetches in flight, shared by every verifier of the process: one per URL, bounded for
+    URLs never proven good, each waited for with a deadline, and recent failures remembered."""
+
+    def __init__(self, clock=time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._in_flight: dict[str, Future] = {}
+        self._waiting = 0  # requests waiting on unproven URLs
+        self._proven: OrderedDict[str, None] = OrderedDict()  # served a chain that validated
+        self._failed: OrderedDict[str, float] = OrderedDict()  # unproven URL -> refused until
+
+    def chain(self, url: str, fetch, wait: float, remember_failure: float) -> bytes:
+        """``fetch(url)``'s bytes, run at most once at a time per URL; waits at most ``wait`` seconds."""
+        with self._lock:
+            proven = url in self._proven
+            if not proven:
+                if self._failed.get(url, 0.0) > self._clock():
+                    raise VerificationException("Certificate chain URL failed moments ago")
+                if self._waiting >= MAX_UNPROVEN_WAITERS:
+                    raise VerificationException("Too many requests waiting for unknown certificate chains")
+            flight = self._in_flight.get(url)
+            if flight is None:
+                unproven_flights = sum(1 for u in self._in_flight if u not in self._proven)
+                if not proven and unproven_flights >= MAX_UNPROVEN_FETCHES:
+                    raise VerificationException("Too many certificate chains being fetched")
+                flight = self._in_flight[url] = Future()
+                threading.Thread(target=self._run, args=(url, fetch, flight, remember_failure),
+                                 name="cert-fetch", daemon=True).start()
+            if not proven:
+                self._waiting += 1
+        try:
+            return flight.result(timeout=wait)
+        except FutureTimeout:
+            raise VerificationException("Certificate chain URL did not answer in time") from None
+        finally:
+            if not proven:
+                with self._lock:
+                    self._waiting -= 1
+
+    def _run(self, url, fetch, flight, remember_failure):
+        try:
+            data = fetch(url)
+        except BaseException as exc:  # noqa: BLE001 - handed to every request waiting on this fetch
+            with self._lock:
+                del self._in_flight[url]
+                if url not in self._proven and remember_failure > 0:
+                    self._failed[url] = self._clock() + remember_failure
+                    _trim(self._failed)
+            flight.set_exception(exc)
+        else:
+            with self._lock:
+                del self._in_flight[url]
+            flight.set_result(data)
+
+    def prove(self, url: str) -> None:
+        """``url`` served a chain that validated: it is never held back by the limits on unknown URLs."""
+        with self._lock:
+            self._proven[url] = None
+            self._proven.move_to_end(url)
+            self._failed.pop(url, None)
+            _trim(self._proven)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._proven.clear()
+            self._failed.clear()
+
+
+def _trim(remembered: OrderedDict) -> None:
+    while len(remembered) > MAX_REMEMBERED_URLS:
+        remembered.popitem(last=False)
+
+
+_FETCHES = _CertificateFetches()
+
+
 def clear_certificate_cache() -> None:
-    """Forget every cached certificate chain (tests; an operator forcing a re-fetch)."""
+    """Forget every cached certificate chain and what is known of each URL (tests; an operator forcing a
+    re-fetch)."""
     _CERT_CACHE.clear()
+    _FETCHES.clear()
 
 
 def _end_certificate_not_after(chain: bytes) -> float:
@@ -141,11 +242,31 @@ def _end_certificate_not_after(chain: bytes) -> float:
 class CachedCertRequestVerifier(RequestVerifier):
     """The library's ``RequestVerifier`` with a bounded fetch, a shared cache and configurable trust."""
 
-    def __init__(self, *, opener=None, timeout: float = 3.0, trust_roots=None):
+    def __init__(self, *, opener=None, timeout: float = 3.0, trust_roots=None, failure_memory: float = 10.0):
         super().__init__()  # Signature-256 / SignatureCertChainUrl, PKCS1v15, SHA-256
         self._opener = opener if opener is not None else urllib.request.build_opener()
-        self._timeout = timeout
+        self._timeout = timeout  # per socket operation, and the longest a request waits for a chain
         self._trust_roots = list(trust_roots) if trust_roots is not None else None
+        self._failure_memory = failure_memory
+
+    def verify(self, headers, serialized_request_env, deserialized_request_env):
+        # The library's checks, reordered: everything that needs no network comes first, so a request
+        # that can never pass (no or empty signature, garbage, a URL off Amazon's path) fetches nothing.
+        found = {key.lower(): value for key, value in headers.items()}
+        cert_url = found.get(self._signature_cert_chain_url_key.lower())
+        signature = found.get(self._signature_key.lower())
+        if not cert_url or not signature:
+            raise VerificationException("Missing Signature/Certificate for the skill request")
+        try:
+            decoded = base64.b64decode(signature, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise VerificationException("Signature is not valid base64", exc) from exc
+        if not MIN_SIGNATURE_BYTES <= len(decoded) <= MAX_SIGNATURE_BYTES:
+            raise VerificationException("Signature has an impossible length for an RSA key")
+        self._validate_certificate_url(cert_url)
+        cert_chain = self._retrieve_and_validate_certificate_chain(cert_url)
+        self._valid_request_body(cert_chain, signature, serialized_request_env)
+        _FETCHES.prove(cert_url)
 
     def _validate_certificate_url(self, cert_url):
         try:
@@ -159,6 +280,12 @@ class CachedCertRequestVerifier(RequestVerifier):
         cached = _CERT_CACHE.get(cert_url)
         if cached is not None:
             return cached
+        data = _FETCHES.chain(cert_url, self._fetch, wait=self._timeout, remember_failure=self._failure_memory)
+        not_after = _end_certificate_not_after(data)
+        _CERT_CACHE.put(cert_url, data, not_after)
+        return data
+
+    def _fetch(self, cert_url) -> bytes:
         try:
             with self._opener.open(cert_url, timeout=self._timeout) as response:
                 status = getattr(response, "status", None)
@@ -171,8 +298,7 @@ class CachedCertRequestVerifier(RequestVerifier):
             raise VerificationException("Unable to load certificate chain from URL", exc) from exc
         if len(data) > MAX_CERT_CHAIN_BYTES:
             raise VerificationException("Certificate chain is implausibly large")
-        not_after = _end_certificate_not_after(data)
-        _CERT_CACHE.put(cert_url, data, not_after)
+        _end_certificate_not_after(data)  # not PEM certificates: a failure, remembered like any other
         return data
 
     def _validate_cert_chain(self, cert_chain):
@@ -237,16 +363,18 @@ class SkillIdVerifier(AbstractVerifier):
 
 def build_verifiers(config) -> list:
     """The verifiers for ``WebserviceSkillHandler(..., verifiers=...)`` from the Flask config."""
+    # Cheapest first: the skill id and the timestamp cost nothing, the signature may cost a fetch.
     verifiers: list[AbstractVerifier] = []
+    if config.get("SKILL_ID"):
+        verifiers.append(SkillIdVerifier(config["SKILL_ID"]))
     if config.get("VERIFY_REQUESTS", True):
+        verifiers.append(TimestampVerifier())
         verifiers.append(
             CachedCertRequestVerifier(
                 opener=config.get("CERT_OPENER"),
                 timeout=float(config.get("CERT_FETCH_TIMEOUT") or 3.0),
                 trust_roots=config.get("CERT_TRUST_ROOTS"),
+                failure_memory=float(config.get("CERT_FAILURE_MEMORY", 10.0)),
             )
         )
-        verifiers.append(TimestampVerifier())
-    if config.get("SKILL_ID"):
-        verifiers.append(SkillIdVerifier(config["SKILL_ID"]))
     return verifiers
