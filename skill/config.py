@@ -35,6 +35,8 @@ def from_environment() -> dict:
         # Test hooks: a urllib opener for the certificate fetch and extra trust roots (PEM bytes).
         "CERT_OPENER": None,
         "CERT_TRUST_ROOTS": None,
+        # A store that could not be opened at start-up is tried again this often (seconds).
+        "STORE_RETRY_SECONDS": float(os.environ.get("SKILL_STORE_RETRY_SECONDS", "30")),
         # The persistence adapter to use instead of opening DB_PATH (tests, other backends).
         "STORE": None,
     }

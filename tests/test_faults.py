@@ -91,3 +91,25 @@ def test_a_file_that_turns_corrupt_while_serving_is_noticed_and_triage_still_ans
     assert path.read_bytes() == damage  # left as it is while the skill runs, and a copy kept for recovery
     (copy,) = tmp_path.glob("state.sqlite3.damaged-*[0-9]")
     assert copy.read_bytes() == damage and str(copy) in health["store"]
+
+
+def test_a_store_out_of_reach_at_start_up_is_used_once_it_can_be_with_the_emergency_kept(tmp_path):
+    """Before, a store that could not be opened stayed unavailable until a restart, and an emergency told
+    meanwhile was never written."""
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the database's folder should be")
+    path = blocker / "state.sqlite3"
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path), "STORE_RETRY_SECONDS": 0.2})
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["status"] == "degraded"
+    convo = Conversation(client, user_id="amzn1.ask.account.OUTOFREACH")
+    convo.launch()
+    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "nine one one" in plain(speech(body)).lower()
+
+    blocker.unlink()  # the operator fixes the mount
+    assert app.extensions["skill_store"].flush(timeout=5)
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert [record["last_emergency"] is not None for record in stored_records(str(path))] == [True]
+    reminder = plain(speech(Conversation(client, user_id="amzn1.ask.account.OUTOFREACH").launch())).lower()
+    assert "nine one one" in reminder and "welcome back" not in reminder

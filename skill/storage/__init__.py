@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
@@ -32,18 +34,51 @@ def user_key(request_envelope) -> str:
 
 
 class UnavailableStore(AbstractPersistenceAdapter):
-    """Stands in for a store that could not be opened (a damaged file, a folder that can't be written):
+    """Stands in for a store that could not be opened (a damaged file, a read-only or missing folder):
     every call fails with PersistenceException, which the skill already answers ("I couldn't reach your
     saved progress"), keeping the session's record in the session. So the skill still answers and
-    triages with its store down; the damaged file is left exactly as it was, for recovery."""
+    triages with its store down; the damaged file is left exactly as it was, for recovery.
 
-    def __init__(self, problem: str):
-        self.problem = f"could not be opened: {problem}"
+    With ``reopen``, the store is tried again at most every ``retry_every`` seconds, so a store that was
+    only out of reach (a file system mounted read-only, a volume not yet attached) is used as soon as it
+    can be, with no restart; a damaged file is only looked at, never written, until it is replaced."""
 
-    def _fail(self, *_):
-        raise PersistenceException(f"store unavailable: {self.problem}")
+    def __init__(self, problem: str, reopen=None, retry_every: float = 30.0, clock=time.monotonic):
+        self._problem = f"could not be opened: {problem}"
+        self._reopen = reopen
+        self._retry_every = retry_every
+        self._clock = clock
+        self._next_try = clock() + retry_every
+        self._lock = threading.Lock()
+        self._opened = None
 
-    get_attributes = save_attributes = delete_attributes = _fail
+    def _store(self):
+        with self._lock:
+            if self._opened is None and self._reopen is not None and self._clock() >= self._next_try:
+                self._next_try = self._clock() + self._retry_every
+                try:
+                    self._opened = self._reopen()
+                except PersistenceException as exc:
+                    self._problem = f"could not be opened: {exc}"
+                else:
+                    log.warning("the store could be opened after all; saved progress is kept again")
+            if self._opened is None:
+                raise PersistenceException(f"store unavailable: {self._problem}")
+            return self._opened
+
+    @property
+    def problem(self) -> str | None:
+        opened = self._opened
+        return self._problem if opened is None else getattr(opened, "problem", None)
+
+    def get_attributes(self, request_envelope):
+        return self._store().get_attributes(request_envelope)
+
+    def save_attributes(self, request_envelope, attributes):
+        self._store().save_attributes(request_envelope, attributes)
+
+    def delete_attributes(self, request_envelope):
+        self._store().delete_attributes(request_envelope)
 
 
 # How long SQLite waits for another connection's lock before a call fails as busy. Short: a turn's read
@@ -59,11 +94,14 @@ def open_store(config):
     from skill.storage.sqlite import SQLitePersistenceAdapter
     from skill.storage.write_behind import WriteBehindStore
 
+    def open_sqlite():
+        return SQLitePersistenceAdapter(config["DB_PATH"], timeout=SQLITE_BUSY_TIMEOUT)
+
     try:
-        store = SQLitePersistenceAdapter(config["DB_PATH"], timeout=SQLITE_BUSY_TIMEOUT)
+        store = open_sqlite()
     except PersistenceException as exc:
         log.error("store unavailable, answering without saved progress (the file is left as it is): %s", exc)
-        store = UnavailableStore(str(exc))
+        store = UnavailableStore(str(exc), reopen=open_sqlite, retry_every=config.get("STORE_RETRY_SECONDS", 30.0))
     return WriteBehindStore(store)
 
 
