@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test bootstrap clean
+.PHONY: run test faults bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -14,6 +14,10 @@ run: bootstrap
 
 test: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
+faults: bootstrap
+	$(PY) -m simulator.faults
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -9,6 +9,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
 from envelopes import Conversation, intent, launch, speech
 from skill.app import create_app
 from skill.render import plain
@@ -113,3 +115,23 @@ def test_a_store_out_of_reach_at_start_up_is_used_once_it_can_be_with_the_emerge
     assert [record["last_emergency"] is not None for record in stored_records(str(path))] == [True]
     reminder = plain(speech(Conversation(client, user_id="amzn1.ask.account.OUTOFREACH").launch())).lower()
     assert "nine one one" in reminder and "welcome back" not in reminder
+
+
+def test_a_deletion_asked_while_the_store_is_locked_is_not_confirmed_early_and_still_happens(tmp_path):
+    from ask_sdk_core.exceptions import PersistenceException
+    from skill.storage import open_store
+    from storage_contract import ALICE, request_for
+
+    path = tmp_path / "state.sqlite3"
+    store = open_store({"DB_PATH": str(path)})
+    store.save_attributes(request_for(ALICE), {"guide": {"step": "rest", "last_emergency": {"tier": 1}}})
+    holder = hold_exclusive_lock(str(path), 1.0)
+    try:
+        with pytest.raises(PersistenceException, match="not deleted yet"):
+            store.delete_attributes(request_for(ALICE))  # "I couldn't delete your data just now"
+        assert store.get_attributes(request_for(ALICE)) == {}  # this process already acts on it
+    finally:
+        holder.wait(timeout=5)
+    assert store.flush(timeout=5)
+    assert stored_records(str(path)) == []
+    store.close()

@@ -61,3 +61,16 @@ def test_clarify_eval_scores_remarks_and_answers_and_counts_the_unsafe_ones(tmp_
     assert "B. answers to 'do your legs feel weak or numb?': 2 lines, 2 as labelled" in result.stdout
     assert "Unsafe (a sign or an ambiguity answered without emergency words or a question): 1" in result.stdout
     assert "my nose is itchy" in result.stdout
+
+
+def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_passes():
+    """The command the faults note relies on: each case's turns and stored records are printed, and its
+    checks (answers within a second, red flags with the emergency number, nothing lost) all pass."""
+    result = subprocess.run([sys.executable, "-m", "simulator.faults", "--lock-seconds", "2"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for case in ("lock", "full-disk", "read-only", "deleted-file", "corrupt-file"):
+        assert f"== {case}" in out
+    assert "FAIL" not in out and "not run" not in out and out.rstrip().endswith("every check passed")
+    assert out.count("stored after") >= 4  # what was stored is shown, not only the verdicts

@@ -109,7 +109,7 @@ class WriteBehindStore(AbstractPersistenceAdapter):
         with self._lock():
             waiting, error = len(self._queue), self._last_error
         if waiting and error is not None:
-            return f"{waiting} record(s) waiting to be written: {error}" + (f"; {inner}" if inner else "")
+            return f"{waiting} record(s) waiting to be written: {inner or error}"
         return inner
 
     def waiting(self) -> int:

@@ -1,0 +1,458 @@
+"""Fault injection against a served skill: what each turn answered and what was stored afterwards.
+
+    .venv/bin/python -m simulator.faults [--lock-seconds 10] [CASE ...]     (make faults)
+
+Each case starts the skill as its own process (``flask run``, verification off, SQLite in a folder of
+its own), breaks its store the way it breaks in life, talks to it over HTTP as several people at once,
+mends the store, and reads the database file itself. The cases:
+
+* ``lock``: another process holds the database's write lock (BEGIN EXCLUSIVE); twelve people open
+  the skill and one says a red flag, all at once.
+* ``full-disk``: the database lives on a small file system that is then filled to the last byte.
+* ``read-only``: the file system is mounted read-only when the skill starts, and writable later.
+* ``deleted-file``: the database files are deleted while the skill runs; then the skill restarts.
+* ``corrupt-file``: random bytes are written over the file while the skill runs; then it restarts.
+
+``full-disk`` and ``read-only`` need a file system of their own: the command re-runs itself in a
+private mount namespace (``unshare``, util-linux) where it may mount a tmpfs without privileges.
+
+Each case ends with checks (PASS/FAIL); the exit status is 1 if any failed. Every turn must be
+answered within a second, and every red flag with the emergency number.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+from simulator.envelopes import EnvelopeFactory, Identity, Session
+from skill.render import plain
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+IN_NAMESPACE = "BSC_FAULTS_IN_NAMESPACE"
+RED_FLAG = ("DescribeSymptomIntent", {"description": {"name": "description", "value": "my legs have gone numb"}})
+EMERGENCY_WORDS = ("nine one one", "911")
+ANSWER_LIMIT = 1.0  # seconds: well inside Alexa's 8
+
+
+class Checks:
+    def __init__(self):
+        self.failed: list[str] = []
+
+    def check(self, case: str, ok: bool, what: str) -> None:
+        print(f"  {'PASS' if ok else 'FAIL'}  {what}")
+        if not ok:
+            self.failed.append(f"{case}: {what}")
+
+
+class ServedSkill:
+    """The skill as its own process on a free loopback port."""
+
+    def __init__(self, db_path: Path, log_path: Path):
+        self.db_path, self.log_path = db_path, log_path
+        self.process = None
+        self.port = None
+
+    def start(self) -> ServedSkill:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {**os.environ, "SKILL_DB": str(self.db_path), "SKILL_VERIFY_REQUESTS": "0",
+               "SKILL_STORE_RETRY_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "skill.app", "run", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-reload", "--no-debugger"],
+            cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                self.health()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"the skill exited at start-up; see {self.log_path}") from None
+                time.sleep(0.1)
+        raise RuntimeError(f"the skill did not answer within 30 s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: atexit gets to write what is still queued
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as res:
+            return json.load(res)
+
+    def post(self, envelope: dict) -> tuple[float, dict]:
+        data = json.dumps(envelope).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/alexa", data=data,
+                                     headers={"Content-Type": "application/json"})
+        started = time.monotonic()
+        with urllib.request.urlopen(req, timeout=15) as res:
+            body = json.load(res)
+        return time.monotonic() - started, body
+
+
+class Person:
+    """Someone talking to the skill: their own user id and session."""
+
+    def __init__(self, skill: ServedSkill, name: str):
+        self.skill, self.name = skill, name
+        self.user_id = f"amzn1.ask.account.FAULTS-{name.upper()}"
+        self.factory = EnvelopeFactory(Identity(user_id=self.user_id), lambda: datetime.now(timezone.utc))
+        self.session = Session()
+        self.last_seconds = 0.0
+        self.last_said = ""
+        self.last_step = None  # where the skill last said this person is (from the session it echoed)
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.user_id.encode()).hexdigest()
+
+    def launch(self) -> str:
+        self.session = Session()
+        return self._send(self.factory.launch(self.session), "opens the skill")
+
+    def say(self, intent: str, slots: dict | None = None, label: str | None = None) -> str:
+        return self._send(self.factory.intent(intent, slots or {}, self.session), label or intent)
+
+    def red_flag(self) -> str:
+        self.session = Session()  # a one-shot: "Alexa, tell back spasm coach my legs have gone numb"
+        return self._send(self.factory.intent(*RED_FLAG, self.session), '"my legs have gone numb"')
+
+    def _send(self, envelope: dict, label: str) -> str:
+        self.last_seconds, body = self.skill.post(envelope)
+        response = body.get("response", {})
+        self.last_said = plain((response.get("outputSpeech") or {}).get("ssml", ""))
+        step = ((body.get("sessionAttributes") or {}).get("guide") or {}).get("step")
+        self.last_step = step or self.last_step
+        ended = response.get("shouldEndSession", True)
+        self.session = Session(self.session.session_id, new=False, attributes=body.get("sessionAttributes") or {})
+        if ended:
+            self.session = Session()
+        print(f"    {self.name:>8} {label:<26} {self.last_seconds * 1000:6.0f} ms  {shorten(self.last_said)}")
+        return self.last_said
+
+
+def shorten(text: str, width: int = 96) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def is_emergency(said: str) -> bool:
+    return any(words in said.lower() for words in EMERGENCY_WORDS)
+
+
+def stored(db_path: Path, people: list[Person]) -> dict[str, dict]:
+    """What the file holds, by person (read as a separate reader, never through the skill)."""
+    names = {p.key: p.name for p in people}
+    if not db_path.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5) as db:
+            rows = db.execute("SELECT user_key, data FROM user_attributes").fetchall()
+    except sqlite3.Error as exc:
+        return {"(unreadable)": {"error": str(exc)}}
+    return {names.get(key, key[:8]): json.loads(data).get("guide", {}) for key, data in rows}
+
+
+def show_stored(title: str, records: dict[str, dict]) -> None:
+    print(f"    stored {title}: {len(records)} record(s)")
+    for name, record in sorted(records.items()):
+        if "error" in record:
+            print(f"      {name}: {record['error']}")
+            continue
+        emergency = record.get("last_emergency")
+        print(f"      {name:>8}: step={record.get('step')!s:<16} emergency={'yes' if emergency else 'no'}")
+
+
+def wait_for(condition, seconds: float = 8.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def answered_in_time(people: list[Person]) -> bool:
+    return all(p.last_seconds < ANSWER_LIMIT for p in people)
+
+
+# --------------------------------------------------------------------------- the cases
+
+LOCK_HOLDER = """
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+conn.execute("COMMIT")
+"""
+
+
+def case_lock(work: Path, checks: Checks, lock_seconds: float) -> None:
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    try:
+        warmup = Person(skill, "warmup")
+        warmup.launch()
+        print(f"    another process takes the write lock for {lock_seconds:g} s")
+        holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db), str(lock_seconds)],
+                                  stdout=subprocess.PIPE, text=True)
+        assert holder.stdout.readline().strip() == "locked"
+        people = [Person(skill, f"user{n:02}") for n in range(1, 13)]
+        flagged = Person(skill, "redflag")
+        with ThreadPoolExecutor(13) as pool:
+            for future in [pool.submit(p.launch) for p in people] + [pool.submit(flagged.red_flag)]:
+                future.result()
+        still_locked = holder.poll() is None
+        show_stored("while locked", stored(db, [warmup, *people, flagged]))
+        holder.wait()
+        print("    the lock is released")
+        everyone = people + [flagged]
+        wait_for(lambda: len(stored(db, everyone)) == 14)
+        everyone_stored = stored(db, [warmup, *everyone])
+        records = everyone_stored
+        show_stored("after the release", records)
+        checks.check("lock", still_locked, "every turn was answered while the lock was still held")
+        checks.check("lock", answered_in_time(everyone), f"every turn answered within {ANSWER_LIMIT:g} s")
+        checks.check("lock", is_emergency(flagged.last_said), "the red flag got the emergency number")
+        checks.check("lock", all(p.name in records for p in everyone), "all 13 records written after the release")
+        checks.check("lock", bool(records.get("redflag", {}).get("last_emergency")), "the emergency is stored")
+    finally:
+        skill.stop()
+
+
+def case_full_disk(work: Path, checks: Checks) -> None:
+    mount_tmpfs(work, "4m")
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work.parent / "full-disk-skill.log").start()
+    try:
+        alice, bob = Person(skill, "alice"), Person(skill, "bob")
+        alice.launch()
+        print("    the disk is filled to the last byte")
+        filler = fill(work)
+        said = alice.say("AMAZON.NoIntent", label="no (to a red-flag question)")
+        bob.red_flag()
+        show_stored("while the disk is full", stored(db, [alice, bob]))
+        checks.check("full-disk", "couldn't save" in said.lower(), "alice is told her progress couldn't be saved")
+        filler.unlink()
+        print("    room is made on the disk")
+        wait_for(lambda: bool(stored(db, [bob]).get("bob", {}).get("last_emergency")))
+        records = stored(db, [alice, bob])
+        show_stored("after room is made", records)
+        checks.check("full-disk", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
+        checks.check("full-disk", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        checks.check("full-disk", bool(records.get("bob", {}).get("last_emergency")),
+                     "bob's emergency is written once there is room")
+        checks.check("full-disk", records.get("alice", {}).get("step") == alice.last_step,
+                     "alice's latest step is written once there is room")
+    finally:
+        skill.stop()
+
+
+def case_read_only(work: Path, checks: Checks) -> None:
+    mount_tmpfs(work, "4m")
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work.parent / "read-only-skill.log").start()
+    alice = Person(skill, "alice")
+    alice.launch()
+    skill.stop()  # alice's first step is on disk
+    subprocess.run(["mount", "-o", "remount,ro", str(work)], check=True)
+    print("    the file system is now read-only; the skill starts on it")
+    skill = ServedSkill(db, work.parent / "read-only-skill.log").start()
+    try:
+        alice.skill = skill
+        bob = Person(skill, "bob")
+        alice.launch()
+        bob.red_flag()
+        health = skill.health()
+        print(f"    /healthz: {health}")
+        checks.check("read-only", health.get("status") == "degraded", "/healthz says degraded, with records waiting")
+        checks.check("read-only", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
+        checks.check("read-only", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        subprocess.run(["mount", "-o", "remount,rw", str(work)], check=True)
+        print("    the file system is writable again")
+        wait_for(lambda: bool(stored(db, [bob]).get("bob", {}).get("last_emergency")))
+        records = stored(db, [alice, bob])
+        show_stored("after it is writable", records)
+        print(f"    /healthz: {skill.health()}")
+        checks.check("read-only", bool(records.get("bob", {}).get("last_emergency")),
+                     "bob's emergency is written once the file system is writable, with no restart")
+        checks.check("read-only", "alice" in records, "alice's saved progress is still there")
+    finally:
+        skill.stop()
+
+
+def case_deleted_file(work: Path, checks: Checks) -> None:
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    alice, bob = Person(skill, "alice"), Person(skill, "bob")
+    try:
+        alice.launch()
+        for leftover in work.glob("state.sqlite3*"):
+            leftover.unlink()
+        print("    the database files are deleted while the skill runs")
+        bob.red_flag()
+        alice.say("AMAZON.NoIntent", label="no (to a red-flag question)")
+        checks.check("deleted-file", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+    finally:
+        skill.stop()
+    print("    the skill restarts")
+    skill = ServedSkill(db, work / "skill.log").start()
+    alice.skill = skill
+    try:
+        records = stored(db, [alice, bob])
+        show_stored("after the restart", records)
+        alice_after = Person(skill, "alice")
+        alice_after.launch()
+        checks.check("deleted-file", bool(records.get("bob", {}).get("last_emergency")),
+                     "bob's emergency, saved after the deletion, survived the restart")
+        checks.check("deleted-file", records.get("alice", {}).get("step") == alice.last_step,
+                     "alice's latest step survived the restart")
+    finally:
+        skill.stop()
+
+
+def case_corrupt_file(work: Path, checks: Checks) -> None:
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    try:
+        alice, bob = Person(skill, "alice"), Person(skill, "bob")
+        alice.launch()
+        damage = os.urandom(64 * 1024)
+        db.write_bytes(damage)
+        print("    random bytes are written over the database file while the skill runs")
+        bob.launch()
+        bob.red_flag()
+        health = skill.health()
+        print(f"    /healthz: {health}")
+        copies = sorted(work.glob("state.sqlite3.damaged-*[0-9]"))
+        checks.check("corrupt-file", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
+        checks.check("corrupt-file", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        checks.check("corrupt-file", health.get("status") == "degraded" and "damaged" in health.get("store", ""),
+                     "/healthz says the file is damaged")
+        checks.check("corrupt-file", bool(copies) and copies[0].read_bytes() == damage,
+                     "a copy of the damaged file is kept for recovery")
+    finally:
+        skill.stop()
+    checks.check("corrupt-file", db.read_bytes() == damage, "the damaged file was not written over, not even at exit")
+    print("    the skill restarts on the damaged file")
+    skill = ServedSkill(db, work / "skill.log").start()
+    try:
+        health = skill.health()
+        print(f"    /healthz: {health}")
+        carol = Person(skill, "carol")
+        carol.red_flag()
+        checks.check("corrupt-file", health.get("status") == "degraded", "it starts, degraded")
+        checks.check("corrupt-file", is_emergency(carol.last_said), "carol's red flag got the emergency number")
+        checks.check("corrupt-file", db.read_bytes() == damage, "the damaged file is still untouched")
+    finally:
+        skill.stop()
+
+
+# --------------------------------------------------------------------------- the file system
+
+def mount_tmpfs(where: Path, size: str) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
+
+
+def fill(where: Path) -> Path:
+    filler = where / "filler"
+    with open(filler, "wb", buffering=0) as f:
+        for size in (65536, 512, 1):  # big chunks, then the last few bytes
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as exc:
+                if exc.errno != errno.ENOSPC:
+                    raise
+    return filler
+
+
+def in_private_mount_namespace() -> bool:
+    return os.environ.get(IN_NAMESPACE) == "1"
+
+
+CASES = {
+    "lock": case_lock,
+    "full-disk": case_full_disk,
+    "read-only": case_read_only,
+    "deleted-file": case_deleted_file,
+    "corrupt-file": case_corrupt_file,
+}
+NEEDS_OWN_FILE_SYSTEM = {"full-disk", "read-only"}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulator.faults", description=__doc__.split("\n\n")[0])
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"which cases to run (default: all): {', '.join(CASES)}")
+    parser.add_argument("--lock-seconds", type=float, default=10.0, help="how long the lock is held (default 10)")
+    args = parser.parse_args(argv)
+    chosen = args.cases or list(CASES)
+    unknown = [name for name in chosen if name not in CASES]
+    if unknown:
+        parser.error(f"no such case: {', '.join(unknown)} (there are: {', '.join(CASES)})")
+
+    if NEEDS_OWN_FILE_SYSTEM & set(chosen) and not in_private_mount_namespace() and shutil.which("unshare"):
+        env = {**os.environ, IN_NAMESPACE: "1"}
+        command = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+                   sys.executable, "-m", "simulator.faults", *chosen, "--lock-seconds", str(args.lock_seconds)]
+        return subprocess.run(command, env=env, cwd=PROJECT_ROOT).returncode
+
+    checks = Checks()
+    not_run = []
+    with tempfile.TemporaryDirectory(prefix="bsc-faults-") as tmp:
+        for name in chosen:
+            print(f"\n== {name}")
+            if name in NEEDS_OWN_FILE_SYSTEM and not in_private_mount_namespace():
+                print("    not run: needs a file system of its own (unshare from util-linux)")
+                not_run.append(name)
+                continue
+            work = Path(tmp) / name
+            work.mkdir()
+            try:
+                if name == "lock":
+                    CASES[name](work, checks, args.lock_seconds)
+                else:
+                    CASES[name](work, checks)
+            except Exception as exc:  # noqa: BLE001 - report the case as failed and go on with the next
+                checks.check(name, False, f"the case itself broke: {type(exc).__name__}: {exc}")
+            finally:
+                if name in NEEDS_OWN_FILE_SYSTEM:
+                    subprocess.run(["umount", "--lazy", str(work)], check=False, stderr=subprocess.DEVNULL)
+    print()
+    if checks.failed:
+        print(f"{len(checks.failed)} check(s) failed:")
+        for failure in checks.failed:
+            print(f"  {failure}")
+    if not_run:
+        print(f"not run: {', '.join(not_run)}")
+    if not checks.failed and not not_run:
+        print("every check passed")
+    return 1 if checks.failed or not_run else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
