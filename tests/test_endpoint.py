@@ -233,6 +233,7 @@ def test_an_emergency_that_could_not_be_saved_is_written_when_the_store_answers_
         db.execute("DROP TRIGGER no_updates")
     reminder = plain(speech(convo.launch())).lower()  # a new session: the store answers again
     assert "nine one one" in reminder and "welcome back" not in reminder
+    assert client.application.extensions["skill_store"].flush(timeout=5)  # (written behind the answer)
     with sqlite3.connect(db_path) as db:  # and the record is on disk now
         (data,) = db.execute("SELECT data FROM user_attributes").fetchone()
     assert json.loads(data)["guide"]["last_emergency"] is not None

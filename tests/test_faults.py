@@ -66,6 +66,7 @@ def test_a_store_locked_by_another_process_delays_no_answer_and_loses_no_record(
     assert not slow, slow
     assert all("stop what you're doing" in said for _, said in answers[:-1])
     assert "nine one one" in answers[-1][1]
+    assert answers[-1][0] < 0.25, f"the red flag waited {answers[-1][0]:.2f} s: it must not wait on the store at all"
     assert app.extensions["skill_store"].flush(timeout=5), "records still waiting after the lock was released"
     records = stored_records(path)
     assert len(records) == 1 + 13  # the warm-up, the twelve, and the red flag

@@ -36,7 +36,7 @@ class ContextTolerantSkill(CustomSkill):
 def build_skill(persistence_adapter, content=None, extra_handlers=()) -> CustomSkill:
     """The skill; ``extra_handlers`` are tried before the skill's own (tests, experiments)."""
     content = content or default_content()
-    coach = Coach(guide=Guide(content), renderer=Renderer(content))
+    coach = Coach(guide=Guide(content), renderer=Renderer(content), store=persistence_adapter)
     builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=DefaultApiClient())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())

@@ -32,6 +32,7 @@ class Coach:
 
     guide: Guide
     renderer: Renderer
+    store: object = None  # the persistence adapter, for saves that must not wait (see save_state)
 
 
 def user_id(handler_input) -> str | None:
@@ -75,12 +76,18 @@ def load_state(handler_input) -> tuple[dict | None, bool]:
         return None, False
 
 
-def save_state(handler_input, state: dict) -> bool:
+def save_state(handler_input, state: dict, store=None) -> bool:
+    """Keep ``state`` in the session and the store. With ``store`` offering ``save_soon`` (the write-behind
+    queue), the save is queued without waiting even a moment: for an answer that must not wait."""
     manager = handler_input.attributes_manager
     manager.session_attributes[STATE_KEY] = state
     try:
         manager.persistent_attributes = {STATE_KEY: state}
-        manager.save_persistent_attributes()
+        save_soon = getattr(store, "save_soon", None)
+        if save_soon is not None:
+            save_soon(handler_input.request_envelope, manager.persistent_attributes)
+        else:
+            manager.save_persistent_attributes()
         return True
     except Exception:  # noqa: BLE001 - reported to the user, never silently dropped
         log.error("could not save progress", exc_info=True)
@@ -132,7 +139,7 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
             notices.append(Line("events.load_failed"))
     elif state is None and event.kind == "session_ended":
         pass  # a session ending for someone we have nothing for: nothing to keep, no row to write
-    elif not save_state(handler_input, turn.state):
+    elif not save_state(handler_input, turn.state, store=coach.store if turn.plan.triage is not None else None):
         # Refused, not merely slow: the store keeps the record queued and writes it when it can, but the
         # person is told, since a restart before then would lose it.
         if not turn.plan.silent:

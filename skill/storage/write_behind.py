@@ -67,6 +67,7 @@ class WriteBehindStore(AbstractPersistenceAdapter):
         self._cond = threading.Condition()
         self._queue: dict[str, _Write] = {}  # by user key, oldest first
         self._writer: threading.Thread | None = None
+        self._fresh = False  # a write was queued since the writer last paused
         self._failing_since: float | None = None
         self._last_error: PersistenceException | None = None
 
@@ -87,7 +88,18 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             copy = _copy(attributes)
         except (TypeError, ValueError, RecursionError) as e:
             raise PersistenceException(f"Attributes cannot be stored as JSON: {e}") from e
-        write = self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy))
+        self._wait_for(self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy)))
+
+    def save_soon(self, request_envelope, attributes) -> None:
+        """Queue a save and return at once: for an answer that must not wait at all (a red flag). A refusal
+        is not learnt here; the record is retried like any other."""
+        try:
+            copy = _copy(attributes)
+        except (TypeError, ValueError, RecursionError) as e:
+            raise PersistenceException(f"Attributes cannot be stored as JSON: {e}") from e
+        self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy))
+
+    def _wait_for(self, write: _Write) -> None:
         write.attempted.wait(self.patience)
         if write.error is not None and not isinstance(write.error, StoreBusy):
             # Refused (not just busy): say so, so the person hears it; the write stays queued all the same.
@@ -159,6 +171,7 @@ class WriteBehindStore(AbstractPersistenceAdapter):
                 older.done = True
                 older.attempted.set()
             self._queue[key] = write  # (re-)inserted last: one person's writes stay in order
+            self._fresh = True
             self._start_writer()
             self._cond.notify_all()
         return write
@@ -196,7 +209,9 @@ class WriteBehindStore(AbstractPersistenceAdapter):
                 else:
                     self._attempted(key, write, None)
             if failed:
-                time.sleep(pause)
+                with self._cond:  # a new write ends the pause: the store may well take it now
+                    self._fresh = False
+                    self._cond.wait_for(lambda: self._fresh, timeout=pause)
                 pause = min(pause * 2, self.retry_every[1])
             else:
                 pause = self.retry_every[0]
