@@ -210,6 +210,15 @@ conn.execute("COMMIT")
 """
 
 
+def hold_exclusive_lock(path, seconds: float) -> subprocess.Popen:
+    """Another process takes the database's write lock for ``seconds``; returns once it holds it."""
+    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(path), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    if holder.stdout.readline().strip() != "locked":
+        raise RuntimeError("the lock holder could not take the lock")
+    return holder
+
+
 def case_lock(work: Path, checks: Checks, lock_seconds: float) -> None:
     db = work / "state.sqlite3"
     skill = ServedSkill(db, work / "skill.log").start()
@@ -217,9 +226,7 @@ def case_lock(work: Path, checks: Checks, lock_seconds: float) -> None:
         warmup = Person(skill, "warmup")
         warmup.launch()
         print(f"    another process takes the write lock for {lock_seconds:g} s")
-        holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, str(db), str(lock_seconds)],
-                                  stdout=subprocess.PIPE, text=True)
-        assert holder.stdout.readline().strip() == "locked"
+        holder = hold_exclusive_lock(db, lock_seconds)
         people = [Person(skill, f"user{n:02}") for n in range(1, 13)]
         flagged = Person(skill, "redflag")
         with ThreadPoolExecutor(13) as pool:

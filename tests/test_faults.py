@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -13,24 +11,8 @@ import pytest
 
 from envelopes import Conversation, intent, launch, speech
 from skill.app import create_app
+from simulator.faults import hold_exclusive_lock
 from skill.render import plain
-
-LOCK_HOLDER = """
-import sqlite3, sys, time
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-conn.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-conn.execute("COMMIT")
-"""
-
-
-def hold_exclusive_lock(path: str, seconds: float) -> subprocess.Popen:
-    """Another process takes the database's write lock for ``seconds``; returns once it holds it."""
-    holder = subprocess.Popen([sys.executable, "-c", LOCK_HOLDER, path, str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    return holder
-
 
 def stored_records(path: str) -> list[dict]:
     with sqlite3.connect(path) as db:

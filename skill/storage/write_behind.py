@@ -82,22 +82,21 @@ class WriteBehindStore(AbstractPersistenceAdapter):
         return self.store.get_attributes(request_envelope)
 
     def save_attributes(self, request_envelope, attributes) -> None:
+        self._wait_for(self._queue_save(request_envelope, attributes))
+
+    def save_soon(self, request_envelope, attributes) -> None:
+        """Queue a save and return at once: for an answer that must not wait at all (a red flag). A refusal
+        is not learnt here; the record is retried like any other."""
+        self._queue_save(request_envelope, attributes)
+
+    def _queue_save(self, request_envelope, attributes) -> _Write:
         if not isinstance(attributes, dict):
             raise PersistenceException(f"Attributes must be a dict, not {type(attributes).__name__}")
         try:  # a private copy, checked now: a value the store could never take is refused at once
             copy = _copy(attributes)
         except (TypeError, ValueError, RecursionError) as e:
             raise PersistenceException(f"Attributes cannot be stored as JSON: {e}") from e
-        self._wait_for(self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy)))
-
-    def save_soon(self, request_envelope, attributes) -> None:
-        """Queue a save and return at once: for an answer that must not wait at all (a red flag). A refusal
-        is not learnt here; the record is retried like any other."""
-        try:
-            copy = _copy(attributes)
-        except (TypeError, ValueError, RecursionError) as e:
-            raise PersistenceException(f"Attributes cannot be stored as JSON: {e}") from e
-        self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy))
+        return self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy))
 
     def _wait_for(self, write: _Write) -> None:
         write.attempted.wait(self.patience)
@@ -137,7 +136,8 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             while self._queue:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    log.error("%d record(s) could not be written before shutting down", len(self._queue))
+                    log.error("%d record(s) still not written after waiting %.1f s for the store", len(self._queue),
+                              timeout)
                     return False
                 self._cond.wait(left)
         return True
