@@ -374,6 +374,7 @@ class FakeAlexaApi:
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, str] = {}
         self._log: list[RequestRecord] = []
+        self._failures: list[tuple[str, int]] = []  # (path prefix, status): see fail_next
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
@@ -540,6 +541,13 @@ class FakeAlexaApi:
         with self._lock:
             return [dict(p) for p in self._user(user_id).progressive]
 
+    def fail_next(self, status: int, path: str = "/v1/alerts/timers", count: int = 1) -> None:
+        """The next ``count`` calls whose path starts with ``path`` fail with ``status`` (401, 403, 429, 500,
+        504...), as Amazon's API does when permission is missing, under throttling, when the service is
+        down, or when the device is offline (504)."""
+        with self._lock:
+            self._failures.extend([(path, status)] * count)
+
     @property
     def requests_log(self) -> list[RequestRecord]:
         """Every request served: ``RequestRecord(method, path, status)``, oldest first."""
@@ -599,6 +607,7 @@ class FakeAlexaApi:
         parts = [unquote(p) for p in path.split("/") if p]
         directives = parts[:2] == ["v1", "directives"]
         try:
+            self._injected_failure(path)
             status, payload = self._route(method, parts, headers, raw_body)
         except ApiError as err:
             # The Progressive Response API's Error model (ask_sdk_model.services.directive.error)
@@ -612,7 +621,22 @@ class FakeAlexaApi:
             self._log.append(RequestRecord(method, path, status))
         return status, payload
 
+    # Error codes for injected failures (simulator's choice where Amazon documents none).
+    _FAILURE_CODES = {401: "UNAUTHORIZED", 403: "FORBIDDEN", 429: "TOO_MANY_REQUESTS", 500: "INTERNAL_SERVER_ERROR",
+                      504: "DEVICE_NOT_REACHABLE"}
+
+    def _injected_failure(self, path: str) -> None:
+        with self._lock:
+            for i, (prefix, status) in enumerate(self._failures):
+                if path.startswith(prefix):
+                    del self._failures[i]
+                    raise ApiError(status, self._FAILURE_CODES.get(status, "ERROR"), f"injected failure {status}")
+
     def _route(self, method, parts, headers, raw_body):
+        if len(parts) == 5 and parts[:2] == ["v2", "devices"] and parts[3:] == ["settings", "System.timeZone"]:
+            # Settings API: the device's time zone, a JSON string; no permission needed.
+            return self._dispatch(method, {"GET": lambda user, _raw: (200, self.device_time_zone.key)},
+                                  headers, raw_body)
         if parts[:3] == ["v1", "alerts", "timers"] and len(parts) <= 5:
             rest = parts[3:]
             if not rest:

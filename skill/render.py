@@ -8,11 +8,13 @@ Prompt text is plain; this module escapes it, fills placeholders for the request
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone, tzinfo
+from typing import Callable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from skill.engine.content import Content
-from skill.engine.plan import Breathing, Line, Plan
+from skill.engine.plan import Breathing, ClockTime, Line, Plan
 
 # Alexa rejects breaks longer than 10 s.
 MAX_BREAK_SECONDS = 10
@@ -27,22 +29,48 @@ class Rendered:
     end_session: bool
 
 
+@dataclass
+class LocalClock:
+    """The turn's time, and the device's time zone, looked up only if a time of day is said."""
+
+    now: datetime
+    zone: Callable[[], tzinfo | None] = lambda: None
+
+
 class Renderer:
     def __init__(self, content: Content):
         self.content = content
 
-    def text(self, line: Line, locale: str | None, spoken: bool = True) -> str:
+    def text(self, line: Line, locale: str | None, spoken: bool = True, clock: LocalClock | None = None) -> str:
         """The words of one line, placeholders filled; nested Lines and prompt keys resolve too."""
         prompts = self.content.prompts_for(locale)
         info = self.content.locale(locale)
+        template = prompts.text(line.key)
         values = dict(info.spoken if spoken else info.written)
         for name, value in line.params.items():
-            if isinstance(value, Line):
-                value = self.text(value, locale, spoken)
+            if isinstance(value, ClockTime):
+                if "{" + name + "}" not in template:
+                    continue  # not said: the device's time zone is not looked up for it
+                value = self.text(self.clock_line(value, clock), locale, spoken)
+            elif isinstance(value, Line):
+                value = self.text(value, locale, spoken, clock)
             elif isinstance(value, str) and prompts.get(value) is not None:
                 value = prompts.get(value)
             values[name] = value
-        return " ".join(prompts.text(line.key).format(**values).split())
+        return " ".join(template.format(**values).split())
+
+    @staticmethod
+    def clock_line(moment: ClockTime, clock: LocalClock | None) -> Line:
+        """ "at 3:40 PM" in the device's time zone; "in about 15 minutes" where that zone is unknown."""
+        zone = clock.zone() if clock is not None else None
+        if zone is not None:
+            local = moment.at.astimezone(zone)
+            hour = local.hour % 12 or 12
+            time = f"{hour}:{local.minute:02d}" if local.minute else str(hour)
+            return Line("clock.at", {"time": f"{time} {'AM' if local.hour < 12 else 'PM'}"})
+        now = clock.now if clock is not None else datetime.now(timezone.utc)
+        minutes = round((moment.at - now).total_seconds() / 60)
+        return Line("clock.in_minutes", {"n": max(minutes, 1)})
 
     def breathing_ssml(self, session: Breathing, locale: str | None) -> str:
         def pause(seconds: float) -> str:
@@ -56,28 +84,29 @@ class Renderer:
             parts.append(f"{inhale} {pause(session.inhale_seconds)} {exhale} {pause(session.exhale_seconds)}")
         return " ".join(parts)
 
-    def speech(self, lines, locale: str | None) -> str:
+    def speech(self, lines, locale: str | None, clock: LocalClock | None = None) -> str:
         parts = []
         for line in lines:
             if isinstance(line, Breathing):
                 parts.append(self.breathing_ssml(line, locale))
             else:
-                parts.append(escape(self.text(line, locale)))
+                parts.append(escape(self.text(line, locale, clock=clock)))
         return " ".join(p for p in parts if p)
 
-    def render(self, plan: Plan, locale: str | None, notices: tuple[Line, ...] = ()) -> Rendered:
+    def render(self, plan: Plan, locale: str | None, notices: tuple[Line, ...] = (),
+               clock: LocalClock | None = None) -> Rendered:
         lines = list(plan.lines) + list(notices)
         if plan.question is not None:
             lines.append(plan.question)
-        body = self.speech(lines, locale)
+        body = self.speech(lines, locale, clock)
         speech = f"<speak>{body}</speak>" if body else ""
         reprompt = None
         if plan.reprompt is not None and not plan.end_session:
-            reprompt = f"<speak>{escape(self.text(plan.reprompt, locale))}</speak>"
+            reprompt = f"<speak>{escape(self.text(plan.reprompt, locale, clock=clock))}</speak>"
         card_title = card_text = None
         if plan.card is not None:
             card_title = self.text(plan.card.title, locale, spoken=False)
-            card_text = "\n".join(self.text(line, locale, spoken=False) for line in plan.card.lines
+            card_text = "\n".join(self.text(line, locale, spoken=False, clock=clock) for line in plan.card.lines
                                   if isinstance(line, Line))
         return Rendered(speech=speech, reprompt=reprompt, card_title=card_title, card_text=card_text,
                         end_session=plan.end_session)

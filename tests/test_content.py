@@ -17,7 +17,7 @@ import yaml
 
 from skill.engine import ContentError, Event, Guide, load_content
 from skill.engine.content import CONTENT_DIR, Prompts, check_prompts, check_protocol, parse_protocol
-from skill.engine.plan import Breathing, Line
+from skill.engine.plan import Breathing, ClockTime, Line
 from skill.render import MAX_BREAK_SECONDS, Renderer
 
 CONTENT = load_content()
@@ -49,10 +49,9 @@ def step_text(prompts: Prompts, step_id: str, part: str) -> str:
     if prompts.get(f"steps.{step_id}.{part}") is None:
         return ""
     step = STEPS[step_id]
-    params = {}
-    if step.pack:
-        pack = SETTINGS["compress"][step.pack]
-        params = {"minutes": pack["minutes"], "every_hours": pack["every_hours"]}
+    name = step.pack if step.pack in ("cold", "heat") else "cold"  # the pack in use (the timer offer): cold here
+    pack = SETTINGS["compress"][name]
+    params = {"minutes": pack["minutes"], "every_hours": pack["every_hours"], "pack": f"packs.{name}"}
     return RENDER.text(Line(f"steps.{step_id}.{part}", params), prompts.name)
 
 
@@ -504,7 +503,8 @@ def test_every_clinical_locale_is_shipped():
 
 
 SAMPLE_PARAMS = {"title": "titles.rest", "pack": "packs.cold", "due": Line("durations.hours", {"n": 2}), "n": 2,
-                 "minutes": 15, "every_hours": 2, "heat_minutes": 15, "heat_every_hours": 4}
+                 "minutes": 15, "every_hours": 2, "heat_minutes": 15, "heat_every_hours": 4, "time": "3:40 PM",
+                 "when": ClockTime(datetime(2026, 1, 1, 15, 40, tzinfo=timezone.utc))}
 
 
 @pytest.mark.parametrize("locale", sorted(CONTENT.locales))

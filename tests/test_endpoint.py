@@ -211,9 +211,9 @@ def test_a_failed_save_is_told_to_the_user_and_recovered_at_session_end(client, 
     with sqlite3.connect(db_path) as db:
         db.execute("CREATE TRIGGER no_updates BEFORE UPDATE ON user_attributes "
                    "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
-    body = convo.say("AMAZON.YesIntent")  # pack on -> first leg position, not saved
+    body = convo.say("AMAZON.YesIntent")  # pack on -> the timer offer, not saved
     assert "couldn't save your progress" in plain(speech(body))
-    assert body["sessionAttributes"]["guide"]["step"] == "legs_1"  # the session still knows
+    assert body["sessionAttributes"]["guide"]["step"] == "pack_timer"  # the session still knows
     with sqlite3.connect(db_path) as db:
         db.execute("DROP TRIGGER no_updates")
     convo.end()  # the session-end save catches up

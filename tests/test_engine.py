@@ -277,7 +277,7 @@ def test_heat_makes_it_worse_elsewhere_is_remembered_and_keeps_the_place():
 def test_yes_on_a_compress_step_logs_the_pack_and_the_time(step_id, pack):
     turn = handle(on_step(step_id), "yes")
     assert turn.state["episode"]["compress_log"] == [{"pack": pack, "at": iso(NOW)}]
-    assert turn.state["step"] == "legs_1"
+    assert turn.state["step"] == "pack_timer"  # "shall I set a timer for it?"
 
 
 def test_no_on_a_compress_step_logs_nothing():
@@ -608,7 +608,8 @@ def test_records_this_code_cannot_read_are_not_guessed_at():
 
 
 def test_every_event_a_step_can_receive_has_an_entry_in_the_event_table():
-    answered_before_a_step = {"launch", "start", "describe", "session_ended", *ANYWHERE}
+    answered_before_a_step = {"launch", "start", "describe", "session_ended", "effect_done", "permission",
+                              *ANYWHERE}
     assert set(EVENTS) == EVENT_KINDS - answered_before_a_step
 
 

@@ -102,12 +102,13 @@ def reach(client, user_id: str, *intents: str) -> dict:
     return convo.attributes if convo.in_session else body["sessionAttributes"]
 
 
-TO_LEGS_2 = ["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"] * 3
+# Five safety questions "no", rest "yes", the cold pack is on "yes", no timer, another leg position "yes".
+TO_LEGS_2 = ["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"] * 2 + ["AMAZON.NoIntent", "AMAZON.YesIntent"]
 # Where a sign can be volunteered: the intents that lead there, and the question the person was asked.
 STATES = {
     "screening": (["AMAZON.NoIntent"], "steps.screen_bladder.ask"),
     "compress": (["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"], "steps.compress_cold.ask"),
-    "breathing": (["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"] * 7, "steps.breathing.ask"),
+    "breathing": (TO_LEGS_2 + ["AMAZON.YesIntent"] * 4, "steps.breathing.ask"),
     "paused": (TO_LEGS_2 + ["AMAZON.PauseIntent"], "steps.legs_2.ask"),
     "side question": (TO_LEGS_2 + ["DeleteDataIntent"], "events.delete_ask"),
 }

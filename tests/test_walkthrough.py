@@ -91,7 +91,7 @@ def test_stop_mid_guide_then_relaunch_resumes_at_the_same_step(convo):
     convo.launch()
     [convo.say(NO) for _ in range(5)]
     convo.say(YES)  # rest -> cold pack
-    convo.say(YES)  # pack on -> first leg position
+    convo.say(YES)  # pack on -> "shall I set a timer?"; coming back, the guide carries on after it
     stopped = convo.say("AMAZON.StopIntent")
     assert ends(stopped) and "saved your place" in said(stopped)
     convo.end()

@@ -263,6 +263,27 @@ class GoToStepHandler(_CoachHandler):
         return run_turn(handler_input, self.coach, Event("jump", target=resolved_step(handler_input)))
 
 
+# Alexa's answer to a voice permission request (Connections.SendRequest AskFor), as the engine names it.
+PERMISSION_ANSWERS = {"ACCEPTED": "accepted", "DENIED": "denied", "NOT_ANSWERED": "not_answered"}
+
+
+class PermissionAnswerHandler(_CoachHandler):
+    """Connections.Response to AskFor: ``status.code`` is 200 whatever the person said; their answer is
+    ``payload.status``. A request that failed counts as not answered."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("Connections.Response")(handler_input)
+
+    def handle(self, handler_input):
+        request = handler_input.request_envelope.request
+        payload = request.payload if isinstance(getattr(request, "payload", None), dict) else {}
+        code = str(getattr(getattr(request, "status", None), "code", "") or "")
+        answer = PERMISSION_ANSWERS.get(str(payload.get("status", "")).upper(), "not_answered")
+        if getattr(request, "name", None) != "AskFor" or code != "200":
+            answer = "not_answered"
+        return run_turn(handler_input, self.coach, Event("permission", target=answer))
+
+
 class SessionEndedHandler(_CoachHandler):
     """Saves progress whatever the reason; Alexa accepts no speech here."""
 
@@ -397,6 +418,7 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         GoToStepHandler(coach),
         *(IntentEventHandler(coach, name, kind) for name, kind in INTENT_EVENTS.items()),
         SessionEndedHandler(coach),
+        PermissionAnswerHandler(coach),
         SkillDisabledHandler(),
         QuietSkillEventHandler(),
         ExceptionEncounteredHandler(),

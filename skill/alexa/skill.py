@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model import Context
 from ask_sdk_model.application import Application
 from ask_sdk_model.interfaces.system import SystemState
 
+from skill.alexa.effects import BoundedApiClient
 from skill.alexa.handlers import SpokenErrorHandler, request_handlers
 from skill.alexa.interceptors import RequestLogger, ResponseLogger
 from skill.alexa.turns import Coach
@@ -37,7 +37,7 @@ def build_skill(persistence_adapter, content=None, extra_handlers=()) -> CustomS
     """The skill; ``extra_handlers`` are tried before the skill's own (tests, experiments)."""
     content = content or default_content()
     coach = Coach(guide=Guide(content), renderer=Renderer(content), store=persistence_adapter)
-    builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=DefaultApiClient())
+    builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=BoundedApiClient())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())
     for handler in [*extra_handlers, *request_handlers(coach)]:

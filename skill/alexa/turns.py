@@ -7,6 +7,7 @@ persistence adapter (so "open back spasm coach" tomorrow picks up where the pers
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -15,7 +16,8 @@ from ask_sdk_model import Response
 from ask_sdk_model.ui import SimpleCard
 
 from skill.engine import Event, Guide, Line, Plan
-from skill.render import Renderer, Rendered
+from skill.alexa import effects
+from skill.render import LocalClock, Renderer, Rendered
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,16 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
     event = replace(event, opens_session=opens_session(handler_input))
-    turn = coach.guide.handle(state, event, request_time(handler_input), locale)
+    now = request_time(handler_input)
+    turn = coach.guide.handle(state, event, now, locale)
+    timer = effects.needs_outcome(turn.plan.effects)
+    if timer is not None:
+        # What is said depends on how the timer went: the engine words the outcome in a second pass.
+        outcome, timer_id = effects.start_timer(
+            handler_input, timer, lambda key: coach.renderer.text(Line(key), locale))
+        done = Event("effect_done", target=outcome, detail=timer_id, opens_session=event.opens_session)
+        turn = coach.guide.handle(turn.state, done, now, locale)
+    directives = effects.carry_out_quiet(handler_input, turn.plan.effects)
     if turn.plan.heard:
         # What kind of thing free words were taken for (a remark, a question...), never the words nor
         # any triage outcome (health data stays out of the logs): enough to see how often people are
@@ -144,11 +155,16 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         # person is told, since a restart before then would lose it.
         if not turn.plan.silent:
             notices.append(Line("events.save_failed"))
-    return build_response(handler_input, coach.renderer.render(turn.plan, locale, tuple(notices)))
+    # The device's time zone is looked up only if a time of day is said, and never for a red flag.
+    zone = functools.cache(lambda: effects.device_zone(handler_input) if turn.plan.triage is None else None)
+    rendered = coach.renderer.render(turn.plan, locale, tuple(notices), LocalClock(now, zone))
+    return build_response(handler_input, rendered, directives)
 
 
-def build_response(handler_input, rendered: Rendered) -> Response:
+def build_response(handler_input, rendered: Rendered, directives=()) -> Response:
     builder = handler_input.response_builder
+    for directive in directives:
+        builder.add_directive(directive)
     if rendered.speech:
         builder.speak(rendered.speech)
     if rendered.card_title:

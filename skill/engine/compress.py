@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from skill.engine.plan import Line
+from skill.engine.plan import ClockTime, Line
 from skill.engine.record import parse_time
 
 if TYPE_CHECKING:
@@ -28,15 +28,39 @@ def todays_step(reply: Reply) -> Step:
 
 def pack_params(reply: Reply, step: Step) -> dict:
     """{minutes} and {every_hours} of the step's own pack, and {<pack>_minutes}/{<pack>_every_hours}
-    of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...")."""
+    of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...").
+    A step with ``pack: in_use`` (the timer offer after "the pack is on") speaks of the pack in use: its
+    {minutes}, its name as {pack} and {when} it comes off."""
     packs = {name: spec for name, spec in reply.settings["compress"].items() if isinstance(spec, dict)}
     params = {}
     for name, spec in packs.items():
         params[f"{name}_minutes"] = spec["minutes"]
         params[f"{name}_every_hours"] = spec["every_hours"]
-    if step.pack:
-        params.update(minutes=packs[step.pack]["minutes"], every_hours=packs[step.pack]["every_hours"])
+    pack = step.pack
+    if pack == IN_USE:
+        use = in_use(reply)
+        # (None put on yet, say in a damaged record: today's pack, with no time to take it off)
+        pack = use.pack if use is not None else todays_step(reply).pack
+        params["pack"] = f"timers.name_{pack}"
+        if use is not None:
+            params["when"] = ClockTime(parse_time(use.at) + minutes(reply, pack))
+    if pack:
+        params.update(minutes=packs[pack]["minutes"], every_hours=packs[pack]["every_hours"])
     return params
+
+
+# protocol.yaml `pack: in_use`: the step is about whichever pack was put on last.
+IN_USE = "in_use"
+
+
+def in_use(reply: Reply):
+    """The last pack put on in this episode (a CompressUse), or None."""
+    log = reply.record.episode.compress_log
+    return log[-1] if log else None
+
+
+def minutes(reply: Reply, pack: str) -> timedelta:
+    return timedelta(minutes=reply.settings["compress"][pack]["minutes"])
 
 
 def todays_plan(reply: Reply, with_next: bool = False) -> list[Line]:

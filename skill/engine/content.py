@@ -39,7 +39,7 @@ ROLES = {
 # Targets that are not steps: stay here and take your time; the step asked for before screening.
 SPECIAL_TARGETS = {"wait", "requested_step", "return_step"}
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
-                "heat_minutes", "heat_every_hours"}
+                "heat_minutes", "heat_every_hours", "when", "time"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
 
@@ -207,7 +207,7 @@ def check_protocol(p: Protocol) -> list[str]:
                 problems.append(f"{where}: a screening step needs a tier (1 or 2) and yes, no and unsure answers")
             elif step.tier == 1 and step.on["unsure"].go != step.on["yes"].go:
                 problems.append(f"{where}: 'not sure' must count as yes for a tier-1 question")
-        if step.pack and step.pack not in packs(p):
+        if step.pack and step.pack not in (*packs(p), "in_use"):
             problems.append(f"{where}: pack {step.pack!r} has no compress settings")
         for name in step.include:
             if name not in INCLUDES:
@@ -308,7 +308,9 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
              "emergency.ask_got_help_reprompt", "emergency.got_help", "urgent.say", "urgent.ask",
              "urgent.reprompt", "urgent.card_title", "urgent.screening_first", f"titles.{protocol.roles.get('urgent')}",
              "help.screening", "help.question", "help.offer", "compress_plan.changed", "urgent.reminder",
-             "emergency.since", "events.report_signs"]
+             "emergency.since", "events.report_signs", "timers.set", "timers.failed", "timers.asking_permission",
+             "timers.declined", "timers.take_off", "clock.at", "clock.in_minutes"]
+    keys += [f"timers.{kind}_{pack}" for pack in packs(protocol) for kind in ("name", "label", "announce")]
     keys += [f"events.{name}" for name in (
         "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "restart", "two_weeks",
         "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",

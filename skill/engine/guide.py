@@ -28,14 +28,15 @@ from typing import Callable
 
 from skill.engine import compress, outcomes, side_questions
 from skill.engine.content import Content, Step, Transition, default_content
-from skill.engine.plan import Card, Event, Line, Plan, Turn
-from skill.engine.record import Record, iso, since
+from skill.engine.plan import AskPermission, CancelTimers, Card, Event, Line, Plan, StartTimer, Turn
+from skill.engine.record import PackTimer, Record, iso, since
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 
 # Events that mean the same thing whatever step the person is on, so a request that opens a session
 # with one of them is taken at its word ("Alexa, tell back spasm coach go to breathing"). Anything
 # else needs the step it answers, and a new session has none: it is answered as a launch.
-SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "delete_data"})
+SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "delete_data", "effect_done",
+                            "permission"})
 # Events that work the same everywhere, even before an emergency reminder.
 ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 # What free words that are only a remark hear before the question again (understanding's kinds).
@@ -124,6 +125,10 @@ class Reply:
     def answer_event(self, event: Event) -> None:
         if event.kind == "session_ended":
             return self.session_ended()
+        if event.kind == "effect_done":
+            return self.effect_done(event)
+        if event.kind == "permission":
+            return self.permission(event)
         question = self.record.side_question
         if question is not None and question.name == "clarify_red_flag":
             # "Do your legs feel weak or numb?" stands until answered: anything else escalates.
@@ -229,6 +234,10 @@ class Reply:
             # Over a day since an emergency answer (or acknowledged): don't pretend the guide was finished.
             self.say("emergency.since")
             return side_questions.ask(self, "start_again_offer")
+        if self.step is not None and self.step.pack == compress.IN_USE and self.step.next:
+            # A question about the pack just put on ("a timer for it?") belongs to that moment: coming
+            # back, the guide carries on after it.
+            self.record.step = self.step.next
         self.say("events.welcome_back")
         self.say_two_weeks_notice()
         self.say_urgent_reminder()
@@ -333,9 +342,72 @@ class Reply:
 
     def forget_everything(self) -> None:
         self.plan.forget_user = True
+        self.cancel_timers()
         self.record = Record.fresh(self.now)
         self.say("events.deleted")
         self.end()
+
+    # ------------------------------------------------------------------ Alexa timers for the packs
+    def plan_timer(self, pack: str) -> None:
+        """Ask the platform for a timer for ``pack``; what is said depends on how that goes (effect_done)."""
+        minutes = self.settings["compress"][pack]["minutes"]
+        self.plan.effects.append(StartTimer(pack, minutes, f"timers.announce_{pack}"))
+
+    def cancel_timers(self) -> None:
+        if self.record.alerts.timer is not None:
+            self.plan.effects.append(CancelTimers())
+            self.record.alerts = replace(self.record.alerts, timer=None)
+
+    def effect_done(self, event: Event) -> None:
+        """The platform tried the timer the last plan asked for: say how it went, then the step again."""
+        use = compress.in_use(self)
+        if use is None or self.emergency_active():
+            return self.launch()
+        alerts = self.record.alerts
+        if event.target == "timer_set":
+            minutes = self.settings["compress"][use.pack]["minutes"]
+            timer = PackTimer(use.pack, event.detail, self.now_iso, minutes)
+            self.record.alerts = replace(alerts, timer=timer, waiting_pack=None, asked_at=None)
+            self.say("timers.set", minutes=minutes, pack=f"timers.name_{use.pack}")
+        elif event.target == "timer_needs_permission" and CONDITIONS["timer_offerable"](self):
+            # Alexa asks by voice; its answer comes back as a permission event, in a new request.
+            self.record.alerts = replace(alerts, waiting_pack=use.pack, asked_at=self.now_iso)
+            self.say("timers.asking_permission")
+            self.plan.effects.append(AskPermission("timers"))
+            return self.end()
+        else:
+            self.say("timers.failed")
+            self.say_off_time()
+        self.carry_on_after_timer()
+
+    def permission(self, event: Event) -> None:
+        """Alexa's answer to the permission request: a timer if granted (and still wanted), the time to
+        take the pack off if not, and the person is not asked again for a week."""
+        alerts = self.record.alerts
+        waiting, asked = alerts.waiting_pack, self.hours_since(alerts.asked_at)
+        self.record.alerts = replace(alerts, waiting_pack=None, asked_at=None)
+        if waiting is None or asked is None or self.emergency_active():
+            return self.launch()
+        if event.target == "accepted":
+            if asked * 60 <= self.settings["timers"]["answer_within_minutes"]:
+                self.plan_timer(waiting)
+            return self.carry_on_after_timer()
+        self.record.alerts = replace(self.record.alerts, declined_at=self.now_iso)
+        self.say("timers.declined")
+        self.say_off_time()
+        self.carry_on_after_timer()
+
+    def say_off_time(self) -> None:
+        """ "Take the cold pack off at 3:40 PM": when the pack in use comes off."""
+        step = self.step
+        params = compress.pack_params(self, replace(step, pack=compress.IN_USE)) if step is not None else {}
+        if "when" in params:
+            self.say("timers.take_off", **params)
+
+    def carry_on_after_timer(self) -> None:
+        if self.step is not None and self.step.is_question and self.record.side_question is None:
+            return self.render_step(self.step)
+        self.carry_on()
 
     # ------------------------------------------------------------------ moving and speaking
     def restate(self) -> None:
@@ -349,7 +421,11 @@ class Reply:
             return side_questions.ask(self, "restart_offer")  # the guide is over: offer to go again
         if step.kind == "outcome":
             return self.ask("urgent.ask", "urgent.reprompt")
-        self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt")
+        self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt", **self.ask_params(step))
+
+    def ask_params(self, step: Step) -> dict:
+        """A question about the pack in use ("a 15-minute timer for the cold pack?") names it."""
+        return compress.pack_params(self, step) if step.pack == compress.IN_USE else {}
 
     def go(self, target: str, push: bool = True, flag: str | None = None) -> None:
         """Move to ``target``, following routers and pass-through steps, and speak what is there.
@@ -409,7 +485,7 @@ class Reply:
         if not arriving:
             self.record.side_question = None
         self.speak_step(step)
-        self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt")
+        self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt", **self.ask_params(step))
 
     def finish(self, step: Step) -> None:
         self.record.step = step.id
@@ -520,7 +596,7 @@ class Reply:
     def heat_worse(self, event: Event) -> None:
         self.record.heat_intolerant = True
         self.say("events.heat_worse")
-        if self.step.pack == "heat":
+        if self.step.pack == "heat":  # (not the in_use steps after it: the pack is on by then)
             # The advice just given is now wrong for this person: on to the cold-only step.
             return self.go(self.protocol.roles["compress"], push=False)
         self.plan.lines.extend(compress.todays_plan(self))

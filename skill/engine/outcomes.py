@@ -62,6 +62,7 @@ def emergency(reply: Reply, flag: str | None) -> None:
     record.requested_step = record.return_step = None
     record.last_emergency = Emergency(flag, reply.now_iso)
     _triage_answer(reply, "emergency", flag)
+    reply.cancel_timers()  # "time to take the pack off" has no place while help is on its way
     reply.end()
 
 

@@ -7,6 +7,7 @@ for the request's locale. The Alexa renderer, the simulator and the audio build 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 # Everything a person can do, whatever the platform. Handlers translate intents into these.
 EVENT_KINDS = frozenset(
@@ -36,8 +37,18 @@ EVENT_KINDS = frozenset(
         # red_flags.yaml id the platform already resolved. The engine decides whether it is a red flag.
         "describe",
         "session_ended",
+        # What became of an effect the platform carried out for the last plan (``target``: an
+        # EFFECT_OUTCOMES name, ``text``: the platform's id for what it made, e.g. the timer's).
+        "effect_done",
+        # The answer to a permission request (``target``: accepted | denied | not_answered).
+        "permission",
     }
 )
+
+# What the platform reports back about a StartTimer: made; refused for want of permission; or failed
+# (rate-limited, the service down, the device offline): the engine decides what is said about each.
+EFFECT_OUTCOMES = frozenset({"timer_set", "timer_needs_permission", "timer_failed"})
+PERMISSION_ANSWERS = frozenset({"accepted", "denied", "not_answered"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class Event:
     text: str = ""  # describe: what the person said
     carrier: str = ""  # describe: the meaning of the words the platform cut off ("i cannot", "my legs")
     flag: str | None = None  # describe: a red flag the platform resolved by name
+    detail: str = ""  # effect_done: the platform's id for what it made (a timer id)
     # The request opened a session (a launch, a one-shot, or an utterance Alexa could not resolve):
     # whatever it says, the engine first runs the same coming-back logic as a launch.
     opens_session: bool = False
@@ -54,6 +66,38 @@ class Event:
     def __post_init__(self):
         if self.kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {self.kind!r}")
+
+
+# ---------------------------------------------------------------------------- effects
+# Things the platform does for the person besides speaking, planned by the engine and carried out by
+# the adapter (skill/alexa/effects.py) after the turn: the engine stays free of any API.
+@dataclass(frozen=True)
+class StartTimer:
+    """A timer for the pack that is on: ``minutes`` long; when it ends, Alexa says ``announce``."""
+
+    pack: str  # cold | heat: its label is the prompt packs.<pack>
+    minutes: int
+    announce: str  # prompt key of what Alexa says when it ends
+
+
+@dataclass(frozen=True)
+class CancelTimers:
+    """Stop the timers this skill set (the guide stopped for an emergency, or the person asked)."""
+
+
+@dataclass(frozen=True)
+class AskPermission:
+    """Ask Alexa to ask the person, by voice, for permission (``scope``: timers | reminders)."""
+
+    scope: str
+
+
+@dataclass(frozen=True)
+class ClockTime:
+    """A moment to be said as a time of day in the device's time zone ("3:40 PM"), or, where that zone is
+    unknown, as a time from now ("in 15 minutes"). A line parameter."""
+
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -92,6 +136,9 @@ class Plan:
     triage: str | None = None
     # What free words were read as (understanding's kinds: answer, question, remark...), for the log.
     heard: str | None = None
+    # Effects for the adapter to carry out (StartTimer, CancelTimers, AskPermission), in order. After a
+    # StartTimer the adapter reports its outcome with an ``effect_done`` event and says that plan instead.
+    effects: list = field(default_factory=list)
 
     @property
     def silent(self) -> bool:

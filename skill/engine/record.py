@@ -188,6 +188,52 @@ class PastEpisode:
 
 
 @dataclass(frozen=True)
+class PackTimer:
+    """An Alexa timer running for a pack: the platform's id for it, and when it was set."""
+
+    pack: str
+    timer_id: str
+    at: str
+    minutes: int
+
+    @classmethod
+    def from_json(cls, raw) -> PackTimer | None:
+        if not isinstance(raw, dict) or raw.get("pack") not in PACKS or not _time(raw.get("at"), None):
+            return None
+        timer_id = raw.get("timer_id")
+        if not isinstance(timer_id, str) or not timer_id or len(timer_id) > 200:
+            return None
+        return cls(raw["pack"], timer_id, raw["at"], _count(raw.get("minutes"), 15))
+
+    def to_json(self) -> dict:
+        return {"pack": self.pack, "timer_id": self.timer_id, "at": self.at, "minutes": self.minutes}
+
+
+@dataclass(frozen=True)
+class Alerts:
+    """What the skill asked Alexa to keep time for, and what the person said about permission."""
+
+    timer: PackTimer | None = None
+    # A pack whose timer waits for the person's answer to the permission request, and when it was asked.
+    waiting_pack: str | None = None
+    asked_at: str | None = None
+    # When the person declined (or did not answer) the permission for timers: not asked again for a while.
+    declined_at: str | None = None
+
+    @classmethod
+    def from_json(cls, raw) -> Alerts:
+        if not isinstance(raw, dict):
+            return cls()
+        waiting = raw.get("waiting_pack") if raw.get("waiting_pack") in PACKS else None
+        return cls(timer=PackTimer.from_json(raw.get("timer")), waiting_pack=waiting,
+                   asked_at=_time(raw.get("asked_at"), None), declined_at=_time(raw.get("declined_at"), None))
+
+    def to_json(self) -> dict:
+        return {"timer": self.timer.to_json() if self.timer else None, "waiting_pack": self.waiting_pack,
+                "asked_at": self.asked_at, "declined_at": self.declined_at}
+
+
+@dataclass(frozen=True)
 class SideQuestion:
     """A short question outside the protocol's steps ("shall we carry on?"), and what it is about."""
 
@@ -222,6 +268,7 @@ class Record:
     heat_intolerant: bool = False  # heat made the pain worse: cold only, remembered across episodes
     past_episodes: list[PastEpisode] = field(default_factory=list)
     last_emergency: Emergency | None = None
+    alerts: Alerts = field(default_factory=Alerts)
 
     @classmethod
     def fresh(cls, now: datetime) -> Record:
@@ -250,6 +297,7 @@ class Record:
             past_episodes=[p for p in map(PastEpisode.from_json, _dicts(raw.get("past_episodes"))) if p][
                 -PAST_EPISODES_KEPT:],
             last_emergency=Emergency.from_json(raw.get("last_emergency"), known.flags),
+            alerts=Alerts.from_json(raw.get("alerts")),
         )
         return record
 
@@ -266,6 +314,7 @@ class Record:
             "episode": self.episode.to_json(),
             "past_episodes": [p.to_json() for p in self.past_episodes],
             "last_emergency": self.last_emergency.to_json() if self.last_emergency else None,
+            "alerts": self.alerts.to_json(),
             "last_seen": self.last_seen,
         }
 

@@ -35,7 +35,14 @@ def _requested_step(reply: Reply) -> bool:
     return reply.record.requested_step in reply.protocol.jump_targets.values()
 
 
+def _timer_offerable(reply: Reply) -> bool:
+    """A timer may be offered: the person has not declined the permission for it lately."""
+    hours = reply.hours_since(reply.record.alerts.declined_at)
+    return hours is None or hours >= 24 * reply.settings["timers"]["ask_again_after_days"]
+
+
 CONDITIONS: dict[str, Callable[[Reply], bool]] = {
+    "timer_offerable": _timer_offerable,
     "heat_intolerant": lambda reply: reply.record.heat_intolerant,
     "later_episode": lambda reply: reply.record.episode.number > 1,
     "cold_phase": _cold_phase,
@@ -65,7 +72,15 @@ def _screened(reply: Reply) -> None:
     reply.record.episode = replace(reply.record.episode, screened_at=reply.now_iso)
 
 
+def _timer_wanted(reply: Reply) -> None:
+    """ "Yes" to the timer: the platform is asked to start one for the pack in use."""
+    use = compress.in_use(reply)
+    if use is not None:
+        reply.plan_timer(use.pack)
+
+
 RECORDS: dict[str, Callable[[Reply], None]] = {
+    "timer_wanted": _timer_wanted,
     "cold_compress": _compress_used("cold"),
     "heat_compress": _compress_used("heat"),
     "pain_eased": _pain_eased,
@@ -86,7 +101,12 @@ def _paced_breathing(reply: Reply, step: Step) -> None:
     reply.plan.lines.append(Line(f"steps.{step.id}.outro"))
 
 
+def _pack_off_time(reply: Reply, step: Step) -> None:
+    reply.say_off_time()
+
+
 INCLUDES: dict[str, Callable[[Reply, Step], None]] = {
+    "pack_off_time": _pack_off_time,
     "next_compress": _next_compress,
     "paced_breathing": _paced_breathing,
 }
