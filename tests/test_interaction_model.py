@@ -23,7 +23,8 @@ STEP_IDS = {
 # Free-text intents: intent -> the carrier meaning its handler hands the engine. The handlers' table is
 # the source; the tests below check it against every sample of the model.
 # These have no slot: their words are their meaning ("it's just the pain", "not really", "okay", "thanks").
-WORDS_ARE_THE_MEANING = {"PainOnlyIntent", "SoftNoIntent", "OkayIntent", "ThanksIntent", "MomentIntent"}
+WORDS_ARE_THE_MEANING = {"PainOnlyIntent", "SoftNoIntent", "OkayIntent", "ThanksIntent", "MomentIntent",
+                         "CancelTimerIntent", "TimeLeftIntent"}
 SYMPTOM_CATCH_ALLS = {name: meaning for name, meaning in CARRIERS.items() if name not in WORDS_ARE_THE_MEANING}
 CUSTOM_INTENT_MINIMUMS = {
     "StartGuideIntent": 40,
@@ -46,6 +47,8 @@ CUSTOM_INTENT_MINIMUMS = {
     "OkayIntent": 8,
     "ThanksIntent": 8,
     "MomentIntent": 8,
+    "CancelTimerIntent": 10,  # the pack's Alexa timer: "cancel the timer", "how long is left?"
+    "TimeLeftIntent": 10,
     # Free words behind the carrier phrases people open with (handlers.CARRIERS).
     **{name: 1 for name in SYMPTOM_CATCH_ALLS if name not in ("DescribeSymptomIntent", "CannotDoIntent",
                                                               "LegsSymptomIntent", "LegSymptomIntent")},

@@ -60,7 +60,7 @@ def start_timer(handler_input, effect: StartTimer, text) -> tuple[str, str]:
     try:
         client = handler_input.service_client_factory.get_timer_management_service()
         for timer in client.get_timers().timers or []:
-            if timer.timer_label == label and str(timer.status) in ("ON", "Status.ON"):
+            if timer.timer_label == label and getattr(timer.status, "value", timer.status) == "ON":
                 return "timer_set", timer.id
         locale = handler_input.request_envelope.request.locale or "en-US"
         request = TimerRequest(

@@ -165,6 +165,8 @@ CARRIERS = {
     "OkayIntent": "okay",
     "ThanksIntent": "thanks",  # a remark: acknowledged, and the question asked again
     "MomentIntent": "hold on",  # "hold on", "one moment": take your time (a pause would end the session)
+    "CancelTimerIntent": "cancel the timer",  # the pack's Alexa timer: stop it
+    "TimeLeftIntent": "how long is left",  # ... or say how long it has left
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 

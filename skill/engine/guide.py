@@ -196,7 +196,12 @@ class Reply:
             self.say("events.pain_same")
         elif reading.kind == "request" and reading.value == "moment":
             self.say("events.moment")
-        elif reading.kind == "request":  # a timer or a reminder: not yet; the timings in words instead
+        elif reading.kind == "request" and reading.value in ("timer", "time_left", "cancel_timer"):
+            if reading.value == "timer" and on_a_question and step.pack == compress.IN_USE:
+                return as_event("yes")  # "set a timer" to "shall I set a timer?"
+            # (a timer being set: this plan stands until the platform's second pass words the outcome)
+            self.timer_request(reading.value)
+        elif reading.kind == "request":  # a reminder: not yet; the timings in words instead
             self.say(f"events.{reading.value}_not_set")
             self.plan.lines.extend(compress.todays_plan(self))
         elif reading.kind == "question":
@@ -245,7 +250,7 @@ class Reply:
         if moved_on:
             self.say_plan_moved_on()
         else:
-            line = compress.next_due(self)
+            line = compress.time_left(self) or compress.next_due(self)
             if line is not None:
                 self.plan.lines.append(line)
         if self.nothing_under_way():
@@ -396,6 +401,25 @@ class Reply:
         self.say("timers.declined")
         self.say_off_time()
         self.carry_on_after_timer()
+
+    def timer_request(self, request: str) -> None:
+        """ "How long is left?", "cancel the timer", "set a timer"."""
+        left = compress.time_left(self)
+        if request == "cancel_timer" and left is not None:
+            self.cancel_timers()
+            self.say("timers.cancelled")
+        elif left is not None:
+            self.plan.lines.append(left)  # "set a timer" while one runs: how long it has left
+        elif request == "timer" and self.pack_still_on():
+            self.plan_timer(compress.in_use(self).pack)
+        elif request == "timer":
+            self.say("timers.when_pack_on")
+        else:
+            self.say("timers.none_running")
+
+    def pack_still_on(self) -> bool:
+        use = compress.in_use(self)
+        return use is not None and since(use.at, self.now) < compress.minutes(self, use.pack)
 
     def say_off_time(self) -> None:
         """ "Take the cold pack off at 3:40 PM": when the pack in use comes off."""

@@ -45,7 +45,8 @@ from skill.engine.triage import RedFlags, _word_lists, normalise
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 ANSWER_ORDER = ("unsure", "no", "okay", "yes")
-REQUEST_ORDER = ("help", "moment", "timer", "reminder", "repeat")
+# "cancel the timer" and "how long is left on the timer" before "timer": each names one.
+REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "reminder", "repeat")
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan"})
