@@ -8,7 +8,7 @@ Prompt text is plain; this module escapes it, fills placeholders for the request
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import tzinfo
 from typing import Callable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -31,9 +31,8 @@ class Rendered:
 
 @dataclass
 class LocalClock:
-    """The turn's time, and the device's time zone, looked up only if a time of day is said."""
+    """The device's time zone, looked up only if a time of day is said."""
 
-    now: datetime
     zone: Callable[[], tzinfo | None] = lambda: None
 
 
@@ -68,9 +67,8 @@ class Renderer:
             hour = local.hour % 12 or 12
             time = f"{hour}:{local.minute:02d}" if local.minute else str(hour)
             return Line("clock.at", {"time": f"{time} {'AM' if local.hour < 12 else 'PM'}"})
-        now = clock.now if clock is not None else datetime.now(timezone.utc)
-        minutes = round((moment.at - now).total_seconds() / 60)
-        return Line("clock.in_minutes", {"n": max(minutes, 1)})
+        minutes = round((moment.at - moment.now).total_seconds() / 60)
+        return Line("clock.in_minutes", {"n": minutes}) if minutes > 1 else Line("clock.in_a_minute")
 
     def breathing_ssml(self, session: Breathing, locale: str | None) -> str:
         def pause(seconds: float) -> str:

@@ -295,16 +295,18 @@ def next_due_after(step_id: str, hours: float) -> str:
 
 
 @pytest.mark.parametrize("step_id, hours, expected", [
-    ("compress_cold", 1 / 60, "Your next cold pack is due in about 2 hours."),
+    ("compress_cold", 1 / 60, "Take the cold pack off in about 14 minutes."),  # (while it is on, no timer)
+    ("compress_cold", 0.5, "Your next cold pack is due in about 2 hours."),
     ("compress_cold", 1, "Your next cold pack is due in about an hour."),
     ("compress_cold", 1.75, "Your next cold pack is due in about 15 minutes."),
     ("compress_cold", 3, "It's time for your next cold pack."),
-    ("compress_heat", 1 / 60, "Your next moist heat is due in about 4 hours."),
+    ("compress_heat", 1 / 60, "Take the heat off in about 14 minutes."),
+    ("compress_heat", 0.5, "Your next moist heat is due in about 4 hours."),
     ("compress_heat", 3, "Your next moist heat is due in about an hour."),
     ("compress_heat", 3.5, "Your next moist heat is due in about 30 minutes."),
     ("compress_heat", 4.5, "It's time for your next moist heat."),
-], ids=["cold-just-placed", "cold-after-1h", "cold-after-1h45", "cold-after-3h", "heat-just-placed",
-        "heat-after-3h", "heat-after-3h30", "heat-after-4h30"])
+], ids=["cold-just-placed", "cold-after-30m", "cold-after-1h", "cold-after-1h45", "cold-after-3h",
+        "heat-just-placed", "heat-after-30m", "heat-after-3h", "heat-after-3h30", "heat-after-4h30"])
 def test_the_next_compress_is_due_every_2_hours_for_cold_and_every_4_for_heat(step_id, hours, expected):
     assert expected in next_due_after(step_id, hours)
 

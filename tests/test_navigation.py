@@ -119,7 +119,9 @@ SIDE_QUESTIONS = ["resume offer", "restart offer", "delete question", "got-help 
 HOME = dict(QUESTION) | {"resume offer": "steps.rest.ask", "delete question": "steps.rest.ask"}
 # Where a relaunch carries on: the timer offer belongs to the moment the pack goes on, so coming back, the
 # guide carries on after it.
-HOME_AFTER_RELAUNCH = HOME | {"pack_timer": "steps.legs_1.ask"}
+HOME_AFTER_RELAUNCH = HOME | {"pack_timer": "steps.legs_1.ask",
+                              # ... and left waiting for the pack, it asks whether the pack is on now.
+                              "compress_later": "steps.compress_cold.ask", "heat_options": "steps.compress_heat.ask"}
 
 
 @pytest.fixture(scope="module")

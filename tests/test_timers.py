@@ -118,3 +118,31 @@ def test_delete_my_data_cancels_the_timers_too(device):
     device.say("delete my data")
     assert "deleted" in device.say("yes")[0].speech.lower()
     assert timers(device) == []
+
+
+def test_the_next_pack_gets_its_timer_when_asked_for(device):
+    """Before, "set a timer" for the second pack of the day looped on "once your pack is on"."""
+    device.api.grant(device.identity.user_id, TIMERS_SCOPE)
+    at_the_timer_offer(device)
+    device.say("no")
+    device.say("stop")
+    device.wait(timedelta(hours=2))
+    assert "time for your next cold pack" in device.say("open back spasm coach")[0].speech.lower()
+    assert "timer is running" in device.say("set a timer for my ice pack")[0].speech
+    assert len(timers(device)) == 1
+
+
+def test_stopping_at_the_offer_still_says_when_the_pack_comes_off_on_coming_back(device):
+    at_the_timer_offer(device)
+    device.say("stop")
+    device.wait(timedelta(minutes=1))
+    back = device.say("open back spasm coach")[0].speech
+    assert TAKE_OFF_AT.search(back) and "leg positions" in back
+
+
+def test_asking_for_a_timer_after_declining_asks_for_the_permission_again(device):
+    at_the_timer_offer(device)
+    device.say("yes")
+    device.consent(False)
+    asked = device.say("can you set a timer after all")[0]
+    assert "Connections.SendRequest AskFor" in asked.directives and "couldn't" not in asked.speech

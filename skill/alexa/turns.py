@@ -157,7 +157,7 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
             notices.append(Line("events.save_failed"))
     # The device's time zone is looked up only if a time of day is said, and never for a red flag.
     zone = functools.cache(lambda: effects.device_zone(handler_input) if turn.plan.triage is None else None)
-    rendered = coach.renderer.render(turn.plan, locale, tuple(notices), LocalClock(now, zone))
+    rendered = coach.renderer.render(turn.plan, locale, tuple(notices), LocalClock(zone))
     return build_response(handler_input, rendered, directives)
 
 

@@ -43,7 +43,7 @@ def pack_params(reply: Reply, step: Step) -> dict:
         pack = use.pack if use is not None else todays_step(reply).pack
         params["pack"] = f"timers.name_{pack}"
         if use is not None:
-            params["when"] = ClockTime(parse_time(use.at) + minutes(reply, pack))
+            params["when"] = ClockTime(parse_time(use.at) + minutes(reply, pack), reply.now)
     if pack:
         params.update(minutes=packs[pack]["minutes"], every_hours=packs[pack]["every_hours"])
     return params
@@ -109,6 +109,10 @@ def _duration(minutes: int) -> Line:
     if minutes < 90:
         return Line("durations.one_hour")
     return Line("durations.hours", {"n": round(minutes / 60)})
+
+
+def packs(reply: Reply) -> tuple[str, ...]:
+    return tuple(name for name, spec in reply.settings["compress"].items() if isinstance(spec, dict))
 
 
 def running_timer(reply: Reply):

@@ -310,7 +310,7 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
              "help.screening", "help.question", "help.offer", "compress_plan.changed", "urgent.reminder",
              "emergency.since", "events.report_signs", "timers.set", "timers.failed", "timers.asking_permission",
              "timers.declined", "timers.take_off", "timers.left", "timers.left_one", "timers.cancelled",
-             "timers.none_running", "timers.when_pack_on", "clock.at", "clock.in_minutes"]
+             "timers.none_running", "timers.when_pack_on", "clock.at", "clock.in_minutes", "clock.in_a_minute"]
     keys += [f"timers.{kind}_{pack}" for pack in packs(protocol) for kind in ("name", "label", "announce")]
     keys += [f"events.{name}" for name in (
         "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "restart", "two_weeks",

@@ -243,14 +243,21 @@ class Reply:
             # A question about the pack just put on ("a timer for it?") belongs to that moment: coming
             # back, the guide carries on after it.
             self.record.step = self.step.next
+        elif self.step is not None and self.step.pack in compress.packs(self) and not self.step.plan:
+            # Left waiting for the pack ("put it on when you can"): coming back, ask whether it is on now.
+            self.record.step = compress.todays_step(self).id
         self.say("events.welcome_back")
         self.say_two_weeks_notice()
         self.say_urgent_reminder()
         moved_on = compress.plan_moved_on(self)
         if moved_on:
             self.say_plan_moved_on()
+        elif compress.time_left(self) is not None:
+            self.plan.lines.append(compress.time_left(self))
+        elif self.pack_still_on():
+            self.say_off_time()  # on, with no timer: when it comes off
         else:
-            line = compress.time_left(self) or compress.next_due(self)
+            line = compress.next_due(self)
             if line is not None:
                 self.plan.lines.append(line)
         if self.nothing_under_way():
@@ -409,8 +416,14 @@ class Reply:
             self.cancel_timers()
             self.say("timers.cancelled")
         elif left is not None:
-            self.plan.lines.append(left)  # "set a timer" while one runs: how long it has left
-        elif request == "timer" and self.pack_still_on():
+            if not self.opening:  # (opening a session, the welcome back says it)
+                self.plan.lines.append(left)  # "set a timer" while one runs: how long it has left
+        elif request == "timer" and (self.pack_still_on() or self.screening_done()) and not self.emergency_active():
+            if not self.pack_still_on():  # "set a timer for my ice pack": the next pack is on now
+                pack = compress.todays_step(self).pack
+                self.record.episode = self.record.episode.with_compress(pack, self.now)
+            # Asked for in so many words: a permission declined earlier is asked for again.
+            self.record.alerts = replace(self.record.alerts, declined_at=None)
             self.plan_timer(compress.in_use(self).pack)
         elif request == "timer":
             self.say("timers.when_pack_on")
@@ -418,8 +431,11 @@ class Reply:
             self.say("timers.none_running")
 
     def pack_still_on(self) -> bool:
+        """The last pack went on less than its minutes ago (and isn't heat that made the pain worse)."""
         use = compress.in_use(self)
-        return use is not None and since(use.at, self.now) < compress.minutes(self, use.pack)
+        if use is None or (use.pack == "heat" and self.record.heat_intolerant):
+            return False
+        return since(use.at, self.now) < compress.minutes(self, use.pack)
 
     def say_off_time(self) -> None:
         """ "Take the cold pack off at 3:40 PM": when the pack in use comes off."""
@@ -619,6 +635,8 @@ class Reply:
 
     def heat_worse(self, event: Event) -> None:
         self.record.heat_intolerant = True
+        if self.record.alerts.timer is not None and self.record.alerts.timer.pack == "heat":
+            self.cancel_timers()  # the heat comes off now
         self.say("events.heat_worse")
         if self.step.pack == "heat":  # (not the in_use steps after it: the pack is on by then)
             # The advice just given is now wrong for this person: on to the cold-only step.

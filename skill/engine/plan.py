@@ -98,6 +98,7 @@ class ClockTime:
     unknown, as a time from now ("in 15 minutes"). A line parameter."""
 
     at: datetime
+    now: datetime  # the turn's time: "in about 15 minutes" is counted from it
 
 
 @dataclass(frozen=True)
