@@ -47,10 +47,14 @@ class Renderer:
         template = prompts.text(line.key)
         values = dict(info.spoken if spoken else info.written)
         for name, value in line.params.items():
-            if isinstance(value, ClockTime):
+            if isinstance(value, ClockTime) or isinstance(value, tuple) and value and isinstance(value[0], ClockTime):
                 if "{" + name + "}" not in template:
                     continue  # not said: the device's time zone is not looked up for it
-                value = self.text(self.clock_line(value, clock), locale, spoken)
+                moments = value if isinstance(value, tuple) else (value,)
+                value = self.text(self.clock_line(moments[0], clock), locale, spoken)
+                if len(moments) > 1:  # "at 12:40 PM, 2:40 PM and 4:40 PM"
+                    rest = [self.clock_line(m, clock).params.get("time", "") for m in moments[1:]]
+                    value = ", ".join([value, *rest[:-1]]) + f" and {rest[-1]}"
             elif isinstance(value, Line):
                 value = self.text(value, locale, spoken, clock)
             elif isinstance(value, str) and prompts.get(value) is not None:

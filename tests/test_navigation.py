@@ -83,6 +83,8 @@ TO["compress_cold_only"] = then(TO["compress_heat"], "heat_worse")
 TO["compress_heat_first"] = then(TO["rest"], timedelta(days=5), "launch", *["no"] * 5, "yes")  # a later episode
 TO["pack_timer"] = then(TO["compress_cold"], "yes")
 TO["legs_1"] = then(TO["pack_timer"], "no")  # no timer: the time to take the pack off, then the legs
+# Reminders for the next packs are offered where the device's time zone is known.
+TO["reminders_offer"] = then(TO["pack_timer"], Event("no", zone="UTC"))
 TO["legs_2"] = then(TO["legs_1"], "yes")
 TO["legs_3"] = then(TO["legs_2"], "yes")
 TO["legs_4"] = then(TO["legs_3"], "yes")
@@ -119,7 +121,7 @@ SIDE_QUESTIONS = ["resume offer", "restart offer", "delete question", "got-help 
 HOME = dict(QUESTION) | {"resume offer": "steps.rest.ask", "delete question": "steps.rest.ask"}
 # Where a relaunch carries on: the timer offer belongs to the moment the pack goes on, so coming back, the
 # guide carries on after it.
-HOME_AFTER_RELAUNCH = HOME | {"pack_timer": "steps.legs_1.ask",
+HOME_AFTER_RELAUNCH = HOME | {"pack_timer": "steps.legs_1.ask", "reminders_offer": "steps.legs_1.ask",
                               # ... and left waiting for the pack, it asks whether the pack is on now.
                               "compress_later": "steps.compress_cold.ask", "heat_options": "steps.compress_heat.ask"}
 

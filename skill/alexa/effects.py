@@ -12,11 +12,22 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.services import ServiceException
+from ask_sdk_model.services.reminder_management import (
+    AlertInfo,
+    PushNotification,
+    PushNotificationStatus,
+    ReminderRequest,
+    SpokenInfo,
+    SpokenText,
+    Trigger,
+    TriggerType,
+)
 from ask_sdk_model.services.timer_management import (
     AnnounceOperation,
     CreationBehavior,
@@ -28,7 +39,7 @@ from ask_sdk_model.services.timer_management import (
     Visibility,
 )
 
-from skill.engine.plan import AskPermission, CancelTimers, StartTimer
+from skill.engine.plan import AskPermission, CancelReminders, CancelTimers, CreateReminders, StartTimer
 
 log = logging.getLogger(__name__)
 
@@ -98,31 +109,84 @@ def permission_directive(effect: AskPermission) -> SendRequestDirective:
                  "permissionScopes": [{"permissionScope": SCOPES[effect.scope], "consentLevel": "ACCOUNT"}]})
 
 
-def device_zone(handler_input):
-    """The device's time zone (settings API), kept in the session once known; None when it can't be had."""
+def device_zone_name(handler_input) -> str | None:
+    """The device's IANA time zone (settings API), kept in the session once known; None when it can't be
+    had (the engine then says times as minutes from now and sets no reminders)."""
     manager = handler_input.attributes_manager
     session = handler_input.request_envelope.session
     known = (manager.session_attributes or {}).get(ZONE_KEY) if session is not None else None
-    name = known
-    if name is None:
-        try:
-            device = handler_input.request_envelope.context.system.device.device_id
-            name = handler_input.service_client_factory.get_ups_service().get_system_time_zone(device)
-        except Exception as exc:  # noqa: BLE001 - say "in about 15 minutes" instead of a time of day
-            log.info("the device's time zone is unknown: %s", type(exc).__name__)
-            return None
+    if isinstance(known, str):
+        return known
     try:
-        zone = ZoneInfo(name) if isinstance(name, str) else None
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = None
-    if zone is not None and known is None and session is not None:
+        device = handler_input.request_envelope.context.system.device.device_id
+        name = handler_input.service_client_factory.get_ups_service().get_system_time_zone(device)
+        ZoneInfo(name)
+    except Exception as exc:  # noqa: BLE001 - no zone: no time of day
+        log.info("the device's time zone is unknown: %s", type(exc).__name__)
+        return None
+    if session is not None:
         manager.session_attributes[ZONE_KEY] = name
-    return zone
+    return name
 
 
-def needs_outcome(effects) -> StartTimer | None:
-    """The effect whose outcome changes what is said (a StartTimer), if the plan has one."""
-    return next((e for e in effects if isinstance(e, StartTimer)), None)
+def zone_info(name: str | None):
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def start_reminders(handler_input, effect: CreateReminders, text) -> tuple[str, str]:
+    """Create a reminder at each of ``effect.times`` (the device's local time): (outcome, ids joined by
+    spaces). All or nothing: a set cut short by a failure is deleted again, so no stray reminder stays."""
+    zone = zone_info(effect.zone)
+    if zone is None:
+        return "reminders_failed", ""
+    locale = handler_input.request_envelope.request.locale or "en-US"
+    made: list[str] = []
+    try:
+        client = handler_input.service_client_factory.get_reminder_management_service()
+        now = datetime.now(zone).replace(microsecond=0, tzinfo=None).isoformat()
+        for moment in effect.times:
+            local = moment.astimezone(zone).replace(second=0, microsecond=0, tzinfo=None).isoformat()
+            request = ReminderRequest(
+                request_time=now,
+                trigger=Trigger(object_type=TriggerType.SCHEDULED_ABSOLUTE, scheduled_time=local,
+                                time_zone_id=effect.zone),
+                alert_info=AlertInfo(spoken_info=SpokenInfo(content=[SpokenText(locale=locale, text=text(effect.text))])),
+                push_notification=PushNotification(status=PushNotificationStatus.ENABLED))
+            made.append(client.create_reminder(request).alert_token)
+    except ServiceException as exc:
+        delete_reminders(handler_input, made)
+        if exc.status_code in (401, 403):
+            return "reminders_need_permission", ""
+        log.warning("the reminders could not be set: HTTP %s", exc.status_code)
+        return "reminders_failed", ""
+    except Exception as exc:  # noqa: BLE001
+        delete_reminders(handler_input, made)
+        log.warning("the reminders could not be set: %s", type(exc).__name__)
+        return "reminders_failed", ""
+    return "reminders_set", " ".join(made)
+
+
+def delete_reminders(handler_input, ids) -> None:
+    for alert_token in ids:
+        try:
+            handler_input.service_client_factory.get_reminder_management_service().delete_reminder(alert_token)
+        except Exception as exc:  # noqa: BLE001 - gone already, or the service is down: nothing more to do
+            log.info("a reminder could not be deleted: %s", type(exc).__name__)
+
+
+def needs_outcome(effects):
+    """The effect whose outcome changes what is said (a StartTimer or CreateReminders), if any."""
+    return next((e for e in effects if isinstance(e, (StartTimer, CreateReminders))), None)
+
+
+def carry_out(handler_input, effect, text) -> tuple[str, str]:
+    """Carry out a StartTimer or CreateReminders: (its effect_done outcome, the ids it made)."""
+    if isinstance(effect, StartTimer):
+        return start_timer(handler_input, effect, text)
+    return start_reminders(handler_input, effect, text)
 
 
 def carry_out_quiet(handler_input, effects) -> list:
@@ -131,6 +195,8 @@ def carry_out_quiet(handler_input, effects) -> list:
     for effect in effects:
         if isinstance(effect, CancelTimers):
             cancel_timers(handler_input)
+        elif isinstance(effect, CancelReminders):
+            delete_reminders(handler_input, effect.ids)
         elif isinstance(effect, AskPermission):
             directives.append(permission_directive(effect))
     return directives

@@ -167,6 +167,7 @@ CARRIERS = {
     "MomentIntent": "hold on",  # "hold on", "one moment": take your time (a pause would end the session)
     "CancelTimerIntent": "cancel the timer",  # the pack's Alexa timer: stop it
     "TimeLeftIntent": "how long is left",  # ... or say how long it has left
+    "CancelRemindersIntent": "cancel my reminders",  # the reminders for the next packs
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 

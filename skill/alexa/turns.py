@@ -16,6 +16,7 @@ from ask_sdk_model import Response
 from ask_sdk_model.ui import SimpleCard
 
 from skill.engine import Event, Guide, Line, Plan
+from skill.engine.alerts import UNKNOWN_ZONE
 from skill.alexa import effects
 from skill.render import LocalClock, Renderer, Rendered
 
@@ -118,18 +119,23 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     # 30 KB of them) never come back and never push a response past Alexa's 24 KB.
     if handler_input.request_envelope.session is not None:  # (ask-sdk refuses them out of session)
         echoed = manager.session_attributes or {}
-        manager.session_attributes = {key: echoed[key] for key in (STATE_KEY, UNREAD_KEY) if key in echoed}
+        kept = (STATE_KEY, UNREAD_KEY, effects.ZONE_KEY)
+        manager.session_attributes = {key: echoed[key] for key in kept if key in echoed}
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
-    event = replace(event, opens_session=opens_session(handler_input))
+    known_zone = (manager.session_attributes or {}).get(effects.ZONE_KEY) if handler_input.request_envelope.session else None
+    event = replace(event, opens_session=opens_session(handler_input), zone=known_zone)
     now = request_time(handler_input)
     turn = coach.guide.handle(state, event, now, locale)
-    timer = effects.needs_outcome(turn.plan.effects)
-    if timer is not None:
-        # What is said depends on how the timer went: the engine words the outcome in a second pass.
-        outcome, timer_id = effects.start_timer(
-            handler_input, timer, lambda key: coach.renderer.text(Line(key), locale))
-        done = Event("effect_done", target=outcome, detail=timer_id, opens_session=event.opens_session)
+    if turn.plan.needs_zone and turn.plan.triage is None:
+        # The answer depends on the local time (the quiet hours, "due at 3:40"): ask again, knowing it.
+        event = replace(event, zone=effects.device_zone_name(handler_input) or UNKNOWN_ZONE)
+        turn = coach.guide.handle(state, event, now, locale)
+    wanted = effects.needs_outcome(turn.plan.effects)
+    if wanted is not None:
+        # What is said depends on how it went: the engine words the outcome in a second pass.
+        outcome, made = effects.carry_out(handler_input, wanted, lambda key: coach.renderer.text(Line(key), locale))
+        done = replace(event, kind="effect_done", target=outcome, detail=made, text="", carrier="", flag=None)
         turn = coach.guide.handle(turn.state, done, now, locale)
     directives = effects.carry_out_quiet(handler_input, turn.plan.effects)
     if turn.plan.heard:
@@ -156,7 +162,9 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         if not turn.plan.silent:
             notices.append(Line("events.save_failed"))
     # The device's time zone is looked up only if a time of day is said, and never for a red flag.
-    zone = functools.cache(lambda: effects.device_zone(handler_input) if turn.plan.triage is None else None)
+    zone = functools.cache(lambda: effects.zone_info(
+        event.zone if event.zone not in (None, UNKNOWN_ZONE) else (turn.state.get("alerts") or {}).get("zone")
+        or (effects.device_zone_name(handler_input) if turn.plan.triage is None else None)))
     rendered = coach.renderer.render(turn.plan, locale, tuple(notices), LocalClock(zone))
     return build_response(handler_input, rendered, directives)
 

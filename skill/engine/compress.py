@@ -96,10 +96,12 @@ def next_due(reply: Reply) -> Line | None:
     if last.pack != pack:
         return None  # the plan moved on to another pack: its own line says what to do
     every = timedelta(hours=reply.settings["compress"][pack]["every_hours"])
-    remaining = parse_time(last.at) + every - reply.now
-    minutes = int(remaining.total_seconds() // 60)
+    due = parse_time(last.at) + every
+    minutes = int((due - reply.now).total_seconds() // 60)
     if minutes <= 0:
         return Line("next_compress.due_now", {"pack": pack_line})
+    if reply.record.alerts.zone:  # "due at 3:40 PM" where the device's zone is known
+        return Line("next_compress.due_at", {"pack": pack_line, "when": ClockTime(due, reply.now)})
     return Line("next_compress.due_later", {"pack": pack_line, "due": _duration(minutes)})
 
 

@@ -39,7 +39,7 @@ ROLES = {
 # Targets that are not steps: stay here and take your time; the step asked for before screening.
 SPECIAL_TARGETS = {"wait", "requested_step", "return_step"}
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
-                "heat_minutes", "heat_every_hours", "when", "time"}
+                "heat_minutes", "heat_every_hours", "when", "time", "times"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
 
@@ -310,7 +310,11 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
              "help.screening", "help.question", "help.offer", "compress_plan.changed", "urgent.reminder",
              "emergency.since", "events.report_signs", "timers.set", "timers.failed", "timers.asking_permission",
              "timers.declined", "timers.take_off", "timers.left", "timers.left_one", "timers.cancelled",
-             "timers.none_running", "timers.when_pack_on", "clock.at", "clock.in_minutes", "clock.in_a_minute"]
+             "timers.none_running", "timers.when_pack_on", "clock.at", "clock.in_minutes", "clock.in_a_minute",
+             "next_compress.due_at"]
+    keys += [f"reminders.{name}" for name in ("times", "set", "failed", "asking_permission", "declined", "cancelled",
+                                              "none_set", "when_pack_on", "none_today")]
+    keys += [f"reminders.text_{pack}" for pack in packs(protocol)]
     keys += [f"timers.{kind}_{pack}" for pack in packs(protocol) for kind in ("name", "label", "announce")]
     keys += [f"events.{name}" for name in (
         "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "restart", "two_weeks",

@@ -26,10 +26,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
-from skill.engine import compress, outcomes, side_questions
+from skill.engine import alerts, compress, outcomes, side_questions
 from skill.engine.content import Content, Step, Transition, default_content
-from skill.engine.plan import AskPermission, CancelTimers, Card, Event, Line, Plan, StartTimer, Turn
-from skill.engine.record import PackTimer, Record, iso, since
+from skill.engine.plan import Card, Event, Line, Plan, Turn
+from skill.engine.record import Record, iso, since
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 
 # Events that mean the same thing whatever step the person is on, so a request that opens a session
@@ -53,6 +53,8 @@ class Guide:
         record = Record.from_json(raw_record, now, self.content.known)
         side_questions.drop_if_stale(record)
         reply = Reply(self.content, record, now, locale, opening=event.opens_session)
+        reply.event_zone = event.zone
+        alerts.remember_zone(reply)
         reply.answer_event(event)
         record.last_seen = iso(now)
         return Turn(state=record.to_json(), plan=reply.plan)
@@ -70,6 +72,7 @@ class Reply:
         self.now_iso = iso(now)
         self.locale = locale
         self.opening = opening  # this request opened a session
+        self.event_zone: str | None = None  # the device's time zone, when the event says it
         self.plan = Plan()
 
     # ------------------------------------------------------------------ what we know
@@ -126,9 +129,9 @@ class Reply:
         if event.kind == "session_ended":
             return self.session_ended()
         if event.kind == "effect_done":
-            return self.effect_done(event)
+            return alerts.effect_done(self, event)
         if event.kind == "permission":
-            return self.permission(event)
+            return alerts.permission(self, event)
         question = self.record.side_question
         if question is not None and question.name == "clarify_red_flag":
             # "Do your legs feel weak or numb?" stands until answered: anything else escalates.
@@ -197,13 +200,13 @@ class Reply:
         elif reading.kind == "request" and reading.value == "moment":
             self.say("events.moment")
         elif reading.kind == "request" and reading.value in ("timer", "time_left", "cancel_timer"):
-            if reading.value == "timer" and on_a_question and step.pack == compress.IN_USE:
+            yes = step.on.get("yes") if on_a_question else None
+            if reading.value == "timer" and yes is not None and yes.record == "timer_wanted":
                 return as_event("yes")  # "set a timer" to "shall I set a timer?"
             # (a timer being set: this plan stands until the platform's second pass words the outcome)
-            self.timer_request(reading.value)
-        elif reading.kind == "request":  # a reminder: not yet; the timings in words instead
-            self.say(f"events.{reading.value}_not_set")
-            self.plan.lines.extend(compress.todays_plan(self))
+            alerts.timer_request(self, reading.value)
+        elif reading.kind == "request" and reading.value in ("reminder", "cancel_reminders"):
+            alerts.reminder_request(self, reading.value)
         elif reading.kind == "question":
             self.answer_question(reading.value)
         elif finding is None and (reading.kind == "symptom" or not self.opening):
@@ -254,8 +257,8 @@ class Reply:
             self.say_plan_moved_on()
         elif compress.time_left(self) is not None:
             self.plan.lines.append(compress.time_left(self))
-        elif self.pack_still_on():
-            self.say_off_time()  # on, with no timer: when it comes off
+        elif alerts.pack_still_on(self):
+            alerts.say_off_time(self)  # on, with no timer: when it comes off
         else:
             line = compress.next_due(self)
             if line is not None:
@@ -354,100 +357,10 @@ class Reply:
 
     def forget_everything(self) -> None:
         self.plan.forget_user = True
-        self.cancel_timers()
+        alerts.cancel_everything(self)
         self.record = Record.fresh(self.now)
         self.say("events.deleted")
         self.end()
-
-    # ------------------------------------------------------------------ Alexa timers for the packs
-    def plan_timer(self, pack: str) -> None:
-        """Ask the platform for a timer for ``pack``; what is said depends on how that goes (effect_done)."""
-        minutes = self.settings["compress"][pack]["minutes"]
-        self.plan.effects.append(StartTimer(pack, minutes, f"timers.announce_{pack}"))
-
-    def cancel_timers(self) -> None:
-        if self.record.alerts.timer is not None:
-            self.plan.effects.append(CancelTimers())
-            self.record.alerts = replace(self.record.alerts, timer=None)
-
-    def effect_done(self, event: Event) -> None:
-        """The platform tried the timer the last plan asked for: say how it went, then the step again."""
-        use = compress.in_use(self)
-        if use is None or self.emergency_active():
-            return self.launch()
-        alerts = self.record.alerts
-        if event.target == "timer_set":
-            minutes = self.settings["compress"][use.pack]["minutes"]
-            timer = PackTimer(use.pack, event.detail, self.now_iso, minutes)
-            self.record.alerts = replace(alerts, timer=timer, waiting_pack=None, asked_at=None)
-            self.say("timers.set", minutes=minutes, pack=f"timers.name_{use.pack}")
-        elif event.target == "timer_needs_permission" and CONDITIONS["timer_offerable"](self):
-            # Alexa asks by voice; its answer comes back as a permission event, in a new request.
-            self.record.alerts = replace(alerts, waiting_pack=use.pack, asked_at=self.now_iso)
-            self.say("timers.asking_permission")
-            self.plan.effects.append(AskPermission("timers"))
-            return self.end()
-        else:
-            self.say("timers.failed")
-            self.say_off_time()
-        self.carry_on_after_timer()
-
-    def permission(self, event: Event) -> None:
-        """Alexa's answer to the permission request: a timer if granted (and still wanted), the time to
-        take the pack off if not, and the person is not asked again for a week."""
-        alerts = self.record.alerts
-        waiting, asked = alerts.waiting_pack, self.hours_since(alerts.asked_at)
-        self.record.alerts = replace(alerts, waiting_pack=None, asked_at=None)
-        if waiting is None or asked is None or self.emergency_active():
-            return self.launch()
-        if event.target == "accepted":
-            if asked * 60 <= self.settings["timers"]["answer_within_minutes"]:
-                self.plan_timer(waiting)
-            return self.carry_on_after_timer()
-        self.record.alerts = replace(self.record.alerts, declined_at=self.now_iso)
-        self.say("timers.declined")
-        self.say_off_time()
-        self.carry_on_after_timer()
-
-    def timer_request(self, request: str) -> None:
-        """ "How long is left?", "cancel the timer", "set a timer"."""
-        left = compress.time_left(self)
-        if request == "cancel_timer" and left is not None:
-            self.cancel_timers()
-            self.say("timers.cancelled")
-        elif left is not None:
-            if not self.opening:  # (opening a session, the welcome back says it)
-                self.plan.lines.append(left)  # "set a timer" while one runs: how long it has left
-        elif request == "timer" and (self.pack_still_on() or self.screening_done()) and not self.emergency_active():
-            if not self.pack_still_on():  # "set a timer for my ice pack": the next pack is on now
-                pack = compress.todays_step(self).pack
-                self.record.episode = self.record.episode.with_compress(pack, self.now)
-            # Asked for in so many words: a permission declined earlier is asked for again.
-            self.record.alerts = replace(self.record.alerts, declined_at=None)
-            self.plan_timer(compress.in_use(self).pack)
-        elif request == "timer":
-            self.say("timers.when_pack_on")
-        else:
-            self.say("timers.none_running")
-
-    def pack_still_on(self) -> bool:
-        """The last pack went on less than its minutes ago (and isn't heat that made the pain worse)."""
-        use = compress.in_use(self)
-        if use is None or (use.pack == "heat" and self.record.heat_intolerant):
-            return False
-        return since(use.at, self.now) < compress.minutes(self, use.pack)
-
-    def say_off_time(self) -> None:
-        """ "Take the cold pack off at 3:40 PM": when the pack in use comes off."""
-        step = self.step
-        params = compress.pack_params(self, replace(step, pack=compress.IN_USE)) if step is not None else {}
-        if "when" in params:
-            self.say("timers.take_off", **params)
-
-    def carry_on_after_timer(self) -> None:
-        if self.step is not None and self.step.is_question and self.record.side_question is None:
-            return self.render_step(self.step)
-        self.carry_on()
 
     # ------------------------------------------------------------------ moving and speaking
     def restate(self) -> None:
@@ -636,7 +549,9 @@ class Reply:
     def heat_worse(self, event: Event) -> None:
         self.record.heat_intolerant = True
         if self.record.alerts.timer is not None and self.record.alerts.timer.pack == "heat":
-            self.cancel_timers()  # the heat comes off now
+            alerts.cancel_timers(self)  # the heat comes off now
+        if self.record.alerts.reminders_pack == "heat":
+            alerts.cancel_reminders(self)  # "time for your next moist heat" no longer: cold from now on
         self.say("events.heat_worse")
         if self.step.pack == "heat":  # (not the in_use steps after it: the pack is on by then)
             # The advice just given is now wrong for this person: on to the cold-only step.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from skill.engine import side_questions
+from skill.engine import alerts, side_questions
 from skill.engine.plan import Card, Event, Line
 from skill.engine.record import Emergency, Urgent
 from skill.engine.rules import CONDITIONS
@@ -62,7 +62,7 @@ def emergency(reply: Reply, flag: str | None) -> None:
     record.requested_step = record.return_step = None
     record.last_emergency = Emergency(flag, reply.now_iso)
     _triage_answer(reply, "emergency", flag)
-    reply.cancel_timers()  # "time to take the pack off" has no place while help is on its way
+    alerts.cancel_everything(reply)  # "time to take the pack off" has no place while help is on its way
     reply.end()
 
 

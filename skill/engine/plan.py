@@ -47,7 +47,8 @@ EVENT_KINDS = frozenset(
 
 # What the platform reports back about a StartTimer: made; refused for want of permission; or failed
 # (rate-limited, the service down, the device offline): the engine decides what is said about each.
-EFFECT_OUTCOMES = frozenset({"timer_set", "timer_needs_permission", "timer_failed"})
+EFFECT_OUTCOMES = frozenset({"timer_set", "timer_needs_permission", "timer_failed",
+                             "reminders_set", "reminders_need_permission", "reminders_failed"})
 PERMISSION_ANSWERS = frozenset({"accepted", "denied", "not_answered"})
 
 
@@ -58,7 +59,10 @@ class Event:
     text: str = ""  # describe: what the person said
     carrier: str = ""  # describe: the meaning of the words the platform cut off ("i cannot", "my legs")
     flag: str | None = None  # describe: a red flag the platform resolved by name
-    detail: str = ""  # effect_done: the platform's id for what it made (a timer id)
+    detail: str = ""  # effect_done: the platform's id(s) for what it made (a timer id; reminder ids, space-separated)
+    # The device's IANA time zone when the platform knows it ("unknown" when it asked and could not
+    # find out). The engine asks for it (Plan.needs_zone) only for answers that depend on the local time.
+    zone: str | None = None
     # The request opened a session (a launch, a one-shot, or an utterance Alexa could not resolve):
     # whatever it says, the engine first runs the same coming-back logic as a launch.
     opens_session: bool = False
@@ -83,6 +87,22 @@ class StartTimer:
 @dataclass(frozen=True)
 class CancelTimers:
     """Stop the timers this skill set (the guide stopped for an emergency, or the person asked)."""
+
+
+@dataclass(frozen=True)
+class CreateReminders:
+    """Reminders at ``times`` (UTC), each saying the prompt ``text``; they replace any set before."""
+
+    times: tuple
+    text: str
+    zone: str  # the device's IANA zone: reminders are set at these times of day there
+
+
+@dataclass(frozen=True)
+class CancelReminders:
+    """Delete the reminders this skill set (``ids``)."""
+
+    ids: tuple
 
 
 @dataclass(frozen=True)
@@ -137,9 +157,13 @@ class Plan:
     triage: str | None = None
     # What free words were read as (understanding's kinds: answer, question, remark...), for the log.
     heard: str | None = None
-    # Effects for the adapter to carry out (StartTimer, CancelTimers, AskPermission), in order. After a
-    # StartTimer the adapter reports its outcome with an ``effect_done`` event and says that plan instead.
+    # Effects for the adapter to carry out (StartTimer, CreateReminders, Cancel..., AskPermission), in
+    # order. After a StartTimer or CreateReminders the adapter reports the outcome with an ``effect_done``
+    # event and says that plan instead.
     effects: list = field(default_factory=list)
+    # This answer depends on the device's local time and the event did not say it: the adapter looks the
+    # zone up and asks again with Event.zone set (never for a red flag: triage needs no clock).
+    needs_zone: bool = False
 
     @property
     def silent(self) -> bool:

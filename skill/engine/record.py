@@ -214,23 +214,49 @@ class Alerts:
     """What the skill asked Alexa to keep time for, and what the person said about permission."""
 
     timer: PackTimer | None = None
-    # A pack whose timer waits for the person's answer to the permission request, and when it was asked.
+    # What waits for the person's answer to a permission request: "timer" or "reminders", for a pack.
+    waiting_for: str | None = None
     waiting_pack: str | None = None
     asked_at: str | None = None
-    # When the person declined (or did not answer) the permission for timers: not asked again for a while.
+    # When the person declined (or did not answer) the permission: not offered again for a while.
     declined_at: str | None = None
+    reminders_declined_at: str | None = None
+    # The reminders set for the next packs: their ids (to cancel them), times (UTC) and pack.
+    reminder_ids: tuple[str, ...] = ()
+    reminder_times: tuple[str, ...] = ()
+    reminders_pack: str | None = None
+    # The device's IANA time zone, once the platform has said it (for times of day and the quiet hours).
+    zone: str | None = None
 
     @classmethod
     def from_json(cls, raw) -> Alerts:
         if not isinstance(raw, dict):
             return cls()
-        waiting = raw.get("waiting_pack") if raw.get("waiting_pack") in PACKS else None
-        return cls(timer=PackTimer.from_json(raw.get("timer")), waiting_pack=waiting,
-                   asked_at=_time(raw.get("asked_at"), None), declined_at=_time(raw.get("declined_at"), None))
+
+        def strings(value, limit=12):
+            ok = isinstance(value, list) and all(isinstance(v, str) and 0 < len(v) <= 200 for v in value)
+            return tuple(value[:limit]) if ok else ()
+
+        zone = raw.get("zone") if isinstance(raw.get("zone"), str) and len(raw["zone"]) <= 64 else None
+        return cls(
+            timer=PackTimer.from_json(raw.get("timer")),
+            waiting_for=raw.get("waiting_for") if raw.get("waiting_for") in ("timer", "reminders") else None,
+            waiting_pack=raw.get("waiting_pack") if raw.get("waiting_pack") in PACKS else None,
+            asked_at=_time(raw.get("asked_at"), None),
+            declined_at=_time(raw.get("declined_at"), None),
+            reminders_declined_at=_time(raw.get("reminders_declined_at"), None),
+            reminder_ids=strings(raw.get("reminder_ids")),
+            reminder_times=tuple(t for t in strings(raw.get("reminder_times")) if _time(t, None)),
+            reminders_pack=raw.get("reminders_pack") if raw.get("reminders_pack") in PACKS else None,
+            zone=zone,
+        )
 
     def to_json(self) -> dict:
-        return {"timer": self.timer.to_json() if self.timer else None, "waiting_pack": self.waiting_pack,
-                "asked_at": self.asked_at, "declined_at": self.declined_at}
+        return {"timer": self.timer.to_json() if self.timer else None, "waiting_for": self.waiting_for,
+                "waiting_pack": self.waiting_pack, "asked_at": self.asked_at, "declined_at": self.declined_at,
+                "reminders_declined_at": self.reminders_declined_at, "reminder_ids": list(self.reminder_ids),
+                "reminder_times": list(self.reminder_times), "reminders_pack": self.reminders_pack,
+                "zone": self.zone}
 
 
 @dataclass(frozen=True)

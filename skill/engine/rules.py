@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
-from skill.engine import compress
+from skill.engine import alerts, compress
 from skill.engine.plan import Breathing, Line
 
 if TYPE_CHECKING:
@@ -35,14 +35,10 @@ def _requested_step(reply: Reply) -> bool:
     return reply.record.requested_step in reply.protocol.jump_targets.values()
 
 
-def _timer_offerable(reply: Reply) -> bool:
-    """A timer may be offered: the person has not declined the permission for it lately."""
-    hours = reply.hours_since(reply.record.alerts.declined_at)
-    return hours is None or hours >= 24 * reply.settings["timers"]["ask_again_after_days"]
-
-
 CONDITIONS: dict[str, Callable[[Reply], bool]] = {
-    "timer_offerable": _timer_offerable,
+    # Not after the person declined the permission lately (Amazon: not again for 7 days).
+    "timer_offerable": lambda reply: not alerts.declined_lately(reply, reply.record.alerts.declined_at),
+    "reminders_offerable": alerts.reminders_offerable,
     "heat_intolerant": lambda reply: reply.record.heat_intolerant,
     "later_episode": lambda reply: reply.record.episode.number > 1,
     "cold_phase": _cold_phase,
@@ -76,11 +72,12 @@ def _timer_wanted(reply: Reply) -> None:
     """ "Yes" to the timer: the platform is asked to start one for the pack in use."""
     use = compress.in_use(reply)
     if use is not None:
-        reply.plan_timer(use.pack)
+        alerts.plan_timer(reply, use.pack)
 
 
 RECORDS: dict[str, Callable[[Reply], None]] = {
     "timer_wanted": _timer_wanted,
+    "reminders_wanted": alerts.plan_reminders,  # "yes" to the reminders for the next packs
     "cold_compress": _compress_used("cold"),
     "heat_compress": _compress_used("heat"),
     "pain_eased": _pain_eased,
@@ -101,12 +98,9 @@ def _paced_breathing(reply: Reply, step: Step) -> None:
     reply.plan.lines.append(Line(f"steps.{step.id}.outro"))
 
 
-def _pack_off_time(reply: Reply, step: Step) -> None:
-    reply.say_off_time()
-
-
 INCLUDES: dict[str, Callable[[Reply, Step], None]] = {
-    "pack_off_time": _pack_off_time,
+    "pack_off_time": lambda reply, step: alerts.say_off_time(reply),
+    "reminder_times": lambda reply, step: reply.say("reminders.times", times=alerts.times_param(reply)),
     "next_compress": _next_compress,
     "paced_breathing": _paced_breathing,
 }
