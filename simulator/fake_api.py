@@ -374,7 +374,7 @@ class FakeAlexaApi:
         self._users: dict[str, _User] = {}
         self._tokens: dict[str, str] = {}
         self._log: list[RequestRecord] = []
-        self._failures: list[tuple[str, int]] = []  # (path prefix, status): see fail_next
+        self._failures: list[tuple[str, int | None]] = []  # (path prefix, status or None to let through)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._tmpdir: str | None = None
@@ -541,12 +541,12 @@ class FakeAlexaApi:
         with self._lock:
             return [dict(p) for p in self._user(user_id).progressive]
 
-    def fail_next(self, status: int, path: str = "/v1/alerts/timers", count: int = 1) -> None:
-        """The next ``count`` calls whose path starts with ``path`` fail with ``status`` (401, 403, 429, 500,
-        504...), as Amazon's API does when permission is missing, under throttling, when the service is
-        down, or when the device is offline (504)."""
+    def fail_next(self, status: int, path: str = "/v1/alerts/timers", count: int = 1, after: int = 0) -> None:
+        """After ``after`` more calls whose path starts with ``path`` succeed, the next ``count`` fail with
+        ``status`` (401, 403, 429, 500, 504...), as Amazon's API does when permission is missing, under
+        throttling, when the service is down, or when the device is offline (504)."""
         with self._lock:
-            self._failures.extend([(path, status)] * count)
+            self._failures.extend([(path, None)] * after + [(path, status)] * count)
 
     @property
     def requests_log(self) -> list[RequestRecord]:
@@ -630,6 +630,8 @@ class FakeAlexaApi:
             for i, (prefix, status) in enumerate(self._failures):
                 if path.startswith(prefix):
                     del self._failures[i]
+                    if status is None:  # a call let through before the failures
+                        return
                     raise ApiError(status, self._FAILURE_CODES.get(status, "ERROR"), f"injected failure {status}")
 
     def _route(self, method, parts, headers, raw_body):
