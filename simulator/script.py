@@ -3,6 +3,9 @@
     name: first session, no warning signs
     locale: en-US            # optional
     device: speaker          # speaker | show | no-audio
+    time_zone: America/New_York   # optional: the device's time zone (the settings API's answer)
+    start: 2026-03-02T09:00       # optional: the clock's start, in that zone (else: now), for answers
+                                  # that depend on the time of day (reminders, quiet hours)
     turns:
       - user: alexa, tell back spasm coach my back is spasming
         expect:
@@ -15,6 +18,7 @@
           card: Get emergency help now          # substring of the card's title and text
           directive: Connections.SendRequest    # a directive type present in the response
           timer: true                           # the fake Alexa API holds a timer for this user
+          reminders: 3                          # ... and this many reminders
       - silence: true          # the person says nothing (reprompt, then the session ends)
       - wait: 15m              # time passes: timers fire, audio plays
       - consent: accept        # answer a permission request: accept | deny
@@ -29,7 +33,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -37,7 +43,7 @@ from simulator.clock import parse_duration
 
 TURN_KINDS = ("user", "silence", "wait", "consent", "button")
 EXPECT_KEYS = {"speech", "speech_regex", "not_speech", "reprompt", "intent", "ends_session", "card", "directive",
-               "timer", "request_type", "note"}
+               "timer", "reminders", "request_type", "note"}
 
 
 class ScriptError(ValueError):
@@ -50,6 +56,8 @@ class Dialogue:
     turns: list[dict]
     locale: str = "en-US"
     device: str = "speaker"
+    time_zone: str | None = None
+    start: str | None = None
 
 
 @dataclass
@@ -88,8 +96,15 @@ def load_dialogue(path: str | Path) -> Dialogue:
                 raise ScriptError(f"{path}: turn {n}: unknown expectation {sorted(unknown)}")
         if "wait" in turn:
             parse_duration(str(turn["wait"]))  # fails early on a bad duration
+    zone, start = raw.get("time_zone"), raw.get("start")
+    try:
+        ZoneInfo(zone) if zone else None
+        datetime.fromisoformat(str(start)) if start else None
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise ScriptError(f"{path}: bad time_zone or start: {exc}") from None
     return Dialogue(name=raw.get("name") or Path(path).stem, turns=raw["turns"],
-                    locale=raw.get("locale", "en-US"), device=raw.get("device", "speaker"))
+                    locale=raw.get("locale", "en-US"), device=raw.get("device", "speaker"),
+                    time_zone=zone, start=str(start) if start else None)
 
 
 def run_turn(device, turn: dict) -> list:
@@ -139,6 +154,10 @@ def check(expect: dict, exchanges: list, device, number: int) -> list[Mismatch]:
             shown = " ".join(getattr(e, attr) for e in exchanges)
             if str(expect[key]).lower() not in shown.lower():
                 problems.append(Mismatch(number, key, expect[key], shown))
+    if "reminders" in expect:
+        held = len(device.api.reminders(device.identity.user_id)) if device.api is not None else 0
+        if held != int(expect["reminders"]):
+            problems.append(Mismatch(number, "reminders", expect["reminders"], held))
     if "timer" in expect:
         has = bool(device.api is not None and device.api.timers(device.identity.user_id, active_only=True))
         if has is not bool(expect["timer"]):
@@ -148,6 +167,12 @@ def check(expect: dict, exchanges: list, device, number: int) -> list[Mismatch]:
 
 def replay(dialogue: Dialogue, device) -> ReplayResult:
     result = ReplayResult(dialogue=dialogue)
+    zone = ZoneInfo(dialogue.time_zone) if dialogue.time_zone else timezone.utc
+    if dialogue.time_zone and device.api is not None:
+        device.api.device_time_zone = zone
+    if dialogue.start:
+        start = datetime.fromisoformat(dialogue.start)
+        device.clock.set(start if start.tzinfo else start.replace(tzinfo=zone))
     for number, turn in enumerate(dialogue.turns, 1):
         exchanges = run_turn(device, turn)
         result.exchanges += [(number, e) for e in exchanges]

@@ -146,3 +146,17 @@ def test_asking_for_a_timer_after_declining_asks_for_the_permission_again(device
     device.consent(False)
     asked = device.say("can you set a timer after all")[0]
     assert "Connections.SendRequest AskFor" in asked.directives and "couldn't" not in asked.speech
+
+
+def test_where_am_i_time_left_on_coming_back_and_when_asked_then_cancelled(device):
+    device.api.grant(device.identity.user_id, TIMERS_SCOPE)
+    at_the_timer_offer(device)
+    device.say("yes")
+    device.say("stop")
+    device.wait(timedelta(minutes=9))
+    assert "cold pack timer has about 6 minutes left" in device.say("open back spasm coach")[0].speech
+    device.wait(timedelta(seconds=5))
+    assert "about 6 minutes left" in device.say("how long is left on the timer")[0].speech
+    assert "cancelled the timer" in device.say("cancel the timer")[0].speech
+    assert timers(device) == []
+    assert "no timer running" in device.say("is the timer still going")[0].speech
