@@ -22,10 +22,14 @@ APPLICATION_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 USER_ID = "amzn1.ask.account.TESTUSER"
 DEVICE_ID = "amzn1.ask.device.TESTDEVICE"
 ACCESS_TOKEN = "test-access-token"
+# Where these envelopes say the Alexa APIs are: a loopback port nothing listens on, so a skill under test
+# that calls an API (a timer, the device's time zone) gets "connection refused" at once and never reaches
+# the internet. Tests of the APIs themselves use the simulator's fake (simulator.fake_api).
+NO_ALEXA_API = "https://127.0.0.1:9"
 
 
 def factory(*, user_id: str = USER_ID, application_id: str = APPLICATION_ID, locale: str = "en-US",
-            now: datetime | None = None, api_endpoint: str = "https://api.amazonalexa.com") -> EnvelopeFactory:
+            now: datetime | None = None, api_endpoint: str = NO_ALEXA_API) -> EnvelopeFactory:
     """An EnvelopeFactory for one voice-only device, its clock fixed at ``now`` (else the real time)."""
     identity = Identity(skill_id=application_id, user_id=user_id, device_id=DEVICE_ID, locale=locale,
                         device="no-audio", api_endpoint=api_endpoint, api_access_token=ACCESS_TOKEN)
