@@ -11,6 +11,7 @@ import pytest
 
 from simulator.cli import build_device
 from simulator.fake_api import REMINDERS_SCOPE, TIMERS_SCOPE
+from test_timers import eventually
 
 ZONE = ZoneInfo("America/New_York")
 TIMES = re.compile(r"\d{1,2}(:\d\d)? (AM|PM)")
@@ -122,7 +123,8 @@ def test_a_red_flag_cancels_the_reminders_and_the_timer(device):
     device.say("yes")
     flagged = device.say("my legs have gone numb")[0]
     assert "nine one one" in flagged.speech.lower()
-    assert reminders(device) == [] and device.api.timers(device.identity.user_id, active_only=True) == []
+    assert eventually(lambda: reminders(device) == [] and not device.api.timers(device.identity.user_id,
+                                                                               active_only=True))
 
 
 @pytest.mark.parametrize("status", [429, 500, 504])

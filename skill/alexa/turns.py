@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -137,7 +138,14 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         outcome, made = effects.carry_out(handler_input, wanted, lambda key: coach.renderer.text(Line(key), locale))
         done = replace(event, kind="effect_done", target=outcome, detail=made, text="", carrier="", flag=None)
         turn = coach.guide.handle(turn.state, done, now, locale)
-    directives = effects.carry_out_quiet(handler_input, turn.plan.effects)
+    if turn.plan.triage is not None:
+        # A red flag is answered first: the timers and reminders it cancels are cancelled after, off the
+        # request's thread, so a slow Alexa API can't delay "call nine one one".
+        threading.Thread(target=effects.carry_out_quiet, args=(handler_input, turn.plan.effects),
+                         name="cancel-alerts", daemon=True).start()
+        directives = []
+    else:
+        directives = effects.carry_out_quiet(handler_input, turn.plan.effects)
     if turn.plan.heard:
         # What kind of thing free words were taken for (a remark, a question...), never the words nor
         # any triage outcome (health data stays out of the logs): enough to see how often people are
