@@ -300,7 +300,7 @@ def next_due_after(step_id: str, hours: float) -> str:
     ("compress_cold", 1, "Your next cold pack is due in about an hour."),
     ("compress_cold", 1.75, "Your next cold pack is due in about 15 minutes."),
     ("compress_cold", 3, "It's time for your next cold pack."),
-    ("compress_heat", 1 / 60, "Take the heat off in about 14 minutes."),
+    ("compress_heat", 1 / 60, "Take the heat pack off in about 14 minutes."),
     ("compress_heat", 0.5, "Your next moist heat is due in about 4 hours."),
     ("compress_heat", 3, "Your next moist heat is due in about an hour."),
     ("compress_heat", 3.5, "Your next moist heat is due in about 30 minutes."),

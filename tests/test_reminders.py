@@ -55,7 +55,7 @@ def local_times(device) -> list[datetime]:
 def test_the_next_packs_are_restated_and_reminded_in_local_time_never_at_night(device):
     at_local(device, 14, 0)
     offer = at_the_reminder_offer(device)
-    assert "shall i set those reminders" in offer.lower()
+    assert "shall i remind you then" in offer.lower()
     assert "4 PM, 6 PM and 8 PM" in offer and "10 PM" not in offer, offer  # 10 PM is in the quiet hours
     asked = device.say("yes")[0]
     assert "Connections.SendRequest AskFor" in asked.directives and "permission" in asked.speech
@@ -98,10 +98,10 @@ def test_the_set_follows_the_plan_day_two_heat_then_heat_that_makes_it_worse_can
         device.say("no")  # the safety questions again, after a night
     assert "timer for the heat" in device.say("yes")[0].speech  # the heat is on: a timer?
     offer = device.say("yes")[0].speech
-    assert "when your next heat is due" in offer and "1:30 PM, 5:30 PM and 9:30 PM" in offer
+    assert "when your next heat pack is due" in offer and "1:30 PM, 5:30 PM and 9:30 PM" in offer
     assert "remind you" in device.say("yes")[0].speech
     assert {c["text"] for r in reminders(device) for c in r["alertInfo"]["spokenInfo"]["content"]} == {
-        "Time for your next moist heat."}
+        "Time for your next heat pack."}
     device.say("the heat is making it worse")
     assert reminders(device) == [] and device.api.timers(device.identity.user_id, active_only=True) == []
 
@@ -136,3 +136,17 @@ def test_a_reminder_service_failing_part_way_leaves_no_reminder_and_is_said(devi
     failed = device.say("yes")[0]
     assert "couldn't set the reminders" in failed.speech and failed.ends_session is False
     assert reminders(device) == []  # all or nothing: the two made are deleted again
+
+
+def test_asking_again_replaces_the_set_and_cancel_then_leaves_none(device):
+    """Before the fix, a second "remind me" added a second set; "cancel my reminders" and a red flag
+    removed only the newer one, and the older kept saying "time for your next cold pack"."""
+    device.api.grant(device.identity.user_id, REMINDERS_SCOPE)
+    at_local(device, 9, 0)
+    at_the_reminder_offer(device)
+    device.say("yes")
+    first = len(reminders(device))
+    assert "remind you" in device.say("remind me about my cold packs")[0].speech
+    assert len(reminders(device)) == first
+    device.say("cancel my reminders")
+    assert reminders(device) == []

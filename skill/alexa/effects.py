@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -93,12 +94,14 @@ def start_timer(handler_input, effect: StartTimer, text) -> tuple[str, str]:
     return "timer_set", created.id or ""
 
 
-def cancel_timers(handler_input) -> None:
+def cancel_timers(handler_input) -> bool:
     """Delete every timer this skill set for the person (Alexa keeps other skills' timers apart)."""
     try:
         handler_input.service_client_factory.get_timer_management_service().delete_timers()
+        return True
     except Exception as exc:  # noqa: BLE001 - the answer that asked for this has been given already
         log.warning("the timers could not be cancelled: %s", type(exc).__name__)
+        return False
 
 
 def permission_directive(effect: AskPermission) -> SendRequestDirective:
@@ -169,12 +172,19 @@ def start_reminders(handler_input, effect: CreateReminders, text) -> tuple[str, 
     return "reminders_set", " ".join(made)
 
 
-def delete_reminders(handler_input, ids) -> None:
+def delete_reminders(handler_input, ids) -> list[str]:
+    """Delete the reminders ``ids``; the ids that could not be deleted (a 404 counts as deleted)."""
+    left = []
     for alert_token in ids:
         try:
             handler_input.service_client_factory.get_reminder_management_service().delete_reminder(alert_token)
-        except Exception as exc:  # noqa: BLE001 - gone already, or the service is down: nothing more to do
+        except ServiceException as exc:
+            if exc.status_code != 404:
+                left.append(alert_token)
+        except Exception as exc:  # noqa: BLE001 - the service is down: kept for another try
             log.info("a reminder could not be deleted: %s", type(exc).__name__)
+            left.append(alert_token)
+    return left
 
 
 def needs_outcome(effects):
@@ -189,15 +199,24 @@ def carry_out(handler_input, effect, text) -> tuple[str, str]:
     return start_reminders(handler_input, effect, text)
 
 
-def carry_out_quiet(handler_input, effects) -> list:
-    """Carry out the effects whose outcome changes nothing said; return the directives to send."""
+def carry_out_quiet(handler_input, effects, attempts: int = 1) -> list:
+    """Carry out the effects whose outcome changes nothing said; return the directives to send.
+    Cancellations are tried ``attempts`` times (a red flag's, off the request's thread, three)."""
     directives = []
     for effect in effects:
-        if isinstance(effect, CancelTimers):
-            cancel_timers(handler_input)
-        elif isinstance(effect, CancelReminders):
-            delete_reminders(handler_input, effect.ids)
-        elif isinstance(effect, AskPermission):
+        if isinstance(effect, AskPermission):
             directives.append(permission_directive(effect))
+            continue
+        left = effect.ids if isinstance(effect, CancelReminders) else ()
+        for attempt in range(attempts):
+            if isinstance(effect, CancelTimers) and cancel_timers(handler_input):
+                break
+            if isinstance(effect, CancelReminders):
+                left = delete_reminders(handler_input, left)
+                if not left:
+                    break
+            if attempt + 1 < attempts:
+                time.sleep(0.5 * (attempt + 1))
+        if left:
+            log.error("%d reminder(s) could not be cancelled", len(left))
     return directives
-

@@ -134,7 +134,10 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         turn = coach.guide.handle(state, event, now, locale)
     wanted = effects.needs_outcome(turn.plan.effects)
     if wanted is not None:
-        # What is said depends on how it went: the engine words the outcome in a second pass.
+        # What is said depends on how it went: the engine words the outcome in a second pass. What the
+        # first pass planned besides (the old set of reminders to delete) is carried out first: that pass's
+        # record no longer knows those ids.
+        effects.carry_out_quiet(handler_input, [e for e in turn.plan.effects if e is not wanted])
         outcome, made = effects.carry_out(handler_input, wanted, lambda key: coach.renderer.text(Line(key), locale))
         done = replace(event, kind="effect_done", target=outcome, detail=made, text="", carrier="", flag=None)
         turn = coach.guide.handle(turn.state, done, now, locale)
@@ -142,7 +145,7 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         # A red flag is answered first: the timers and reminders it cancels are cancelled after, off the
         # request's thread, so a slow Alexa API can't delay "call nine one one".
         threading.Thread(target=effects.carry_out_quiet, args=(handler_input, turn.plan.effects),
-                         name="cancel-alerts", daemon=True).start()
+                         kwargs={"attempts": 3}, name="cancel-alerts", daemon=True).start()
         directives = []
     else:
         directives = effects.carry_out_quiet(handler_input, turn.plan.effects)
