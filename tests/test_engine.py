@@ -963,3 +963,16 @@ def test_after_declining_comfort_steps_coming_back_does_not_claim_the_guide_was_
     declined = handle(describe(on_step("legs_1"), "i have a fever").state, "no", NOW + timedelta(minutes=1)).state
     back = handle(declined, "launch", NOW + timedelta(hours=1))
     assert back.plan.question == Line("events.start_again_ask")
+
+
+def test_a_question_left_unanswered_never_takes_the_answer_to_a_safety_question_next_day():
+    """Found by a tester: a session that timed out on "shall we carry on?" left that question standing; the
+    next day's relaunch asked the safety questions, but a "yes" (numbness) to the first was taken as yes
+    to the old question, and a "no" as "start again from the beginning?"."""
+    welcomed = handle(on_step("legs_1"), "launch", NOW + timedelta(minutes=30), opens_session=True)
+    assert welcomed.state["side_question"] is not None  # "shall we carry on?" left unanswered
+    next_day = NOW + timedelta(hours=26)
+    asked = handle(welcomed.state, "launch", next_day, opens_session=True)
+    assert asked.plan.question.key == "steps.screen_saddle.ask"
+    assert handle(asked.state, "yes", next_day + timedelta(minutes=1)).plan.triage == "emergency"
+    assert handle(asked.state, "no", next_day + timedelta(minutes=1)).plan.question.key == "steps.screen_bladder.ask"

@@ -399,7 +399,7 @@ class Reply:
                 continue
             break
         self.record.step = step.id
-        self.render_step(step, arriving=True, flag=flag)
+        self.render_step(step, flag=flag)
 
     def route(self, step: Step, consume: bool = True) -> str:
         """The target of the router's first rule that holds; a remembered place is used up."""
@@ -427,7 +427,7 @@ class Reply:
         for name in step.include:
             INCLUDES[name](self, step)
 
-    def render_step(self, step: Step, arriving: bool = False, flag: str | None = None) -> None:
+    def render_step(self, step: Step, flag: str | None = None) -> None:
         if step.kind == "outcome":
             if step.tier == 1:
                 return outcomes.emergency(self, flag or (self.record.last_emergency.flag
@@ -435,8 +435,9 @@ class Reply:
             return outcomes.urgent(self, flag)
         if step.kind == "end":
             return self.finish(step)
-        if not arriving:
-            self.record.side_question = None
+        # The step's own question is the one asked now: no side question stays standing behind it (one left
+        # from a session that timed out would take the answer to this one, a safety question included).
+        self.record.side_question = None
         self.speak_step(step)
         self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt", **self.ask_params(step))
 
