@@ -24,7 +24,8 @@ STEP_IDS = {
 # the source; the tests below check it against every sample of the model.
 # These have no slot: their words are their meaning ("it's just the pain", "not really", "okay", "thanks").
 WORDS_ARE_THE_MEANING = {"PainOnlyIntent", "SoftNoIntent", "OkayIntent", "ThanksIntent", "MomentIntent",
-                         "CancelTimerIntent", "TimeLeftIntent", "CancelRemindersIntent"}
+                         "CancelTimerIntent", "TimeLeftIntent", "CancelRemindersIntent", "RemindMeIntent",
+                         "NextPackIntent"}
 SYMPTOM_CATCH_ALLS = {name: meaning for name, meaning in CARRIERS.items() if name not in WORDS_ARE_THE_MEANING}
 CUSTOM_INTENT_MINIMUMS = {
     "StartGuideIntent": 40,
@@ -50,6 +51,8 @@ CUSTOM_INTENT_MINIMUMS = {
     "CancelTimerIntent": 10,  # the pack's Alexa timer: "cancel the timer", "how long is left?"
     "TimeLeftIntent": 10,
     "CancelRemindersIntent": 10,
+    "RemindMeIntent": 8,
+    "NextPackIntent": 10,
     # Free words behind the carrier phrases people open with (handlers.CARRIERS).
     **{name: 1 for name in SYMPTOM_CATCH_ALLS if name not in ("DescribeSymptomIntent", "CannotDoIntent",
                                                               "LegsSymptomIntent", "LegSymptomIntent")},

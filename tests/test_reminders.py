@@ -150,3 +150,15 @@ def test_asking_again_replaces_the_set_and_cancel_then_leaves_none(device):
     assert len(reminders(device)) == first
     device.say("cancel my reminders")
     assert reminders(device) == []
+
+
+def test_the_features_own_words_are_understood(device):
+    """Tester's words: "remind me" alone, "when is my next pack due", "stop reminding me"."""
+    device.api.grant(device.identity.user_id, REMINDERS_SCOPE)
+    at_local(device, 9, 0)
+    at_the_reminder_offer(device)
+    device.say("no")  # not now
+    assert "I'll remind you" in device.say("remind me")[0].speech
+    assert re.search(r"next cold pack is due at \d", device.say("when is my next pack due")[0].speech)
+    assert "cancelled your reminders" in device.say("stop reminding me")[0].speech
+    assert reminders(device) == []

@@ -168,6 +168,8 @@ CARRIERS = {
     "CancelTimerIntent": "cancel the timer",  # the pack's Alexa timer: stop it
     "TimeLeftIntent": "how long is left",  # ... or say how long it has left
     "CancelRemindersIntent": "cancel my reminders",  # the reminders for the next packs
+    "RemindMeIntent": "remind me",
+    "NextPackIntent": "when is my next pack due",
 }
 SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
 

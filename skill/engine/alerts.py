@@ -204,8 +204,17 @@ def timer_request(reply: Reply, request: str) -> None:
 
 
 def reminder_request(reply: Reply, request: str) -> None:
-    """ "Remind me", "cancel my reminders"."""
+    """ "Remind me", "cancel my reminders", "when is my next pack due?"."""
     alerts = reply.record.alerts
+    if request == "next_due":  # "when is my next pack due?"
+        line = compress.next_due(reply) or compress.time_left(reply)
+        if line is None and compress.in_use(reply) is None:
+            reply.say("reminders.when_pack_on")
+        elif line is None:  # the plan moved on to another pack: today's plan, in words
+            reply.plan.lines.extend(compress.todays_plan(reply))
+        elif not reply.opening:  # (opening a session, the welcome back says it)
+            reply.plan.lines.append(line)
+        return
     if request == "cancel_reminders":
         reply.say("reminders.cancelled" if alerts.reminder_ids else "reminders.none_set")
         return cancel_reminders(reply)

@@ -205,7 +205,10 @@ class Reply:
                 return as_event("yes")  # "set a timer" to "shall I set a timer?"
             # (a timer being set: this plan stands until the platform's second pass words the outcome)
             alerts.timer_request(self, reading.value)
-        elif reading.kind == "request" and reading.value in ("reminder", "cancel_reminders"):
+        elif reading.kind == "request" and reading.value in ("reminder", "cancel_reminders", "next_due"):
+            yes = step.on.get("yes") if on_a_question else None
+            if reading.value == "reminder" and yes is not None and yes.record == "reminders_wanted":
+                return as_event("yes")  # "remind me" to "shall I remind you then?"
             alerts.reminder_request(self, reading.value)
         elif reading.kind == "question":
             self.answer_question(reading.value)

@@ -46,7 +46,8 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 ANSWER_ORDER = ("unsure", "no", "okay", "yes")
 # "cancel the timer" and "how long is left on the timer" before "timer": each names one.
-REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel_reminders", "reminder", "repeat")
+REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel_reminders", "next_due", "reminder",
+                 "repeat")
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan"})

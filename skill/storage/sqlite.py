@@ -223,7 +223,9 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
                 self.problem += f"; a copy is kept at {copy}"
             except OSError as e:
                 self.problem += f"; it could not be copied aside: {e}"
-        log.error("%s: %s; answering without saved progress until it is replaced", self.path, self.problem)
+        # ERROR when it went bad in use; at opening (and each later attempt to reopen it) the caller says so.
+        log.log(logging.ERROR if self._inode is not None else logging.INFO,
+                "%s: %s; answering without saved progress until it is replaced", self.path, self.problem)
 
     def _looks_like_a_database(self) -> bool:
         """The file starts with SQLite's header, or is still empty: one 16-byte read per store access."""
