@@ -54,9 +54,10 @@ STAGES: dict[str, tuple[str, ...]] = {
     "fever": ("no",) * 4,
     "rest": ("no",) * 5,
     "compress": ("no",) * 5 + ("yes",),
-    "relax": ("no",) * 5 + ("yes", "yes", "no"),
-    "pain_check": ("no",) * 5 + ("yes", "yes", "no", "no"),
-    "medicines": ("no",) * 5 + ("yes", "yes", "no", "no", "no", "yes"),
+    # (the pack is on: "no" to its timer; the reminders are not offered where the zone is unknown)
+    "relax": ("no",) * 5 + ("yes", "yes", "no", "no"),
+    "pain_check": ("no",) * 5 + ("yes", "yes", "no", "no", "no"),
+    "medicines": ("no",) * 5 + ("yes", "yes", "no", "no", "no", "no", "yes"),
 }
 # The question each stage ends on (its prompt key), to check that it is asked again after a remark.
 STAGE_QUESTIONS = {
@@ -121,9 +122,15 @@ class Judge:
                              for flag in content.red_flags.ambiguous_ids())
         self.hedge = self.opening("events.symptom_unmatched")
         self.fallback = self.opening("events.fallback")
-        self.timer = self.opening("events.timer_not_set")
+        # A timer or reminder asked for: whatever the skill says about setting one (set, asking permission,
+        # couldn't, not before the pack is on, how long is left...).
+        self.timer = tuple(self.opening(f"timers.{name}") for name in (
+            "set", "failed", "asking_permission", "declined", "cancelled", "none_running", "when_pack_on"))
+        self.timer += (self.opening("events.timer_not_set"),)  # (what an older build says)
         self.heat_worse = plain_words(self.prompts.text("events.heat_worse"))  # its first sentence is "Okay."
-        self.reminder = self.opening("events.reminder_not_set")
+        self.reminder = tuple(self.opening(f"reminders.{name}") for name in (
+            "set", "failed", "asking_permission", "declined", "cancelled", "none_set", "when_pack_on", "none_today"))
+        self.reminder += (self.opening("events.reminder_not_set"),)
         self.other = self.opening("events.question_other")
         self.off_topic = self.opening("events.question_off_topic")
         questions = self.understanding.questions if self.understanding is not None else ()
@@ -168,9 +175,9 @@ class Judge:
                 return label
         if said.startswith(self.heat_worse):
             return "heat_worse"
-        if self.timer in said:
+        if any(line in said for line in self.timer if len(line) > 8):  # (not "done", cut at a placeholder)
             return "timer"
-        if self.reminder in said:
+        if any(line in said for line in self.reminder if len(line) > 8):
             return "reminder"
         for qid, opening in self.answers.items():
             if opening in said:

@@ -222,8 +222,10 @@ def reminder_request(reply: Reply, request: str) -> None:
         reply.say("reminders.when_pack_on")
         return
     if not next_times(reply):
-        if not reply.plan.needs_zone:
-            reply.say("reminders.none_today")
+        if reply.plan.needs_zone:
+            return  # asked again with the zone
+        # No time zone for the device: no reminder at a guessed time of day.
+        reply.say("reminders.none_today" if local_zone(reply) is not None else "reminders.failed")
         return
     reply.record.alerts = replace(alerts, reminders_declined_at=None)  # asked for in so many words
     plan_reminders(reply)

@@ -31,6 +31,7 @@ ROLES = {
     "screening_start": "pass-through",  # opens the safety questions
     "comfort_start": "info",  # where self-care starts once help is arranged
     "compress": "router",  # picks cold or heat for today
+    "pack_on": "router",  # the pack is on: the timer and reminders for it, if they may be offered
     "emergency": "outcome",
     "urgent": "outcome",
     "summary": "end",  # sums up the plan, with a card
@@ -321,8 +322,7 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
         "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
         "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse", "symptom_unmatched",
         "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
-        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other", "question_off_topic", "moment",
-        "timer_not_set", "reminder_not_set")]
+        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other", "question_off_topic", "moment")]
     for name, question in SIDE_QUESTIONS.items():
         if name != "clarify_red_flag":  # its words are per red flag: red_flag_prompt_keys
             keys += list(question.keys(None))

@@ -205,6 +205,13 @@ class Reply:
                 return as_event("yes")  # "set a timer" to "shall I set a timer?"
             # (a timer being set: this plan stands until the platform's second pass words the outcome)
             alerts.timer_request(self, reading.value)
+        elif reading.kind == "request" and reading.value == "pack_on" and self.screening_done() \
+                and not self.emergency_active() and not alerts.pack_still_on(self):
+            # "The ice pack is on now", said later than "is the pack on?": it is, and the timer is offered.
+            if on_a_question and step.pack in compress.packs(self) and step.plan:
+                return as_event("yes")  # the answer to "is the cold pack on now?"
+            self.record.episode = self.record.episode.with_compress(compress.todays_step(self).pack, self.now)
+            return self.go(self.protocol.roles["pack_on"])
         elif reading.kind == "request" and reading.value in ("reminder", "cancel_reminders", "next_due"):
             yes = step.on.get("yes") if on_a_question else None
             if reading.value == "reminder" and yes is not None and yes.record == "reminders_wanted":

@@ -48,6 +48,8 @@ ANSWER_ORDER = ("unsure", "no", "okay", "yes")
 # "cancel the timer" and "how long is left on the timer" before "timer": each names one.
 REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel_reminders", "next_due", "reminder",
                  "repeat")
+# Read on its own, before the answers, and never in a question ("what's the best way to lie while the ice is on").
+PACK_ON = "pack_on"
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan"})
@@ -94,6 +96,8 @@ class Understanding:
         asked = self.book.said("question_starts", words)
         if self.book.said("help", words):
             return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
+        if not asked and self.book.said(PACK_ON, words):
+            return Reading("request", PACK_ON)  # "the ice pack is on now": more than a yes
         answer = self.answer(words, pending_sign, red_flags)
         if asked and not self.book.said("reported_answer", words):
             answer = None  # a question answers nothing, unless someone's answer is passed on in it
@@ -174,6 +178,7 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
             problems.append(f"understanding.yaml {section}: needs exactly {list(order)}")
         for name in order:
             lists[name] = list(entries.get(name) or [])
+    lists[PACK_ON] = list(raw.get(PACK_ON) or [])
     denials = raw.get("denials") or {}
     for flag, phrases in denials.items():
         lists[f"denial:{flag}"] = list(phrases or [])
