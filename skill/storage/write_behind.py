@@ -127,26 +127,26 @@ class WriteBehindStore(AbstractPersistenceAdapter):
         with self._lock():
             return len(self._queue)
 
-    def flush(self, timeout: float) -> bool:
-        """Wait until every queued write has reached the store; False if ``timeout`` ran out first."""
+    def flush(self, timeout: float, while_busy_only: bool = False) -> bool:
+        """Wait until every queued write has reached the store; False if ``timeout`` ran out first, or (with
+        ``while_busy_only``) as soon as the store refuses outright rather than being busy."""
         deadline = time.monotonic() + timeout
         with self._lock():
             if self._queue:
                 self._start_writer()
             while self._queue:
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    log.error("%d record(s) still not written after waiting %.1f s for the store", len(self._queue),
-                              timeout)
+                refusing = self._last_error is not None and not isinstance(self._last_error, StoreBusy)
+                if left <= 0 or (while_busy_only and refusing):
+                    log.error("%d record(s) not written: %s", len(self._queue),
+                              self._last_error or f"the store did not answer within {timeout:.1f} s")
                     return False
-                self._cond.wait(left)
+                self._cond.wait(min(left, 0.1) if while_busy_only else left)
         return True
 
     def _flush_at_exit(self):
         # A few seconds for a store that is only busy; a store that refuses outright won't change its mind.
-        with self._lock():
-            refusing = self._last_error is not None and not isinstance(self._last_error, StoreBusy)
-        self.flush(timeout=0.5 if refusing else 5.0)
+        self.flush(timeout=5.0, while_busy_only=True)
 
     def close(self) -> None:
         self.flush(timeout=5.0)
