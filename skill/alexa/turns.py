@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from ask_sdk_model import Response
 from ask_sdk_model.ui import SimpleCard
 
-from skill.engine import Event, Guide, Line, Plan
+from skill.engine import Event, Guide, Line, Plan, Turn
 from skill.engine.alerts import UNKNOWN_ZONE
 from skill.alexa import effects
 from skill.render import LocalClock, Renderer, Rendered
@@ -124,31 +124,8 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         manager.session_attributes = {key: echoed[key] for key in kept if key in echoed}
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
-    known_zone = (manager.session_attributes or {}).get(effects.ZONE_KEY) if handler_input.request_envelope.session else None
-    event = replace(event, opens_session=opens_session(handler_input), zone=known_zone)
-    now = request_time(handler_input)
-    turn = coach.guide.handle(state, event, now, locale)
-    if turn.plan.needs_zone and turn.plan.triage is None:
-        # The answer depends on the local time (the quiet hours, "due at 3:40"): ask again, knowing it.
-        event = replace(event, zone=effects.device_zone_name(handler_input) or UNKNOWN_ZONE)
-        turn = coach.guide.handle(state, event, now, locale)
-    wanted = effects.needs_outcome(turn.plan.effects)
-    if wanted is not None:
-        # What is said depends on how it went: the engine words the outcome in a second pass. What the
-        # first pass planned besides (the old set of reminders to delete) is carried out first: that pass's
-        # record no longer knows those ids.
-        effects.carry_out_quiet(handler_input, [e for e in turn.plan.effects if e is not wanted])
-        outcome, made = effects.carry_out(handler_input, wanted, lambda key: coach.renderer.text(Line(key), locale))
-        done = replace(event, kind="effect_done", target=outcome, detail=made, text="", carrier="", flag=None)
-        turn = coach.guide.handle(turn.state, done, now, locale)
-    if turn.plan.triage is not None:
-        # A red flag is answered first: the timers and reminders it cancels are cancelled after, off the
-        # request's thread, so a slow Alexa API can't delay "call nine one one".
-        threading.Thread(target=effects.carry_out_quiet, args=(handler_input, turn.plan.effects),
-                         kwargs={"attempts": 3}, name="cancel-alerts", daemon=True).start()
-        directives = []
-    else:
-        directives = effects.carry_out_quiet(handler_input, turn.plan.effects)
+    event = replace(event, opens_session=opens_session(handler_input))
+    turn, event, directives = plan_turn(handler_input, coach, state, event, request_time(handler_input), locale)
     if turn.plan.heard:
         # What kind of thing free words were taken for (a remark, a question...), never the words nor
         # any triage outcome (health data stays out of the logs): enough to see how often people are
@@ -172,12 +149,50 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         # person is told, since a restart before then would lose it.
         if not turn.plan.silent:
             notices.append(Line("events.save_failed"))
-    # The device's time zone is looked up only if a time of day is said, and never for a red flag.
-    zone = functools.cache(lambda: effects.zone_info(
-        event.zone if event.zone not in (None, UNKNOWN_ZONE) else (turn.state.get("alerts") or {}).get("zone")
-        or (effects.device_zone_name(handler_input) if turn.plan.triage is None else None)))
-    rendered = coach.renderer.render(turn.plan, locale, tuple(notices), LocalClock(zone))
+    rendered = coach.renderer.render(turn.plan, locale, tuple(notices), local_clock(handler_input, event, turn))
     return build_response(handler_input, rendered, directives)
+
+
+def plan_turn(handler_input, coach: Coach, state, event: Event, now, locale) -> tuple[Turn, Event, list]:
+    """The engine's turn, with what it asks of the platform carried out: the final turn, the event as
+    last put to the engine (with the device's zone if it was needed) and the directives to send."""
+    session = handler_input.request_envelope.session
+    known_zone = (handler_input.attributes_manager.session_attributes or {}).get(effects.ZONE_KEY) if session else None
+    event = replace(event, zone=known_zone)
+    turn = coach.guide.handle(state, event, now, locale)
+    if turn.plan.needs_zone and turn.plan.triage is None:
+        # The answer depends on the local time (the quiet hours, "due at 3:40"): ask again, knowing it.
+        event = replace(event, zone=effects.device_zone_name(handler_input) or UNKNOWN_ZONE)
+        turn = coach.guide.handle(state, event, now, locale)
+    wanted = effects.needs_outcome(turn.plan.effects)
+    if wanted is not None:
+        # What is said depends on how it went: the engine words the outcome in a second pass. What the
+        # first pass planned besides (the old set of reminders to delete) is carried out first: that pass's
+        # record no longer knows those ids.
+        effects.carry_out_quiet(handler_input, [e for e in turn.plan.effects if e is not wanted])
+        outcome, made = effects.carry_out(handler_input, wanted, lambda key: coach.renderer.text(Line(key), locale))
+        done = replace(event, kind="effect_done", target=outcome, detail=made, text="", carrier="", flag=None)
+        turn = coach.guide.handle(turn.state, done, now, locale)
+    if turn.plan.triage is not None:
+        # A red flag is answered first: the timers and reminders it cancels are cancelled after, off the
+        # request's thread, so a slow Alexa API can't delay "call nine one one".
+        threading.Thread(target=effects.carry_out_quiet, args=(handler_input, turn.plan.effects),
+                         kwargs={"attempts": 3}, name="cancel-alerts", daemon=True).start()
+        return turn, event, []
+    return turn, event, effects.carry_out_quiet(handler_input, turn.plan.effects)
+
+
+def local_clock(handler_input, event: Event, turn: Turn) -> LocalClock:
+    """The device's zone for saying a time of day: as the event or the record knows it, else looked up,
+    only if a time of day is said, and never for a red flag."""
+    def zone():
+        name = event.zone if event.zone != UNKNOWN_ZONE else None
+        name = name or (turn.state.get("alerts") or {}).get("zone")
+        if name is None and turn.plan.triage is None:
+            name = effects.device_zone_name(handler_input)
+        return effects.zone_info(name)
+
+    return LocalClock(functools.cache(zone))
 
 
 def build_response(handler_input, rendered: Rendered, directives=()) -> Response:
