@@ -265,7 +265,13 @@ def case_full_disk(work: Path, checks: Checks) -> None:
         checks.check("full-disk", "couldn't save" in said.lower(), "alice is told her progress couldn't be saved")
         filler.unlink()
         print("    room is made on the disk")
-        wait_for(lambda: bool(stored(db, [bob]).get("bob", {}).get("last_emergency")))
+
+        def both_written():
+            now_stored = stored(db, [alice, bob])
+            return bool(now_stored.get("bob", {}).get("last_emergency")) and \
+                now_stored.get("alice", {}).get("step") == alice.last_step
+
+        wait_for(both_written)
         records = stored(db, [alice, bob])
         show_stored("after room is made", records)
         checks.check("full-disk", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
