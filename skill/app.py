@@ -20,10 +20,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Imported here so that importing skill.app costs nothing and has no side effects.
     from skill import storage
     from skill.alexa.skill import build_skill
-    from skill.web import endpoint
+    from skill.web import audio, endpoint
 
     store = app.config["STORE"] or storage.open_store(app.config)
     app.extensions["skill_store"] = store  # /healthz reports a store that could not be opened
     skill = build_skill(store)
     endpoint.init_app(app, skill)
+    audio.init_app(app)
     return app

@@ -35,6 +35,10 @@ def from_environment() -> dict:
         # Test hooks: a urllib opener for the certificate fetch and extra trust roots (PEM bytes).
         "CERT_OPENER": None,
         "CERT_TRUST_ROOTS": None,
+        # The built breathing tracks, served at /audio/<file> (audio/README.md); and the public HTTPS base
+        # the AudioPlayer directives name them under (default: this server's own /audio/).
+        "AUDIO_DIR": os.environ.get("SKILL_AUDIO_DIR") or str(PROJECT_ROOT / "audio" / "tracks"),
+        "AUDIO_BASE_URL": os.environ.get("SKILL_AUDIO_BASE_URL") or None,
         # A store that could not be opened at start-up is tried again this often (seconds).
         "STORE_RETRY_SECONDS": float(os.environ.get("SKILL_STORE_RETRY_SECONDS", "30")),
         # The persistence adapter to use instead of opening DB_PATH (tests, other backends).
