@@ -1,0 +1,79 @@
+"""The audio build's render step, with Google's text-to-speech faked at its HTTP boundary
+(``requests.Session.send``, as gTTS sends it): cached cues are never fetched twice, and a failed fetch
+names its cue."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+import requests
+
+from skill.audio.build import BuildError, render_cue
+from skill.audio.manifest import Voice
+
+# Stand-in audio bytes (the render step stores what Google answers; assembling real MP3s is tested with
+# the assembly).
+AUDIO = b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 8
+US = Voice("en", "com")
+
+
+class FakeGoogleTTS:
+    """Answers gTTS's batchexecute POST the way translate.google.com does, and counts the calls."""
+
+    def __init__(self, fail: Exception | None = None):
+        self.calls: list[str] = []
+        self.fail = fail
+
+    def send(self, request, **kwargs):  # (patched onto requests.Session: bound to this fake; gTTS passes request=)
+        prepared = request
+        self.calls.append(prepared.url)
+        if self.fail is not None:
+            raise self.fail
+        audio = json.dumps([base64.b64encode(AUDIO).decode()], separators=(",", ":"))
+        payload = json.dumps([["wrb.fr", "jQ1olc", audio]], separators=(",", ":"))
+        response = requests.Response()
+        response.status_code = 200
+        response.url = prepared.url
+        response.request = prepared
+        response.raw = io.BytesIO((")]}'\n\n" + payload).encode())
+        return response
+
+
+@pytest.fixture
+def google(monkeypatch):
+    fake = FakeGoogleTTS()
+    monkeypatch.setattr(requests.Session, "send", fake.send)
+    return fake
+
+
+def test_a_cue_is_fetched_once_and_then_served_from_the_cache(google, tmp_path):
+    first = render_cue("in", "In.", US, cache=tmp_path)
+    assert first.read_bytes() == AUDIO and len(google.calls) == 1
+    assert render_cue("in", "In.", US, cache=tmp_path) == first and len(google.calls) == 1
+    render_cue("in", "In.", Voice("en", "co.uk"), cache=tmp_path)  # another voice: another render
+    render_cue("out", "And out.", US, cache=tmp_path)  # other words: another render
+    assert len(google.calls) == 3
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_failed_fetch_names_its_cue_and_leaves_nothing_behind(monkeypatch, tmp_path):
+    fake = FakeGoogleTTS(fail=requests.ConnectionError("network is unreachable"))
+    monkeypatch.setattr(requests.Session, "send", fake.send)
+    with pytest.raises(BuildError, match=r"cue 'settle'.*could not be rendered.*Failed to connect.*offline"):
+        render_cue("settle", "Let's breathe slowly together.", US, cache=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nothing_of_the_build_is_imported_on_the_request_path(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from skill.app import create_app; "
+            f"app = create_app({{'VERIFY_REQUESTS': False, 'DB_PATH': {str(tmp_path / 's.sqlite3')!r}}}); "
+            "app.test_client().post('/alexa', json={}); "
+            "print(sorted(m for m in ('gtts', 'pydub', 'imageio_ffmpeg', 'skill.audio.build') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
