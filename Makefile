@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test faults bootstrap clean
+.PHONY: run test faults audio bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -18,6 +18,11 @@ test: bootstrap
 # The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
 faults: bootstrap
 	$(PY) -m simulator.faults
+
+# The breathing tracks: cues rendered with Google's text-to-speech (needs network), assembled into
+# Alexa-spec MP3s in audio/tracks with their manifest (skill/audio/build.py).
+audio: bootstrap
+	$(PY) -m skill.audio.build
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -23,16 +23,17 @@ US = Voice("en", "com")
 class FakeGoogleTTS:
     """Answers gTTS's batchexecute POST the way translate.google.com does, and counts the calls."""
 
-    def __init__(self, fail: Exception | None = None):
+    def __init__(self, fail: Exception | None = None, audio: bytes = AUDIO):
         self.calls: list[str] = []
         self.fail = fail
+        self.audio = audio
 
     def send(self, request, **kwargs):  # (patched onto requests.Session: bound to this fake; gTTS passes request=)
         prepared = request
         self.calls.append(prepared.url)
         if self.fail is not None:
             raise self.fail
-        audio = json.dumps([base64.b64encode(AUDIO).decode()], separators=(",", ":"))
+        audio = json.dumps([base64.b64encode(self.audio).decode()], separators=(",", ":"))
         payload = json.dumps([["wrb.fr", "jQ1olc", audio]], separators=(",", ":"))
         response = requests.Response()
         response.status_code = 200
@@ -77,3 +78,52 @@ def test_nothing_of_the_build_is_imported_on_the_request_path(tmp_path):
             "print(sorted(m for m in ('gtts', 'pydub', 'imageio_ffmpeg', 'skill.audio.build') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
+
+
+# ---------------------------------------------------------------------------- a whole track
+def real_mp3(seconds: float = 1.2) -> bytes:
+    """A real MP3 (a soft tone, 44.1 kHz stereo, as Google's are not) made here with the build's ffmpeg."""
+    import subprocess
+
+    from skill.audio.build import ffmpeg
+
+    return subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+                           "-ac", "2", "-ar", "44100", "-b:a", "64k", "-f", "mp3", "-"],
+                          capture_output=True, check=True).stdout
+
+
+def probe(path) -> tuple[str, float]:
+    """What ffmpeg says of a file: its audio stream line and its duration in seconds."""
+    import re
+    import subprocess
+
+    from skill.audio.build import ffmpeg
+
+    info = subprocess.run([ffmpeg(), "-hide_banner", "-i", str(path)], capture_output=True, text=True).stderr
+    stream = re.search(r"Audio: .*", info).group(0)
+    h, m, s = re.search(r"Duration: (\d+):(\d+):([\d.]+)", info).groups()
+    return stream, int(h) * 3600 + int(m) * 60 + float(s)
+
+
+def test_a_track_is_mono_48_kbps_24_khz_mp3_of_its_length(monkeypatch, tmp_path):
+    import hashlib
+
+    from skill.audio.build import build_track
+    from skill.audio.manifest import load_manifest
+
+    fake = FakeGoogleTTS(audio=real_mp3())
+    monkeypatch.setattr(requests.Session, "send", fake.send)
+    manifest = load_manifest()
+    track = manifest.tracks["breathing-3min"]
+    lines: list[str] = []
+    entry = build_track(manifest, track, "en-US", tmp_path / "tracks", cache=tmp_path / "cache", progress=lines.append)
+    path = tmp_path / "tracks" / entry["file"]
+    stream, seconds = probe(path)
+    assert "mp3" in stream and "24000 Hz" in stream and "mono" in stream and "48 kb/s" in stream, stream
+    assert 170 <= seconds <= 190 and abs(seconds - entry["duration_seconds"]) < 1.5, (seconds, entry)
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert any("cue" in line for line in lines) and any("encoding" in line for line in lines)  # progress shown
+    cues = {*track.intro, *track.middle, *track.close, "first_in", "first_out", "in", "out"}
+    assert len(fake.calls) == len(cues)  # each cue once
+    build_track(manifest, track, "en-US", tmp_path / "tracks", cache=tmp_path / "cache", progress=lines.append)
+    assert len(fake.calls) == len(cues)  # built again: nothing fetched again
