@@ -22,7 +22,7 @@ faults: bootstrap
 # The breathing tracks: cues rendered with Google's text-to-speech (needs network), assembled into
 # Alexa-spec MP3s in audio/tracks with their manifest (skill/audio/build.py).
 audio: bootstrap
-	$(PY) -m skill.audio.build
+	$(PY) -m skill.audio.build $(AUDIO_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

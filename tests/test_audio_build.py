@@ -127,3 +127,20 @@ def test_a_track_is_mono_48_kbps_24_khz_mp3_of_its_length(monkeypatch, tmp_path)
     assert len(fake.calls) == len(cues)  # each cue once
     build_track(manifest, track, "en-US", tmp_path / "tracks", cache=tmp_path / "cache", progress=lines.append)
     assert len(fake.calls) == len(cues)  # built again: nothing fetched again
+
+
+def test_the_offline_engine_speaks_without_network_and_its_track_is_labelled_a_preview(monkeypatch, tmp_path):
+    from skill.audio.build import OFFLINE, build_track, decode
+    from skill.audio.manifest import load_manifest
+
+    fake = FakeGoogleTTS(fail=AssertionError("the offline engine must not call Google"))
+    monkeypatch.setattr(requests.Session, "send", fake.send)
+    cue = render_cue("first_in", "Breathe in through your nose.", US, cache=tmp_path / "cache", engine=OFFLINE)
+    assert 0.5 < len(decode(cue)) / 1000 < 5  # real speech, about a second of it
+    manifest = load_manifest()
+    entry = build_track(manifest, manifest.tracks["breathing-3min"], "en-GB", tmp_path / "tracks",
+                        cache=tmp_path / "cache", engine=OFFLINE, progress=lambda line: None)
+    stream, seconds = probe(tmp_path / "tracks" / entry["file"])
+    assert entry["engine"] == OFFLINE and entry["file"].endswith("-preview.mp3")
+    assert "24000 Hz" in stream and "mono" in stream and "48 kb/s" in stream and 170 <= seconds <= 195
+    assert fake.calls == []

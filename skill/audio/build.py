@@ -35,6 +35,8 @@ def render_cue(name: str, text: str, voice: Voice, cache: Path = CACHE, engine: 
     path = cache / f"{cue_key(text, voice, engine)}.mp3"
     if path.is_file() and path.stat().st_size > 0:
         return path
+    if engine == OFFLINE:
+        return _render_offline(name, text, voice, path)
     if engine != "gtts":
         raise BuildError(f"unknown text-to-speech engine {engine!r}")
     # Imported here: only the build command may pay for gTTS and requests.
@@ -54,6 +56,60 @@ def render_cue(name: str, text: str, voice: Voice, cache: Path = CACHE, engine: 
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+    return path
+
+
+# ---------------------------------------------------------------------------- the offline engine
+# espeak-ng, for previews and machines without network: robotic, and labelled as such in the manifest.
+OFFLINE = "espeak-ng"
+# gTTS's accent (its Google domain) -> the nearest espeak-ng voice.
+ESPEAK_VOICES = {"com": "en-us", "ca": "en-us", "co.uk": "en-gb", "com.au": "en-gb", "co.in": "en-gb"}
+_espeak = None  # (library, sample rate), initialised once per process
+
+
+def _espeak_library():
+    global _espeak
+    if _espeak is None:
+        import ctypes
+
+        import espeakng_loader
+
+        lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        rate = lib.espeak_Initialize(2, 0, espeakng_loader.get_data_path().encode(), 0)  # 2: synchronous
+        if rate <= 0:
+            raise BuildError("espeak-ng could not start")
+        _espeak = (lib, rate)
+    return _espeak
+
+
+def _render_offline(name: str, text: str, voice: Voice, path: Path) -> Path:
+    """Speak ``text`` with espeak-ng into 16-bit PCM (through its synthesis callback), then to MP3."""
+    import ctypes
+    import subprocess
+
+    lib, rate = _espeak_library()
+    chunks: list[bytes] = []
+    callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+
+    def collect(wav, count, _events):
+        if wav and count > 0:
+            chunks.append(ctypes.string_at(wav, count * 2))
+        return 0
+
+    callback = callback_type(collect)  # (kept referenced until synthesis is over)
+    lib.espeak_SetSynthCallback(callback)
+    lib.espeak_SetVoiceByName(ESPEAK_VOICES.get(voice.tld, "en").encode())
+    words = text.encode("utf-8")
+    if lib.espeak_Synth(words, len(words) + 1, 0, 0, 0, 1, None, None) != 0:  # 1: UTF-8 text
+        raise BuildError(f"cue {name!r} ({text!r}): espeak-ng refused it")
+    lib.espeak_Synchronize()
+    pcm = b"".join(chunks)
+    if not pcm:
+        raise BuildError(f"cue {name!r} ({text!r}): espeak-ng produced no audio")
+    tmp = path.with_suffix(".part")
+    subprocess.run([ffmpeg(), "-v", "error", "-y", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "-",
+                    "-b:a", "64k", "-f", "mp3", str(tmp)], input=pcm, check=True)
+    os.replace(tmp, path)
     return path
 
 
@@ -140,7 +196,8 @@ def build_track(manifest, track, locale: str, out_dir: Path, cache: Path = CACHE
         progress(f"  {track.name} {locale}: cue {i}/{len(wanted)} {cue!r}")
         cue_audio[cue] = decode(render_cue(cue, manifest.cues[cue], voice, cache, engine))
     segment = level(assemble(manifest, track, cue_audio), cue_audio)
-    name = f"{track.name}-{locale.lower()}-{manifest.recipe_hash(track, locale)}.mp3"
+    preview = "-preview" if engine == OFFLINE else ""  # an offline render never passes for the real one
+    name = f"{track.name}-{locale.lower()}-{manifest.recipe_hash(track, locale)}{preview}.mp3"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / name
     progress(f"  {track.name} {locale}: encoding {len(segment) / 1000:.0f} s -> {path.name}")
@@ -167,6 +224,8 @@ def main(argv=None) -> int:
     parser.add_argument("--locale", action="append", help="locales to build (default: en-US); repeatable")
     parser.add_argument("--track", action="append", help="tracks to build (default: all); repeatable")
     parser.add_argument("--out", type=Path, default=TRACKS_DIR, help="where the tracks go (default: audio/tracks)")
+    parser.add_argument("--offline", action="store_true",
+                        help="speak the cues with espeak-ng instead of Google (a robotic preview, labelled so)")
     args = parser.parse_args(argv)
     content = default_content()
     try:
@@ -179,7 +238,8 @@ def main(argv=None) -> int:
     try:
         for locale in args.locale or ["en-US"]:
             for track in tracks:
-                entries.append(build_track(manifest, track, locale, args.out))
+                entries.append(build_track(manifest, track, locale, args.out,
+                                           engine=OFFLINE if args.offline else "gtts"))
     except BuildError as exc:
         print(f"audio build stopped: {exc}", file=sys.stderr)
         return 1
