@@ -1,0 +1,57 @@
+"""The breathing tracks that are built, as the skill sees them (from audio/tracks/manifest.json).
+
+Light and pure enough for the request path: read once per directory, and a missing or damaged manifest
+means "no tracks" (the skill then speaks the breathing session as SSML), never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from skill.web.audio import TRACK_NAME
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuiltTrack:
+    track: str  # the recipe's name, e.g. breathing-5min
+    locale: str
+    file: str
+    duration_seconds: float
+    preview: bool  # spoken by the offline engine: used only where no real track exists
+
+
+def load_built(folder: str | Path) -> dict[tuple[str, str], BuiltTrack]:
+    """(track, locale) -> the built track whose file is there; a real track is preferred to a preview."""
+    folder = Path(folder)
+    try:
+        entries = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["tracks"]
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("the audio tracks manifest in %s cannot be read (%s): breathing is spoken instead", folder, exc)
+        return {}
+    built: dict[tuple[str, str], BuiltTrack] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        try:
+            track = BuiltTrack(str(entry["track"]), str(entry["locale"]), str(entry["file"]),
+                               float(entry["duration_seconds"]), entry.get("engine") != "gtts")
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue
+        if not TRACK_NAME.fullmatch(track.file) or not (folder / track.file).is_file():
+            continue
+        key = (track.track, track.locale)
+        if key not in built or built[key].preview and not track.preview:
+            built[key] = track
+    return built
+
+
+def track_url(base_url: str, track: BuiltTrack) -> str | None:
+    """Where a device fetches the track: AudioPlayer streams only over HTTPS."""
+    if not base_url.startswith("https://"):
+        return None
+    return f"{base_url.rstrip('/')}/{track.file}"
