@@ -1,7 +1,7 @@
 """The breathing tracks that are built, as the skill sees them (from audio/tracks/manifest.json).
 
-Light and pure enough for the request path: read once per directory, and a missing or damaged manifest
-means "no tracks" (the skill then speaks the breathing session as SSML), never an error.
+Light enough for the request path (a small JSON file and a stat per track), and a missing or damaged
+manifest means "no tracks" (the skill then speaks the breathing session as SSML), never an error.
 """
 
 from __future__ import annotations
