@@ -20,6 +20,7 @@ from skill.engine import Event, Guide, Line, Plan, Turn
 from skill.engine.alerts import UNKNOWN_ZONE
 from skill.alexa import effects
 from skill.render import LocalClock, Renderer, Rendered
+from skill.storage import envelope_user_id
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,7 @@ class Coach:
 
 def user_id(handler_input) -> str | None:
     """The Alexa userId: context.System.user first (always sent), then session.user."""
-    envelope = handler_input.request_envelope
-    for owner in (getattr(getattr(envelope, "context", None), "system", None), envelope.session):
-        found = getattr(getattr(owner, "user", None), "user_id", None)
-        if found:
-            return found
-    return None
+    return envelope_user_id(handler_input.request_envelope)
 
 
 def request_time(handler_input) -> datetime:

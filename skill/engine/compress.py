@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from skill.engine import content  # (packs: the one list of compress kinds)
 from skill.engine.plan import ClockTime, Line
 from skill.engine.record import parse_time
 
@@ -31,9 +32,9 @@ def pack_params(reply: Reply, step: Step) -> dict:
     of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...").
     A step with ``pack: in_use`` (the timer offer after "the pack is on") speaks of the pack in use: its
     {minutes}, its name as {pack} and {when} it comes off."""
-    packs = {name: spec for name, spec in reply.settings["compress"].items() if isinstance(spec, dict)}
+    timings = {name: reply.settings["compress"][name] for name in content.packs(reply.protocol)}
     params = {}
-    for name, spec in packs.items():
+    for name, spec in timings.items():
         params[f"{name}_minutes"] = spec["minutes"]
         params[f"{name}_every_hours"] = spec["every_hours"]
     pack = step.pack
@@ -45,7 +46,7 @@ def pack_params(reply: Reply, step: Step) -> dict:
         if use is not None:
             params["when"] = ClockTime(parse_time(use.at) + minutes(reply, pack), reply.now)
     if pack:
-        params.update(minutes=packs[pack]["minutes"], every_hours=packs[pack]["every_hours"])
+        params.update(minutes=timings[pack]["minutes"], every_hours=timings[pack]["every_hours"])
     return params
 
 
@@ -113,8 +114,8 @@ def _duration(minutes: int) -> Line:
     return Line("durations.hours", {"n": round(minutes / 60)})
 
 
-def packs(reply: Reply) -> tuple[str, ...]:
-    return tuple(name for name, spec in reply.settings["compress"].items() if isinstance(spec, dict))
+def packs(reply: Reply) -> list[str]:
+    return content.packs(reply.protocol)
 
 
 def running_timer(reply: Reply):

@@ -41,6 +41,8 @@ SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "de
 ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 # What free words that are only a remark hear before the question again (understanding's kinds).
 HEARD_REMARKS = {"symptom": "events.symptom_unmatched", "pain_remark": "events.pain_remark", "remark": "events.remark"}
+# A request that is the very yes a question offers: the fact its "yes" records (protocol.yaml).
+REQUESTS_THAT_SAY_YES = {"timer": "timer_wanted", "reminder": "reminders_wanted"}
 # What a session opened with a pain report hears before the welcome back.
 OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
@@ -199,10 +201,10 @@ class Reply:
             self.say("events.pain_same")
         elif reading.kind == "request" and reading.value == "moment":
             self.say("events.moment")
+        elif reading.kind == "request" and reading.value in REQUESTS_THAT_SAY_YES and on_a_question \
+                and step.on.get("yes") is not None and step.on["yes"].record == REQUESTS_THAT_SAY_YES[reading.value]:
+            return as_event("yes")  # "set a timer" to "shall I set a timer?", "remind me" to "shall I remind you?"
         elif reading.kind == "request" and reading.value in ("timer", "time_left", "cancel_timer"):
-            yes = step.on.get("yes") if on_a_question else None
-            if reading.value == "timer" and yes is not None and yes.record == "timer_wanted":
-                return as_event("yes")  # "set a timer" to "shall I set a timer?"
             # (a timer being set: this plan stands until the platform's second pass words the outcome)
             alerts.timer_request(self, reading.value)
         elif reading.kind == "request" and reading.value == "pack_on" and self.screening_done() \
@@ -213,9 +215,6 @@ class Reply:
             self.record.episode = self.record.episode.with_compress(compress.todays_step(self).pack, self.now)
             return self.go(self.protocol.roles["pack_on"])
         elif reading.kind == "request" and reading.value in ("reminder", "cancel_reminders", "next_due"):
-            yes = step.on.get("yes") if on_a_question else None
-            if reading.value == "reminder" and yes is not None and yes.record == "reminders_wanted":
-                return as_event("yes")  # "remind me" to "shall I remind you then?"
             alerts.reminder_request(self, reading.value)
         elif reading.kind == "question":
             self.answer_question(reading.value)

@@ -23,14 +23,23 @@ class StoreBusy(PersistenceException):
     """The store is held by someone else (a lock, throttling): the same call will work a little later."""
 
 
-def user_key(request_envelope) -> str:
-    """sha256 of the Alexa userId: context.System.user first (always sent), then session.user."""
+def envelope_user_id(request_envelope) -> str | None:
+    """The Alexa userId: context.System.user first (always sent), then session.user."""
     system = getattr(getattr(request_envelope, "context", None), "system", None)
     for owner in (system, getattr(request_envelope, "session", None)):
         user_id = getattr(getattr(owner, "user", None), "user_id", None)
         if user_id:
-            return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()
-    raise PersistenceException("The request carries no user id, so there is nowhere to keep attributes")
+            return user_id
+    return None
+
+
+def user_key(request_envelope) -> str:
+    """sha256 of the Alexa userId (raw ids are never stored). surrogatepass: JSON may carry a lone
+    surrogate ("\\ud800"), which plain UTF-8 refuses to encode."""
+    user_id = envelope_user_id(request_envelope)
+    if user_id is None:
+        raise PersistenceException("The request carries no user id, so there is nowhere to keep attributes")
+    return hashlib.sha256(user_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class UnavailableStore(AbstractPersistenceAdapter):
