@@ -175,6 +175,10 @@ def stored(db_path: Path, people: list[Person]) -> dict[str, dict]:
     return {names.get(key, key[:8]): json.loads(data).get("guide", {}) for key, data in rows}
 
 
+def has_emergency(records: dict[str, dict], name: str) -> bool:
+    return bool(records.get(name, {}).get("last_emergency"))
+
+
 def show_stored(title: str, records: dict[str, dict]) -> None:
     print(f"    stored {title}: {len(records)} record(s)")
     for name, record in sorted(records.items()):
@@ -245,7 +249,7 @@ def case_lock(work: Path, checks: Checks, lock_seconds: float) -> None:
         checks.check("lock", answered_in_time(everyone), f"every turn answered within {ANSWER_LIMIT:g} s")
         checks.check("lock", is_emergency(flagged.last_said), "the red flag got the emergency number")
         checks.check("lock", all(p.name in records for p in everyone), "all 13 records written after the release")
-        checks.check("lock", bool(records.get("redflag", {}).get("last_emergency")), "the emergency is stored")
+        checks.check("lock", has_emergency(records, "redflag"), "the emergency is stored")
     finally:
         skill.stop()
 
@@ -268,7 +272,7 @@ def case_full_disk(work: Path, checks: Checks) -> None:
 
         def both_written():
             now_stored = stored(db, [alice, bob])
-            return bool(now_stored.get("bob", {}).get("last_emergency")) and \
+            return has_emergency(now_stored, "bob") and \
                 now_stored.get("alice", {}).get("step") == alice.last_step
 
         wait_for(both_written)
@@ -276,7 +280,7 @@ def case_full_disk(work: Path, checks: Checks) -> None:
         show_stored("after room is made", records)
         checks.check("full-disk", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
         checks.check("full-disk", is_emergency(bob.last_said), "bob's red flag got the emergency number")
-        checks.check("full-disk", bool(records.get("bob", {}).get("last_emergency")),
+        checks.check("full-disk", has_emergency(records, "bob"),
                      "bob's emergency is written once there is room")
         checks.check("full-disk", records.get("alice", {}).get("step") == alice.last_step,
                      "alice's latest step is written once there is room")
@@ -306,11 +310,11 @@ def case_read_only(work: Path, checks: Checks) -> None:
         checks.check("read-only", is_emergency(bob.last_said), "bob's red flag got the emergency number")
         subprocess.run(["mount", "-o", "remount,rw", str(work)], check=True)
         print("    the file system is writable again")
-        wait_for(lambda: bool(stored(db, [bob]).get("bob", {}).get("last_emergency")))
+        wait_for(lambda: has_emergency(stored(db, [bob]), "bob"))
         records = stored(db, [alice, bob])
         show_stored("after it is writable", records)
         print(f"    /healthz: {skill.health()}")
-        checks.check("read-only", bool(records.get("bob", {}).get("last_emergency")),
+        checks.check("read-only", has_emergency(records, "bob"),
                      "bob's emergency is written once the file system is writable, with no restart")
         checks.check("read-only", "alice" in records, "alice's saved progress is still there")
     finally:
@@ -339,7 +343,7 @@ def case_deleted_file(work: Path, checks: Checks) -> None:
         show_stored("after the restart", records)
         alice_after = Person(skill, "alice")
         alice_after.launch()
-        checks.check("deleted-file", bool(records.get("bob", {}).get("last_emergency")),
+        checks.check("deleted-file", has_emergency(records, "bob"),
                      "bob's emergency, saved after the deletion, survived the restart")
         checks.check("deleted-file", records.get("alice", {}).get("step") == alice.last_step,
                      "alice's latest step survived the restart")
