@@ -118,21 +118,14 @@ def packs(reply: Reply) -> list[str]:
     return content.packs(reply.protocol)
 
 
-def running_timer(reply: Reply):
-    """The pack's Alexa timer while it still runs (by the record's clock), or None."""
+def time_left(reply: Reply) -> Line | None:
+    """ "Your cold pack timer has about 6 minutes left", while the pack's Alexa timer runs (by the record)."""
     timer = reply.record.alerts.timer
     if timer is None:
         return None
-    ends = parse_time(timer.at) + timedelta(minutes=timer.minutes)
-    return timer if ends > reply.now else None
-
-
-def time_left(reply: Reply) -> Line | None:
-    """ "Your cold pack timer has about 6 minutes left." """
-    timer = running_timer(reply)
-    if timer is None:
-        return None
     left = parse_time(timer.at) + timedelta(minutes=timer.minutes) - reply.now
+    if left <= timedelta(0):
+        return None
     n = max(1, round(left.total_seconds() / 60))
     name = f"timers.name_{timer.pack}"
     return Line("timers.left_one", {"pack": name}) if n == 1 else Line("timers.left", {"pack": name, "n": n})
