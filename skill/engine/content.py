@@ -32,6 +32,7 @@ ROLES = {
     "comfort_start": "info",  # where self-care starts once help is arranged
     "compress": "router",  # picks cold or heat for today
     "pack_on": "router",  # the pack is on: the timer and reminders for it, if they may be offered
+    "breathing": "info",  # the guided breathing ("start a breathing session" goes there)
     "emergency": "outcome",
     "urgent": "outcome",
     "summary": "end",  # sums up the plan, with a card
@@ -173,6 +174,13 @@ def check_roles(p: Protocol) -> list[str]:
         if picked is not None and not (picked.pack and picked.plan and picked.is_question):
             problems.append(f"step {target}: the compress router picks it, so it needs a pack and a plan "
                             f"(its line in compress_plan)")
+    if "breathing" in declared:
+        step = p.steps[declared["breathing"][0]]
+        if "paced_breathing" not in step.include or not step.next:
+            problems.append(f"step {step.id}: the breathing role needs include paced_breathing and a next step "
+                            f"(where the guide goes on once the track has finished)")
+        if step.id not in p.jump_targets.values():
+            problems.append(f"step {step.id}: the breathing role needs a jump target (\"start a breathing session\")")
     if "emergency" in declared and p.steps[declared["emergency"][0]].tier != 1:
         problems.append(f"step {declared['emergency'][0]}: the emergency role needs tier 1")
     if "urgent" in declared and p.steps[declared["urgent"][0]].tier != 2:
@@ -305,6 +313,8 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
     keys += [f"packs.{pack}" for pack in packs(protocol)]
     keys += ["next_compress.due_later", "next_compress.due_now", "durations.minutes", "durations.one_hour",
              "durations.hours", "breathing.first_in", "breathing.first_out", "breathing.in", "breathing.out",
+             "breathing.audio_start", "breathing.audio_resume", "breathing.audio_done", "breathing.audio_failed",
+             "breathing.audio_help", "breathing.audio_unsupported", "breathing.spoken_instead",
              "emergency.say", "emergency.card_title", "emergency.reminder", "emergency.ask_got_help",
              "emergency.ask_got_help_reprompt", "emergency.got_help", "urgent.say", "urgent.ask",
              "urgent.reprompt", "urgent.card_title", "urgent.screening_first", f"titles.{protocol.roles.get('urgent')}",
@@ -322,7 +332,8 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
         "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
         "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse", "symptom_unmatched",
         "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
-        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other", "question_off_topic", "moment")]
+        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other", "question_off_topic", "moment",
+        "unsupported")]
     for name, question in SIDE_QUESTIONS.items():
         if name != "clarify_red_flag":  # its words are per red flag: red_flag_prompt_keys
             keys += list(question.keys(None))

@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
-from skill.engine import alerts, compress, outcomes, side_questions
+from skill.engine import alerts, compress, outcomes, playback, side_questions
 from skill.engine.content import Content, Step, Transition, default_content
 from skill.engine.plan import Card, Event, Line, Plan, Turn
 from skill.engine.record import Record, iso, since
@@ -36,7 +36,7 @@ from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 # with one of them is taken at its word ("Alexa, tell back spasm coach go to breathing"). Anything
 # else needs the step it answers, and a new session has none: it is answered as a launch.
 SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "delete_data", "effect_done",
-                            "permission"})
+                            "permission", "unsupported"})
 # Events that work the same everywhere, even before an emergency reminder.
 ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 # What free words that are only a remark hear before the question again (understanding's kinds).
@@ -56,8 +56,10 @@ class Guide:
         side_questions.drop_if_stale(record)
         reply = Reply(self.content, record, now, locale, opening=event.opens_session)
         reply.event_zone = event.zone
+        reply.event_tracks = event.tracks
         alerts.remember_zone(reply)
         reply.answer_event(event)
+        playback.stop_if_sounding(reply, event)
         record.last_seen = iso(now)
         return Turn(state=record.to_json(), plan=reply.plan)
 
@@ -75,6 +77,7 @@ class Reply:
         self.locale = locale
         self.opening = opening  # this request opened a session
         self.event_zone: str | None = None  # the device's time zone, when the event says it
+        self.event_tracks: frozenset = frozenset()  # the breathing tracks the device can be played
         self.plan = Plan()
 
     # ------------------------------------------------------------------ what we know
@@ -134,11 +137,20 @@ class Reply:
             return alerts.effect_done(self, event)
         if event.kind == "permission":
             return alerts.permission(self, event)
+        if event.kind == "playback":
+            return playback.report(self, event)
         question = self.record.side_question
         if question is not None and question.name == "clarify_red_flag":
             # "Do your legs feel weak or numb?" stands until answered: anything else escalates.
             side_questions.handle(self, event)
             return
+        if playback.control(self, event):
+            return  # "Alexa, pause" while the breathing track plays
+        if event.kind == "breathe":
+            # "A five minute breathing session": the length is kept for the breathing step, which is a
+            # place like any other ("go to breathing"), the safety questions first.
+            self.record.breathing_minutes = event.minutes or self.record.breathing_minutes
+            event = replace(event, kind="jump", target=self.breathing_target())
         if self.opening:
             # The same episode logic for every way in: after a long gap, this is a new spasm.
             self.maybe_new_episode()
@@ -259,6 +271,7 @@ class Reply:
             # Left waiting for the pack ("put it on when you can"): coming back, ask whether it is on now.
             self.record.step = compress.todays_step(self).id
         self.say("events.welcome_back")
+        after_track = playback.since_last_time(self)  # "well done for finishing the breathing"
         self.say_two_weeks_notice()
         self.say_urgent_reminder()
         moved_on = compress.plan_moved_on(self)
@@ -278,6 +291,9 @@ class Reply:
         resume_at = compress.todays_step(self).id if moved_on else self.record.step
         if self.step.kind == "screening":
             return side_questions.ask(self, "resume_offer")  # the safety questions, where they were left
+        if after_track == "failed" and self.step.id == self.protocol.roles["breathing"] and not moved_on \
+                and CONDITIONS["recently_screened"](self):
+            return self.render_step(self.step)  # the track did not play: breathe together in speech now
         if not CONDITIONS["recently_screened"](self):
             # Long enough since the safety questions for things to have changed: ask them again first,
             # then carry on where the person was.
@@ -326,6 +342,11 @@ class Reply:
         self.record.trail, self.record.side_question, self.record.paused = [], None, False
         self.record.return_step = None
         self.go(self.protocol.start, push=False)
+
+    def breathing_target(self) -> str:
+        """The jump target of the breathing step (content.check_roles makes sure there is one)."""
+        step = self.protocol.roles["breathing"]
+        return next(name for name, target in self.protocol.jump_targets.items() if target == step)
 
     def remember_requested(self, name: str | None) -> None:
         target = self.protocol.jump_targets.get(name or "")
@@ -448,6 +469,8 @@ class Reply:
         # from a session that timed out would take the answer to this one, a safety question included).
         self.record.side_question = None
         self.speak_step(step)
+        if playback.plays(self.plan):
+            return self.end()  # Alexa plays the track once the session has ended
         self.ask(f"steps.{step.id}.ask", f"steps.{step.id}.reprompt", **self.ask_params(step))
 
     def finish(self, step: Step) -> None:
@@ -556,6 +579,11 @@ class Reply:
         self.say("events.fallback")
         self.restate()
 
+    def unsupported(self, event: Event) -> None:
+        """ "Loop", "shuffle" with no track playing: said so, and the question again."""
+        self.say("events.unsupported")
+        self.restate()
+
     def heat_worse(self, event: Event) -> None:
         self.record.heat_intolerant = True
         if self.record.alerts.timer is not None and self.record.alerts.timer.pack == "heat":
@@ -588,4 +616,5 @@ EVENTS: dict[str, Callable[[Reply, Event], None]] = {
     "help": Reply.help,
     "fallback": Reply.fallback,
     "heat_worse": Reply.heat_worse,
+    "unsupported": Reply.unsupported,
 }

@@ -42,6 +42,13 @@ EVENT_KINDS = frozenset(
         "effect_done",
         # The answer to a permission request (``target``: accepted | denied | not_answered).
         "permission",
+        # "Start a breathing session", "a five minute breathing session" (``minutes``, when said).
+        "breathe",
+        # A player option this skill has no use for ("loop", "shuffle"): said so, nothing changes.
+        "unsupported",
+        # What the device's player reports about the breathing track (``target``: a PLAYBACK_REPORTS
+        # name; ``player_token`` and ``offset_ms``: the stream's token, and where in the track it was).
+        "playback",
     }
 )
 
@@ -50,6 +57,11 @@ EVENT_KINDS = frozenset(
 EFFECT_OUTCOMES = frozenset({"timer_set", "timer_needs_permission", "timer_failed",
                              "reminders_set", "reminders_need_permission", "reminders_failed"})
 PERMISSION_ANSWERS = frozenset({"accepted", "denied", "not_answered"})
+# Events Alexa takes no speech in answer to: the engine's plan for them is silent.
+SILENT_EVENTS = frozenset({"session_ended", "playback"})
+PLAYBACK_REPORTS = frozenset({"started", "stopped", "nearly_finished", "finished", "failed"})
+# What the device's player is doing (context.AudioPlayer.playerActivity), as far as the engine cares.
+PLAYER_ACTIVITIES = frozenset({"IDLE", "PLAYING", "PAUSED", "STOPPED", "FINISHED", "BUFFER_UNDERRUN"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,16 @@ class Event:
     # The request opened a session (a launch, a one-shot, or an utterance Alexa could not resolve):
     # whatever it says, the engine first runs the same coming-back logic as a launch.
     opens_session: bool = False
+    # breathe: the length asked for, in minutes ("a five minute breathing session").
+    minutes: int | None = None
+    # The breathing tracks this device can be played now (by the names in protocol.yaml's
+    # settings.breathing.tracks): none on a device without a player, or where no track is built.
+    tracks: frozenset = frozenset()
+    # The device's player (context.AudioPlayer): its activity and the token and offset of its stream.
+    # A playback event's own token and offset are these too.
+    player: str | None = None
+    player_token: str = ""
+    offset_ms: int = 0
 
     def __post_init__(self):
         if self.kind not in EVENT_KINDS:
@@ -110,6 +132,21 @@ class AskPermission:
     """Ask Alexa to ask the person, by voice, for permission (``scope``: timers | reminders)."""
 
     scope: str
+
+
+@dataclass(frozen=True)
+class PlayAudio:
+    """Play the breathing ``track`` on the device's player from ``offset_ms``; ``token`` names the track
+    and the person's place, and comes back with every report the player makes about it."""
+
+    track: str
+    token: str
+    offset_ms: int = 0
+
+
+@dataclass(frozen=True)
+class StopAudio:
+    """Stop the breathing track (the player reports where it stopped)."""
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,40 @@ class Alerts:
                 "zone": self.zone}
 
 
+# What became of the breathing track the skill last asked the player for.
+PLAYBACK_STATES = ("starting", "playing", "stopped", "finished", "failed")
+TOKEN_MOST = 200
+
+
+@dataclass(frozen=True)
+class Playback:
+    """The breathing track last played: its name, the stream's token (which names the track, the step and
+    when it began), how far it got and when the player last said so."""
+
+    track: str
+    token: str
+    step: str  # the guide's step the track belongs to: when it finishes, the guide goes on from there
+    state: str
+    offset_ms: int
+    at: str
+
+    @classmethod
+    def from_json(cls, raw, steps) -> Playback | None:
+        if not isinstance(raw, dict) or raw.get("state") not in PLAYBACK_STATES or not _time(raw.get("at"), None):
+            return None
+        track, token, step = raw.get("track"), raw.get("token"), _name(raw.get("step"), steps)
+        offset = raw.get("offset_ms")
+        if not all(isinstance(v, str) and 0 < len(v) <= TOKEN_MOST for v in (track, token)) or step is None:
+            return None
+        if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < 24 * 3600 * 1000:
+            offset = 0
+        return cls(track, token, step, raw["state"], offset, raw["at"])
+
+    def to_json(self) -> dict:
+        return {"track": self.track, "token": self.token, "step": self.step, "state": self.state,
+                "offset_ms": self.offset_ms, "at": self.at}
+
+
 @dataclass(frozen=True)
 class SideQuestion:
     """A short question outside the protocol's steps ("shall we carry on?"), and what it is about."""
@@ -295,6 +329,9 @@ class Record:
     past_episodes: list[PastEpisode] = field(default_factory=list)
     last_emergency: Emergency | None = None
     alerts: Alerts = field(default_factory=Alerts)
+    playback: Playback | None = None
+    breathing_minutes: int | None = None  # the length of breathing session last asked for
+    audio_failed_at: str | None = None  # a breathing track last failed to play then: spoken for a while
 
     @classmethod
     def fresh(cls, now: datetime) -> Record:
@@ -324,6 +361,9 @@ class Record:
                 -PAST_EPISODES_KEPT:],
             last_emergency=Emergency.from_json(raw.get("last_emergency"), known.flags),
             alerts=Alerts.from_json(raw.get("alerts")),
+            playback=Playback.from_json(raw.get("playback"), known.steps),
+            breathing_minutes=_count(raw.get("breathing_minutes"), None),
+            audio_failed_at=_time(raw.get("audio_failed_at"), None),
         )
         return record
 
@@ -341,6 +381,9 @@ class Record:
             "past_episodes": [p.to_json() for p in self.past_episodes],
             "last_emergency": self.last_emergency.to_json() if self.last_emergency else None,
             "alerts": self.alerts.to_json(),
+            "playback": self.playback.to_json() if self.playback else None,
+            "breathing_minutes": self.breathing_minutes,
+            "audio_failed_at": self.audio_failed_at,
             "last_seen": self.last_seen,
         }
 
@@ -351,6 +394,7 @@ class Record:
         self.step, self.trail, self.side_question = None, [], None
         self.requested_step = self.return_step = None
         self.paused = False
+        self.playback = None
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
-from skill.engine import alerts, compress
-from skill.engine.plan import Breathing, Line
+from skill.engine import alerts, compress, playback
 
 if TYPE_CHECKING:
     from skill.engine.content import Step
@@ -92,15 +91,9 @@ def _next_compress(reply: Reply, step: Step) -> None:
         reply.plan.lines.append(line)
 
 
-def _paced_breathing(reply: Reply, step: Step) -> None:
-    pace = reply.settings["breathing"]
-    reply.plan.lines.append(Breathing(pace["breaths"], pace["inhale_seconds"], pace["exhale_seconds"]))
-    reply.plan.lines.append(Line(f"steps.{step.id}.outro"))
-
-
 INCLUDES: dict[str, Callable[[Reply, Step], None]] = {
     "pack_off_time": lambda reply, step: alerts.say_off_time(reply),
     "reminder_times": lambda reply, step: reply.say("reminders.times", times=alerts.times_param(reply)),
     "next_compress": _next_compress,
-    "paced_breathing": _paced_breathing,
+    "paced_breathing": playback.breathe,  # the track where the device can play it, else spoken
 }

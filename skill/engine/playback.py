@@ -1,0 +1,205 @@
+"""Guided breathing as long-form audio: the track the breathing step plays where the device can play it.
+
+The breathing step (protocol.yaml ``include: [paced_breathing]``) plays a track from
+``settings.breathing.tracks`` when the event says the device can play it (``Event.tracks``: a device with a
+player, and the track built for its locale); otherwise, or for a while after a track failed to play, the
+breathing is spoken (a ``Breathing`` line, about a minute). Playing ends the session: Alexa plays the track
+once the speech is done, and the person lies still.
+
+The player reports back with ``playback`` events carrying the stream's token, which names the track, the
+step and when it began: started, stopped (at an offset), finished (the guide then goes on from the step
+after, and the next launch says so), failed (the next launch says so and breathes in speech instead).
+
+While the track is on the device, "Alexa, pause / resume / stop / next / start over" reach the skill with
+the player's token: ``control`` answers them as a player would. Anything else said to the skill while the
+track plays stops it, a red flag first of all: the guide's answer is not talked over by the track.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from skill.engine.plan import SILENT_EVENTS, Breathing, Event, Line, PlayAudio, StopAudio
+from skill.engine.record import Playback, parse_time
+
+if TYPE_CHECKING:
+    from skill.engine.content import Step
+    from skill.engine.guide import Reply
+
+# The player is sounding the stream, or holding it where it stopped.
+SOUNDING = frozenset({"PLAYING", "BUFFER_UNDERRUN"})
+HELD = frozenset({"PAUSED", "STOPPED"})
+TOKEN_SEPARATOR = "|"
+
+
+# ---------------------------------------------------------------------------- tokens
+def make_token(track: str, step: str, started: str) -> str:
+    return TOKEN_SEPARATOR.join((track, step, started))
+
+
+def is_ours(token: str) -> bool:
+    """A token this skill made (the player reports another skill's stream with its own)."""
+    parts = (token or "").split(TOKEN_SEPARATOR)
+    return len(parts) == 3 and all(parts) and parse_time(parts[2]) is not None
+
+
+def on_device(event: Event) -> str | None:
+    """ "sounding" or "held" when the device's player has this skill's track, else None."""
+    if not is_ours(event.player_token):
+        return None
+    if event.player in SOUNDING:
+        return "sounding"
+    return "held" if event.player in HELD else None
+
+
+# ---------------------------------------------------------------------------- which track
+def settings(reply: Reply) -> dict:
+    return reply.settings["breathing"]
+
+
+def track_for(reply: Reply) -> tuple[str, int]:
+    """The track of the length last asked for (the nearest there is), else the default: (name, minutes)."""
+    tracks = settings(reply)["tracks"]
+    asked = reply.record.breathing_minutes or settings(reply)["default_minutes"]
+    minutes = min(tracks, key=lambda length: (abs(length - asked), length))
+    return tracks[minutes], minutes
+
+
+def failed_lately(reply: Reply) -> bool:
+    hours = reply.hours_since(reply.record.audio_failed_at)
+    return hours is not None and hours < settings(reply)["spoken_after_failure_hours"]
+
+
+def plays(plan) -> bool:
+    return any(isinstance(effect, PlayAudio) for effect in plan.effects)
+
+
+# ---------------------------------------------------------------------------- the breathing step
+def breathe(reply: Reply, step: Step) -> None:
+    """The breathing step's session: the track where the device can play it, else spoken."""
+    track, minutes = track_for(reply)
+    if track not in reply.event_tracks or failed_lately(reply):
+        if reply.record.breathing_minutes and reply.record.breathing_minutes > 1 and not failed_lately(reply):
+            reply.say("breathing.spoken_instead")  # a longer session was asked for: this device has a minute
+        return speak(reply, step)
+    # The track opens with its own settling words: the step's spoken introduction is not said twice.
+    reply.plan.lines = [line for line in reply.plan.lines if getattr(line, "key", None) != f"steps.{step.id}.say"]
+    held = reply.record.playback
+    if held is not None and held.track == track and held.step == step.id and held.state == "stopped" \
+            and held.offset_ms > 0 and within_resume_window(reply, held):
+        reply.say("breathing.audio_resume")
+        return play(reply, track, step.id, held.offset_ms)
+    reply.say("breathing.audio_start", minutes=minutes)
+    play(reply, track, step.id)
+
+
+def speak(reply: Reply, step: Step) -> None:
+    """The breathing as speech with timed pauses (SSML breaks), then its closing words."""
+    pace = settings(reply)
+    reply.plan.lines.append(Breathing(pace["breaths"], pace["inhale_seconds"], pace["exhale_seconds"]))
+    reply.plan.lines.append(Line(f"steps.{step.id}.outro"))
+
+
+def play(reply: Reply, track: str, step: str, offset_ms: int = 0) -> None:
+    token = make_token(track, step, reply.now_iso)
+    reply.plan.effects.append(PlayAudio(track, token, offset_ms))
+    reply.record.playback = Playback(track, token, step, "starting", offset_ms, reply.now_iso)
+
+
+def within_resume_window(reply: Reply, playback: Playback) -> bool:
+    hours = reply.hours_since(playback.at)
+    return hours is not None and hours < settings(reply)["resume_within_hours"]
+
+
+# ---------------------------------------------------------------------------- the player's reports
+REPORTED_STATES = {"started": "playing", "stopped": "stopped", "finished": "finished", "failed": "failed"}
+
+
+def report(reply: Reply, event: Event) -> None:
+    """What the player said about the track: kept in the record; nothing is said (Alexa takes no speech
+    in answer to a player's report). A report about another stream than the one recorded changes nothing."""
+    playback = reply.record.playback
+    if playback is None or event.player_token != playback.token or event.target not in REPORTED_STATES:
+        return  # (nearly_finished: there is nothing to queue after a breathing session)
+    state = REPORTED_STATES[event.target]
+    reply.record.playback = replace(playback, state=state, offset_ms=max(event.offset_ms, 0), at=reply.now_iso)
+    if state == "failed":
+        reply.record.audio_failed_at = reply.now_iso
+    elif state == "finished" and reply.record.step == playback.step:
+        # Done: the guide goes on from the step after the breathing (the next launch carries on there).
+        step = reply.protocol.steps[playback.step]
+        reply.record.trail = (reply.record.trail + [step.id])[-reply.settings["trail_limit"]:]
+        reply.record.step = step.next
+
+
+def since_last_time(reply: Reply) -> str | None:
+    """Coming back after the track: well done for finishing it, or sorry it did not play (said once).
+    Returns what was told: "finished", "failed" or None."""
+    playback = reply.record.playback
+    if playback is None or playback.state not in ("finished", "failed"):
+        return None
+    reply.say("breathing.audio_done" if playback.state == "finished" else "breathing.audio_failed")
+    reply.record.playback = None
+    return playback.state
+
+
+# ---------------------------------------------------------------------------- the player's controls
+def control(reply: Reply, event: Event) -> bool:
+    """ "Alexa, pause" (and the like) while the track is on the device: answered as a player would. False
+    when the event is not for the player (the guide answers it)."""
+    where = on_device(event)
+    if not reply.opening or where is None:
+        return False
+    track, step = token_parts(event.player_token)
+    if track not in reply.event_tracks or step not in reply.protocol.steps:
+        return False  # a track no longer built, or a step no longer in the guide: the guide answers
+    if where == "held":
+        return event.kind == "resume" and resume(reply, event)
+    if event.kind in ("pause", "stop", "cancel"):
+        reply.plan.effects.append(StopAudio())  # the player reports the offset: "resume" goes on from there
+    elif event.kind == "resume":
+        pass  # already playing
+    elif event.kind in ("back", "repeat", "start_over"):
+        play(reply, track, step)  # the one track, from its start
+    elif event.kind == "next" and reply.protocol.steps[step].next:
+        # Skip the rest: the guide goes on from the step after the breathing, in this session.
+        reply.plan.effects.append(StopAudio())
+        reply.record.step = step
+        reply.go(reply.protocol.steps[step].next)
+        return True
+    elif event.kind == "unsupported":
+        reply.say("breathing.audio_unsupported")  # the track goes on once this is said
+    elif event.kind in ("help", "fallback", "yes", "no", "unsure"):
+        reply.say("breathing.audio_help")
+    else:
+        return False
+    reply.end()
+    return True
+
+
+def resume(reply: Reply, event: Event) -> bool:
+    """ "Alexa, resume": the track from where the player holds it; from its start after a long break."""
+    track, step = token_parts(event.player_token)
+    playback = reply.record.playback
+    offset = max(event.offset_ms, 0)
+    if playback is not None and playback.token == event.player_token and not within_resume_window(reply, playback):
+        offset = 0
+    play(reply, track, step, offset)
+    reply.end()
+    return True
+
+
+def token_parts(token: str) -> tuple[str, str]:
+    """The track and the step a token of ours names (``is_ours`` has said it is one)."""
+    track, step, _ = token.split(TOKEN_SEPARATOR)
+    return track, step
+
+
+def stop_if_sounding(reply: Reply, event: Event) -> None:
+    """Words for the guide while the track plays (a red flag above all): the track stops, so it neither
+    talks over the answer nor starts again after it."""
+    if not reply.opening or event.kind in SILENT_EVENTS or on_device(event) != "sounding":
+        return  # (the player's own reports are no words for the guide)
+    if not any(isinstance(effect, (PlayAudio, StopAudio)) for effect in reply.plan.effects):
+        reply.plan.effects.insert(0, StopAudio())
