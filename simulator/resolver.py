@@ -20,7 +20,8 @@ against every sample of every intent, each compiled once into a pattern:
   pattern then fails;
 - an ``AMAZON.SearchQuery`` slot takes one or more tokens, greedily (to the end of the utterance,
   unless literal words follow it, in which case it backs off until they match);
-- any other ``AMAZON.*`` slot type (NUMBER, ...) takes exactly one token.
+- any other ``AMAZON.*`` slot type takes exactly one token; ``AMAZON.NUMBER`` only a number, in digits
+  or words up to sixty, and its value is sent in digits as Alexa does ("five" -> "5").
 
 Built-in intents also answer Amazon's own phrasings (``BUILTIN_PHRASES``), as on a real device; a
 built-in phrase is used only when the model does not already give that exact phrase to another intent.
@@ -90,6 +91,20 @@ BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
     "AMAZON.ResumeIntent": ("resume", "continue", "carry on"),
     "AMAZON.NavigateHomeIntent": ("go home",),
 }
+
+NUMBER = "AMAZON.NUMBER"
+_NUMBER_WORDS = {word: n for n, word in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())} | {"thirty": 30, "forty": 40, "forty five": 45, "fifty": 50,
+                                                      "sixty": 60}
+
+
+def number_value(token: str) -> str | None:
+    """An AMAZON.NUMBER slot's value for one spoken token, in digits; None when it is no number."""
+    if token.isdigit():
+        return str(int(token))
+    return str(_NUMBER_WORDS[token]) if token in _NUMBER_WORDS else None
+
 
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _NOT_WORD = re.compile(r"[^\w\s']|_")
@@ -387,8 +402,8 @@ class Resolver:
             spans = [n for n in lengths if tokens[pos:pos + n] in values.by_tokens]
         elif element.custom or element.free_text:
             spans = range(room, 0, -1)
-        else:  # another AMAZON.* type: one token
-            spans = [1]
+        else:  # another AMAZON.* type: one token (a number, for AMAZON.NUMBER)
+            spans = [1] if element.type != NUMBER or number_value(tokens[pos]) is not None else []
         for n in spans:
             for rest in self._match(elements, i + 1, tokens, pos + n, strict):
                 yield [_Capture(element, pos, pos + n), *rest]
@@ -408,6 +423,8 @@ class Resolver:
                 continue
             words = tokens[capture.start:capture.end]
             slot = {"name": name, "value": " ".join(words), "confirmationStatus": "NONE", "source": "USER"}
+            if slot_type == NUMBER:
+                slot["value"] = number_value(words[0])
             if capture.slot.custom:
                 authority = {"authority": f"amzn1.er-authority.echo-sdk.{self.skill_id}.{slot_type}"}
                 resolved = self._lookup(capture.slot, words)

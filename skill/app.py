@@ -20,11 +20,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Imported here so that importing skill.app costs nothing and has no side effects.
     from skill import storage
     from skill.alexa.skill import build_skill
+    from skill.audio.tracks import AudioLibrary
     from skill.web import audio, endpoint
 
     store = app.config["STORE"] or storage.open_store(app.config)
     app.extensions["skill_store"] = store  # /healthz reports a store that could not be opened
-    skill = build_skill(store)
+    skill = build_skill(store, library=AudioLibrary(app.config["AUDIO_DIR"], app.config["AUDIO_BASE_URL"]))
     endpoint.init_app(app, skill)
     audio.init_app(app)
     return app

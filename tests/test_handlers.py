@@ -9,7 +9,8 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
 from envelopes import envelope, intent, launch, session_ended, skill_disabled
-from skill.alexa.handlers import (GO_TO_STEP_INTENT, SYMPTOM_INTENTS, GoToStepHandler,
+from skill.alexa.handlers import (BREATHING_SESSION_INTENT, GO_TO_STEP_INTENT, SYMPTOM_INTENTS, BreathingSessionHandler,
+                                  GoToStepHandler,
                                   IntentEventHandler, SymptomHandler, UnknownIntentHandler, handled_intent_names,
                                   request_handlers)
 from skill.interaction_model import load_model, model_intent_names
@@ -39,6 +40,9 @@ INTENT_MEANS = {
     "AMAZON.StartOverIntent": "start_over", "AMAZON.PauseIntent": "pause", "AMAZON.ResumeIntent": "resume",
     "AMAZON.HelpIntent": "help", "AMAZON.StopIntent": "stop", "AMAZON.CancelIntent": "cancel",
     "AMAZON.NavigateHomeIntent": "stop", "AMAZON.FallbackIntent": "fallback", "DeleteDataIntent": "delete_data",
+    # Player options: there is one breathing track, nothing to loop or shuffle.
+    "AMAZON.LoopOnIntent": "unsupported", "AMAZON.LoopOffIntent": "unsupported",
+    "AMAZON.ShuffleOnIntent": "unsupported", "AMAZON.ShuffleOffIntent": "unsupported",
 }
 
 
@@ -52,6 +56,8 @@ def test_each_model_intent_is_answered_by_its_own_handler_and_no_other():
             ok = isinstance(own, GoToStepHandler)
         elif intent_name in SYMPTOM_INTENTS:
             ok = isinstance(own, SymptomHandler)
+        elif intent_name == BREATHING_SESSION_INTENT:
+            ok = isinstance(own, BreathingSessionHandler)
         else:
             ok = isinstance(own, IntentEventHandler) and own.intent_name == intent_name \
                 and own.event_kind == INTENT_MEANS.get(intent_name)
@@ -78,8 +84,8 @@ NON_INTENT_REQUESTS = [
      "ExceptionEncounteredHandler"),
     (intent("SomeFutureIntent"), "UnknownIntentHandler"),
     (envelope({"type": "AudioPlayer.PlaybackStarted", "token": "t", "offsetInMilliseconds": 0}, with_session=False),
-     "QuietSkillEventHandler"),
-    (envelope({"type": "PlaybackController.PauseCommandIssued"}, with_session=False), "QuietSkillEventHandler"),
+     "PlaybackReportHandler"),
+    (envelope({"type": "PlaybackController.PauseCommandIssued"}, with_session=False), "PlaybackButtonHandler"),
 ]
 
 

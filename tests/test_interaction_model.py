@@ -30,6 +30,7 @@ SYMPTOM_CATCH_ALLS = {name: meaning for name, meaning in CARRIERS.items() if nam
 CUSTOM_INTENT_MINIMUMS = {
     "StartGuideIntent": 40,
     "GoToStepIntent": 8,
+    "BreathingSessionIntent": 20,
     "PainBetterIntent": 12,
     "PainWorseIntent": 12,
     "HeatWorseIntent": 10,
@@ -62,6 +63,8 @@ BUILTINS = {
     "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent", "AMAZON.PreviousIntent",
     "AMAZON.RepeatIntent", "AMAZON.StartOverIntent", "AMAZON.PauseIntent", "AMAZON.ResumeIntent",
     "AMAZON.NavigateHomeIntent",
+    # The AudioPlayer interface (the breathing track): certification sends these too.
+    "AMAZON.LoopOnIntent", "AMAZON.LoopOffIntent", "AMAZON.ShuffleOnIntent", "AMAZON.ShuffleOffIntent",
 }
 
 

@@ -157,10 +157,19 @@ def test_collecting_personal_info_comes_with_a_privacy_policy_for_every_locale(m
 # --- apis, permissions, events -------------------------------------------------------------------
 
 
-def test_custom_endpoint_without_extra_interfaces(manifest):
+# What a skill with the AudioPlayer interface must answer (certification sends each of these).
+PLAYBACK_INTENTS = {"AMAZON.PauseIntent", "AMAZON.ResumeIntent", "AMAZON.CancelIntent", "AMAZON.StopIntent",
+                    "AMAZON.LoopOffIntent", "AMAZON.LoopOnIntent", "AMAZON.NextIntent", "AMAZON.PreviousIntent",
+                    "AMAZON.RepeatIntent", "AMAZON.ShuffleOffIntent", "AMAZON.ShuffleOnIntent", "AMAZON.StartOverIntent"}
+
+
+def test_custom_endpoint_declares_the_audio_player_and_the_model_has_its_intents(manifest):
     custom = manifest["apis"]["custom"]
     assert custom["endpoint"] == {"uri": "https://example.invalid/alexa", "sslCertificateType": "Wildcard"}
-    assert custom["interfaces"] == []
+    assert custom["interfaces"] == [{"type": "AUDIO_PLAYER"}]  # the breathing track
+    from skill.interaction_model import load_model, model_intent_names
+
+    assert PLAYBACK_INTENTS - model_intent_names(load_model("en-US")) == set()
 
 
 def test_timer_and_reminder_permissions_are_declared(manifest):

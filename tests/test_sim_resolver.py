@@ -53,6 +53,8 @@ def fill(sample: str, slot_types: dict[str, str]) -> str:
         slot_type = slot_types[m.group(1)]
         if slot_type == "AMAZON.SearchQuery":
             return "something"
+        if slot_type == "AMAZON.NUMBER":
+            return "five"
         return TYPES[slot_type]["values"][0]["name"]["value"]
     return re.sub(r"\{(\w+)\}", value, sample)
 

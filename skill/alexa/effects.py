@@ -1,5 +1,6 @@
 """Carries out what an engine plan asks of the platform besides speech: Alexa timers, the permission
-request for them, and the device's time zone for saying a time of day. All through ask-sdk's service
+request for them, the device's time zone for saying a time of day, and the breathing track's player
+directives (AudioPlayer.Play and Stop, sent with the response: no API call). All through ask-sdk's service
 clients (``handler_input.service_client_factory``), so the same code reaches Amazon's API in production
 and the simulator's fake of it on loopback.
 
@@ -17,6 +18,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ask_sdk_core.api_client import DefaultApiClient
+from ask_sdk_model.interfaces.audioplayer import (AudioItem, AudioItemMetadata, PlayBehavior, PlayDirective,
+                                                  StopDirective, Stream)
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.services import ServiceException
 from ask_sdk_model.services.reminder_management import (
@@ -40,7 +43,8 @@ from ask_sdk_model.services.timer_management import (
     Visibility,
 )
 
-from skill.engine.plan import AskPermission, CancelReminders, CancelTimers, CreateReminders, StartTimer
+from skill.engine.plan import (AskPermission, CancelReminders, CancelTimers, CreateReminders, PlayAudio,
+                               StartTimer, StopAudio)
 
 log = logging.getLogger(__name__)
 
@@ -199,14 +203,31 @@ def carry_out(handler_input, effect, text) -> tuple[str, str]:
     return start_reminders(handler_input, effect, text)
 
 
+def player_directives(effects, urls: dict[str, str], title: str) -> list:
+    """AudioPlayer.Play for a PlayAudio (``urls``: track -> URL), Stop for a StopAudio. A track with no URL
+    is not asked for: the engine only plans tracks the event said the device can play."""
+    directives = []
+    for effect in effects:
+        if isinstance(effect, StopAudio):
+            directives.append(StopDirective())
+        elif isinstance(effect, PlayAudio) and effect.track in urls:
+            stream = Stream(token=effect.token, url=urls[effect.track], offset_in_milliseconds=effect.offset_ms)
+            directives.append(PlayDirective(play_behavior=PlayBehavior.REPLACE_ALL,
+                                            audio_item=AudioItem(stream=stream,
+                                                                 metadata=AudioItemMetadata(title=title))))
+    return directives
+
+
 def carry_out_quiet(handler_input, effects, attempts: int = 1) -> list:
-    """Carry out the effects whose outcome changes nothing said; return the directives to send.
+    """Carry out the API calls whose outcome changes nothing said; return the permission requests to send.
     Cancellations are tried ``attempts`` times (a red flag's, off the request's thread, three)."""
     directives = []
     for effect in effects:
         if isinstance(effect, AskPermission):
             directives.append(permission_directive(effect))
             continue
+        if isinstance(effect, (PlayAudio, StopAudio)):
+            continue  # directives of the response: player_directives
         left = effect.ids if isinstance(effect, CancelReminders) else ()
         for attempt in range(attempts):
             if isinstance(effect, CancelTimers) and cancel_timers(handler_input):

@@ -39,9 +39,17 @@ INTENT_EVENTS = {
     "AMAZON.NavigateHomeIntent": "stop",
     "AMAZON.FallbackIntent": "fallback",
     "DeleteDataIntent": "delete_data",
+    # Player options certification sends to a skill with AudioPlayer: one breathing track has no use for them.
+    "AMAZON.LoopOnIntent": "unsupported",
+    "AMAZON.LoopOffIntent": "unsupported",
+    "AMAZON.ShuffleOnIntent": "unsupported",
+    "AMAZON.ShuffleOffIntent": "unsupported",
 }
 GO_TO_STEP_INTENT = "GoToStepIntent"
 STEP_SLOT = "step"
+# "Start a breathing session", "a five minute breathing session" (AMAZON.NUMBER slot).
+BREATHING_SESSION_INTENT = "BreathingSessionIntent"
+MINUTES_SLOT = "minutes"
 # Free words: a custom slot of named red flags, and catch-alls with free text (AMAZON.SearchQuery)
 # behind the carrier phrases people open with ("i'm ...", "my wife ...", "how ...", "can i ..."). Alexa
 # cuts the carrier off and does not say which one matched, so each catch-all intent stands for one
@@ -183,7 +191,7 @@ QUIET_SKILL_EVENTS = (
 
 
 def handled_intent_names() -> set[str]:
-    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT} | SYMPTOM_INTENTS
+    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT, BREATHING_SESSION_INTENT} | SYMPTOM_INTENTS
 
 
 class _CoachHandler(AbstractRequestHandler):
@@ -268,6 +276,59 @@ class GoToStepHandler(_CoachHandler):
         return run_turn(handler_input, self.coach, Event("jump", target=resolved_step(handler_input)))
 
 
+class BreathingSessionHandler(_CoachHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name(BREATHING_SESSION_INTENT)(handler_input)
+
+    def handle(self, handler_input):
+        value = getattr(_slot(handler_input, MINUTES_SLOT), "value", None)
+        minutes = int(value) if isinstance(value, str) and value.isdigit() and 0 < int(value) <= 60 else None
+        return run_turn(handler_input, self.coach, Event("breathe", minutes=minutes))
+
+
+# What the player reports about the breathing track, as the engine names it (plan.PLAYBACK_REPORTS).
+PLAYBACK_REPORTS = {
+    "AudioPlayer.PlaybackStarted": "started",
+    "AudioPlayer.PlaybackStopped": "stopped",
+    "AudioPlayer.PlaybackNearlyFinished": "nearly_finished",
+    "AudioPlayer.PlaybackFinished": "finished",
+    "AudioPlayer.PlaybackFailed": "failed",
+}
+# The device's play and pause buttons; next and previous have nothing to skip to in one track.
+BUTTON_EVENTS = {
+    "PlaybackController.PlayCommandIssued": "resume",
+    "PlaybackController.PauseCommandIssued": "pause",
+}
+
+
+class PlaybackReportHandler(_CoachHandler):
+    """The player's reports: kept in the record (where the track stopped, that it finished or failed).
+    Alexa takes no speech in answer; the engine plans none."""
+
+    def can_handle(self, handler_input):
+        return get_request_type(handler_input) in PLAYBACK_REPORTS
+
+    def handle(self, handler_input):
+        request = handler_input.request_envelope.request
+        if get_request_type(handler_input) == "AudioPlayer.PlaybackFailed":
+            error = getattr(request, "error", None)
+            log.warning("the breathing track failed to play: %s", getattr(getattr(error, "object_type", None),
+                                                                          "value", None))
+        return run_turn(handler_input, self.coach, Event("playback", target=PLAYBACK_REPORTS[get_request_type(
+            handler_input)]))
+
+
+class PlaybackButtonHandler(_CoachHandler):
+    def can_handle(self, handler_input):
+        return get_request_type(handler_input).startswith("PlaybackController.")
+
+    def handle(self, handler_input):
+        kind = BUTTON_EVENTS.get(get_request_type(handler_input))
+        if kind is None:
+            return handler_input.response_builder.response
+        return run_turn(handler_input, self.coach, Event(kind))
+
+
 # Alexa's answer to a voice permission request (Connections.SendRequest AskFor), as the engine names it.
 PERMISSION_ANSWERS = {"ACCEPTED": "accepted", "DENIED": "denied", "NOT_ANSWERED": "not_answered"}
 
@@ -316,15 +377,9 @@ class SkillDisabledHandler(AbstractRequestHandler):
         return handler_input.response_builder.response
 
 
-# Player reports and hardware buttons: the skill plays no long-form audio yet, so there is nothing
-# to do but acknowledge them (Alexa accepts no speech in answer to AudioPlayer requests).
-QUIET_REQUEST_PREFIXES = ("AudioPlayer.", "PlaybackController.")
-
-
 class QuietSkillEventHandler(AbstractRequestHandler):
     def can_handle(self, handler_input):
-        request_type = get_request_type(handler_input)
-        return request_type in QUIET_SKILL_EVENTS or request_type.startswith(QUIET_REQUEST_PREFIXES)
+        return get_request_type(handler_input) in QUIET_SKILL_EVENTS
 
     def handle(self, handler_input):
         return handler_input.response_builder.response
@@ -421,9 +476,12 @@ def request_handlers(coach: Coach) -> list[AbstractRequestHandler]:
         LaunchHandler(coach),
         SymptomHandler(coach),
         GoToStepHandler(coach),
+        BreathingSessionHandler(coach),
         *(IntentEventHandler(coach, name, kind) for name, kind in INTENT_EVENTS.items()),
         SessionEndedHandler(coach),
         PermissionAnswerHandler(coach),
+        PlaybackReportHandler(coach),
+        PlaybackButtonHandler(coach),
         SkillDisabledHandler(),
         QuietSkillEventHandler(),
         ExceptionEncounteredHandler(),

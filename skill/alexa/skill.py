@@ -33,10 +33,11 @@ class ContextTolerantSkill(CustomSkill):
         return super().invoke(request_envelope, context)
 
 
-def build_skill(persistence_adapter, content=None, extra_handlers=()) -> CustomSkill:
-    """The skill; ``extra_handlers`` are tried before the skill's own (tests, experiments)."""
+def build_skill(persistence_adapter, content=None, extra_handlers=(), library=None) -> CustomSkill:
+    """The skill; ``extra_handlers`` are tried before the skill's own (tests, experiments); ``library``: the
+    breathing tracks (skill.audio.tracks.AudioLibrary), without which the breathing is spoken."""
     content = content or default_content()
-    coach = Coach(guide=Guide(content), renderer=Renderer(content), store=persistence_adapter)
+    coach = Coach(guide=Guide(content), renderer=Renderer(content), store=persistence_adapter, library=library)
     builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=BoundedApiClient())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # The key under which the guide's record lives, in session and persistent attributes alike.
 STATE_KEY = "guide"
+# Requests the player sends on its own (its reports and the device's buttons), outside any session.
+PLAYER_REQUESTS = ("AudioPlayer.", "PlaybackController.")
 # Set in the session when its saved progress could not be read: the whole session then keeps its record
 # in the session only, so a record begun from scratch never replaces the saved one (not even at session end).
 UNREAD_KEY = "progress_unread"
@@ -38,6 +40,7 @@ class Coach:
     guide: Guide
     renderer: Renderer
     store: object = None  # the persistence adapter, for saves that must not wait (see save_state)
+    library: object = None  # the breathing tracks (skill.audio.tracks.AudioLibrary); None: spoken only
 
 
 def user_id(handler_input) -> str | None:
@@ -55,6 +58,43 @@ def request_time(handler_input) -> datetime:
 
 def request_locale(handler_input) -> str | None:
     return getattr(handler_input.request_envelope.request, "locale", None)
+
+
+def in_session(handler_input) -> bool:
+    """Whether the request belongs to a session: the player's reports and buttons do not (ask-sdk refuses
+    session attributes for them)."""
+    return handler_input.request_envelope.session is not None
+
+
+def with_device(handler_input, coach: Coach, event: Event) -> Event:
+    """The event, with what the device can play and what its player is doing (context.AudioPlayer; a
+    player's report names its own stream in the request)."""
+    envelope = handler_input.request_envelope
+    system = getattr(envelope.context, "system", None)
+    interfaces = getattr(getattr(system, "device", None), "supported_interfaces", None)
+    if getattr(interfaces, "audio_player", None) is None:
+        return event  # a device without a player (or an older envelope): the breathing is spoken
+    tracks = frozenset(playable_tracks(handler_input, coach))
+    player = getattr(envelope.context, "audio_player", None)
+    request = envelope.request
+    token = getattr(request, "token", None) or getattr(player, "token", None) or ""
+    offset = getattr(request, "offset_in_milliseconds", None)
+    if offset is None:
+        offset = getattr(player, "offset_in_milliseconds", None)
+    activity = getattr(getattr(player, "player_activity", None), "value", None)
+    return replace(event, tracks=tracks, player=activity, player_token=str(token)[:1024],
+                   offset_ms=offset if isinstance(offset, int) and offset >= 0 else 0)
+
+
+def playable_tracks(handler_input, coach: Coach) -> dict[str, str]:
+    """track -> URL, for the request's locale (none without a library or an HTTPS base)."""
+    if coach.library is None:
+        return {}
+    try:
+        return coach.library.playable(request_locale(handler_input))
+    except Exception:  # noqa: BLE001 - no tracks: the breathing is spoken
+        log.warning("the breathing tracks could not be listed", exc_info=True)
+        return {}
 
 
 def load_state(handler_input) -> tuple[dict | None, bool]:
@@ -80,7 +120,8 @@ def save_state(handler_input, state: dict, store=None) -> bool:
     """Keep ``state`` in the session and the store. With ``store`` offering ``save_soon`` (the write-behind
     queue), the save is queued without waiting even a moment: for an answer that must not wait."""
     manager = handler_input.attributes_manager
-    manager.session_attributes[STATE_KEY] = state
+    if in_session(handler_input):
+        manager.session_attributes[STATE_KEY] = state
     try:
         manager.persistent_attributes = {STATE_KEY: state}
         save_soon = getattr(store, "save_soon", None)
@@ -96,7 +137,8 @@ def save_state(handler_input, state: dict, store=None) -> bool:
 
 def forget_user(handler_input) -> bool:
     manager = handler_input.attributes_manager
-    manager.session_attributes.pop(STATE_KEY, None)
+    if in_session(handler_input):
+        manager.session_attributes.pop(STATE_KEY, None)
     try:
         manager.delete_persistent_attributes()
         return True
@@ -120,8 +162,10 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         manager.session_attributes = {key: echoed[key] for key in kept if key in echoed}
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
-    event = replace(event, opens_session=opens_session(handler_input))
+    event = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))
     turn, event, directives = plan_turn(handler_input, coach, state, event, request_time(handler_input), locale)
+    directives = effects.player_directives(turn.plan.effects, playable_tracks(handler_input, coach)
+                                           if event.tracks else {}, coach.renderer.text(Line("breathing.audio_title"), locale)) + directives
     if turn.plan.heard:
         # What kind of thing free words were taken for (a remark, a question...), never the words nor
         # any triage outcome (health data stays out of the logs): enough to see how often people are
@@ -135,7 +179,8 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         # Don't overwrite progress we could not read: keep this session's record in the session only.
         # (An emergency or "see a doctor today" is saved all the same: the next launch must remind of it,
         # which matters more than where in the guide the person had got to.)
-        manager.session_attributes.update({STATE_KEY: turn.state, UNREAD_KEY: True})
+        if in_session(handler_input):
+            manager.session_attributes.update({STATE_KEY: turn.state, UNREAD_KEY: True})
         if handler_input.request_envelope.session is None or handler_input.request_envelope.session.new:
             notices.append(Line("events.load_failed"))
     elif state is None and event.kind == "session_ended":
@@ -195,6 +240,9 @@ def build_response(handler_input, rendered: Rendered, directives=()) -> Response
     builder = handler_input.response_builder
     for directive in directives:
         builder.add_directive(directive)
+    if not in_session(handler_input) and getattr(handler_input.request_envelope.request, "object_type", "")\
+            .startswith(PLAYER_REQUESTS):
+        return builder.response  # Alexa takes directives only, no speech, in answer to the player
     if rendered.speech:
         builder.speak(rendered.speech)
     if rendered.card_title:
@@ -210,10 +258,13 @@ def red_flag_response(handler_input, coach: Coach, event: Event) -> Response | N
     """The triage answer from the engine alone, for when the normal turn failed; None when what was
     described is no emergency or urgent sign (the spoken apology is the better answer then)."""
     locale = request_locale(handler_input)
+    event = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))
     turn = coach.guide.handle(None, event, request_time(handler_input), locale)
     if turn.plan.triage is None:
         return None
-    return build_response(handler_input, coach.renderer.render(turn.plan, locale))
+    # (the breathing track, if it was playing, is stopped: player_directives needs no URL for that)
+    return build_response(handler_input, coach.renderer.render(turn.plan, locale),
+                          effects.player_directives(turn.plan.effects, {}, ""))
 
 
 def error_response(handler_input, coach: Coach) -> Response:

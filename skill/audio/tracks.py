@@ -1,7 +1,8 @@
 """The breathing tracks that are built, as the skill sees them (from audio/tracks/manifest.json).
 
-Light enough for the request path (a small JSON file and a stat per track), and a missing or damaged
-manifest means "no tracks" (the skill then speaks the breathing session as SSML), never an error.
+Light enough for the request path (a small JSON file and a stat per track, read again only when the
+manifest changes), and a missing or damaged manifest means "no tracks" (the skill then speaks the
+breathing session as SSML), never an error.
 """
 
 from __future__ import annotations
@@ -55,3 +56,38 @@ def track_url(base_url: str, track: BuiltTrack) -> str | None:
     if not base_url.startswith("https://"):
         return None
     return f"{base_url.rstrip('/')}/{track.file}"
+
+
+class AudioLibrary:
+    """The tracks a device can be played, by locale, with their URLs under the public HTTPS base.
+
+    The manifest is read again only when its file changes (a build while the skill runs is picked up), so
+    a request pays a stat. No HTTPS base, no tracks: the breathing is spoken."""
+
+    def __init__(self, folder: str | Path, base_url: str | None):
+        self.folder = Path(folder)
+        self.base_url = base_url or ""
+        self._seen: tuple | None = None
+        self._built: dict[tuple[str, str], BuiltTrack] = {}
+
+    def playable(self, locale: str | None) -> dict[str, str]:
+        """track name -> URL, for the tracks built for ``locale``."""
+        if not self.base_url.startswith("https://") or not locale:
+            return {}
+        built = self._current()
+        urls = {}
+        for (track, track_locale), entry in built.items():
+            url = track_url(self.base_url, entry) if track_locale == locale else None
+            if url is not None:
+                urls[track] = url
+        return urls
+
+    def _current(self) -> dict[tuple[str, str], BuiltTrack]:
+        try:
+            stat = (self.folder / "manifest.json").stat()
+            seen = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            seen = None
+        if seen != self._seen:
+            self._built, self._seen = (load_built(self.folder) if seen else {}), seen
+        return self._built
