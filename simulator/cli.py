@@ -47,16 +47,16 @@ def load_model_for(locale: str) -> dict:
         return load_model("en-US")  # English locales share the en-US model until they have their own
 
 
-def build_device(locale="en-US", device="speaker", url=None, db_path=None, user_id=None, api=None):
+def build_device(locale="en-US", device="speaker", url=None, db_path=None, user_id=None, api=None, audio_dir=None):
     clock = SimClock()
     api = api or FakeAlexaApi(clock).start()
-    transport = HttpTransport(url) if url else InProcessTransport(db_path=db_path)
+    transport = HttpTransport(url) if url else InProcessTransport(db_path=db_path, audio_dir=audio_dir)
     # The in-process skill's request log would interleave with the conversation; warnings still show.
     logging.getLogger().setLevel(logging.WARNING)
     identity = Identity(locale=locale, device=device, skill_id=DEFAULT_SKILL_ID,
                         user_id=user_id or "amzn1.ask.account.SIMULATED-USER")
     resolver = Resolver(load_model_for(locale), skill_id=DEFAULT_SKILL_ID)
-    return Device(transport, resolver, clock, identity, api)
+    return Device(transport, resolver, clock, identity, api, fetch=transport.fetch)
 
 
 def print_exchange(exchange, explain: bool, out=sys.stdout) -> None:

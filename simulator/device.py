@@ -14,6 +14,9 @@ It behaves towards the skill as Alexa does, as far as this skill can tell:
 - Time passes only on ``wait()``: timers and reminders held by the fake API fire (ANNOUNCE is
   spoken, LAUNCH_TASK relaunches the skill with its task), and AudioPlayer playback advances,
   sending PlaybackStarted / PlaybackNearlyFinished / PlaybackFinished to the skill.
+- AudioPlayer.Play fetches the stream first (``fetch``, see simulator/streams.py): one that can't be
+  had is reported with PlaybackFailed. AudioPlayer.Stop is reported with PlaybackStopped and the offset.
+  While a session is open (the person is talking to Alexa) the track holds still, as a device's does.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ class Stream:
 
 class Device:
     def __init__(self, transport, resolver, clock, identity: Identity | None = None, api=None,
-                 audio_length=None):
+                 audio_length=None, fetch=None):
         self.transport = transport
         self.resolver = resolver
         self.clock = clock
@@ -92,14 +95,19 @@ class Device:
         self.queue: list[Stream] = []
         # How long a stream plays: a callable(url) -> seconds or None (e.g. measured from the file).
         self.audio_length = audio_length
-        self._pending_audio: list[str] = []  # AudioPlayer events due to be sent to the skill
+        # How the device gets a stream: a callable(url) -> simulator.streams.Fetched (its length, or why
+        # it can't be played). None: every stream plays, for ``audio_length`` or DEFAULT_AUDIO_SECONDS.
+        self.fetch = fetch
+        # AudioPlayer events due to be sent to the skill: (event, the player as it reports it, error).
+        self._pending_audio: list[tuple[str, Player, dict | None]] = []
 
     # ------------------------------------------------------------------ what a person does
     def say(self, text: str) -> list[Exchange]:
         words = " ".join(text.lower().replace(",", " ").split())
         if self.session is not None and words in EXIT_WORDS:
             return [self._end_session("USER_INITIATED", f'said "{text}"')]
-        turn = self.resolver.resolve_turn(text, in_session=self.session is not None)
+        owns_audio = self.stream is not None and self.player.activity in ("PLAYING", "PAUSED", "STOPPED")
+        turn = self.resolver.resolve_turn(text, in_session=self.session is not None, owns_audio=owns_audio)
         if turn.request_type is None:
             return [Exchange(label=f'said "{text}"', note="(Alexa would not send this to the skill: "
                                                           "start with \"open back spasm coach\")")]
@@ -232,9 +240,15 @@ class Device:
                 self.pending_consent = d
             elif kind == "AudioPlayer.Play":
                 stream = (d.get("audioItem") or {}).get("stream") or {}
+                seconds, error = self._get(stream.get("url", ""))
                 item = Stream(token=stream.get("token", ""), url=stream.get("url", ""),
                               offset_ms=int(stream.get("offsetInMilliseconds") or 0),
-                              duration_ms=self._duration_ms(stream.get("url", "")))
+                              duration_ms=int(seconds * 1000))
+                if error is not None:
+                    self._stop_stream()
+                    self._pending_audio.append(("PlaybackFailed", Player(item.token, item.offset_ms, "STOPPED"),
+                                                {"type": error, "message": f"could not play {item.url}"}))
+                    continue
                 behavior = d.get("playBehavior", "REPLACE_ALL")
                 if behavior == "ENQUEUE" and self.stream is not None:
                     self.queue.append(item)
@@ -243,23 +257,33 @@ class Device:
                         self.queue = [item]
                         continue
                     self.queue = []
+                    self._stop_stream()
                     self._start(item)
             elif kind == "AudioPlayer.Stop":
-                if self.stream is not None:
-                    self.player.activity = "STOPPED"
+                self._stop_stream()
             elif kind == "AudioPlayer.ClearQueue":
                 self.queue = []
-                if d.get("clearBehavior") == "CLEAR_ALL" and self.stream is not None:
-                    self.player.activity = "STOPPED"
+                if d.get("clearBehavior") == "CLEAR_ALL":
+                    self._stop_stream()
 
-    def _duration_ms(self, url: str) -> int:
+    def _get(self, url: str) -> tuple[float, str | None]:
+        """The stream's length in seconds and, when it can't be played, the player's error type."""
+        if self.fetch is not None:
+            fetched = self.fetch(url)
+            return fetched.seconds or 0.0, fetched.error
         seconds = self.audio_length(url) if self.audio_length else None
-        return int((seconds or DEFAULT_AUDIO_SECONDS) * 1000)
+        return seconds or DEFAULT_AUDIO_SECONDS, None
 
     def _start(self, stream: Stream) -> None:
         self.stream = stream
         self.player = Player(token=stream.token, offset_ms=stream.offset_ms, activity="PLAYING")
-        self._pending_audio = ["PlaybackStarted"]  # sent as soon as the current exchange is done
+        self._pending_audio.append(("PlaybackStarted", None, None))  # sent once the current exchange is done
+
+    def _stop_stream(self) -> None:
+        """Stop what is playing (or paused by a button), reporting where it stopped."""
+        if self.stream is not None and self.player.activity in ("PLAYING", "PAUSED", "BUFFER_UNDERRUN"):
+            self.player.activity = "STOPPED"
+            self._pending_audio.append(("PlaybackStopped", None, None))
 
     def _sync_player(self) -> Player:
         if self.stream is not None:
@@ -267,7 +291,7 @@ class Device:
         return self.player
 
     def _next_audio_event_time(self):
-        if self.stream is None or self.player.activity != "PLAYING":
+        if self.stream is None or self.player.activity != "PLAYING" or self.session is not None:
             return None
         remaining = self.stream.duration_ms - self.stream.offset_ms
         nearly = remaining - NEARLY_FINISHED_SECONDS * 1000
@@ -275,16 +299,16 @@ class Device:
         return self.clock.now() + timedelta(milliseconds=max(ms, 0))
 
     def _advance_audio(self, delta: timedelta) -> None:
-        if self.stream is None or self.player.activity != "PLAYING":
-            return
+        if self.stream is None or self.player.activity != "PLAYING" or self.session is not None:
+            return  # (while the person talks to Alexa, the track holds still)
         self.stream.offset_ms = min(self.stream.duration_ms, self.stream.offset_ms + int(delta.total_seconds() * 1000))
         remaining = self.stream.duration_ms - self.stream.offset_ms
         pending = self._pending_audio
         if not self.stream.nearly_sent and remaining <= NEARLY_FINISHED_SECONDS * 1000:
             self.stream.nearly_sent = True
-            pending.append("PlaybackNearlyFinished")
+            pending.append(("PlaybackNearlyFinished", None, None))
         if remaining <= 0:
-            pending.append("PlaybackFinished")
+            pending.append(("PlaybackFinished", None, None))
 
     def _audio_events(self) -> list[Exchange]:
         exchanges = []
@@ -292,8 +316,8 @@ class Device:
             pending = self._pending_audio
             if not pending:
                 break
-            event = pending.pop(0)
-            env = self.envelopes.audio_player(event, self._sync_player())
+            event, player, error = pending.pop(0)
+            env = self.envelopes.audio_player(event, player or self._sync_player(), error)
             exchanges.append(self._send(env, f"(audio: {event})", session_request=False))
             if event == "PlaybackFinished":
                 self.player.activity = "FINISHED"

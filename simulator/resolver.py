@@ -90,7 +90,17 @@ BUILTIN_PHRASES: dict[str, tuple[str, ...]] = {
     "AMAZON.PauseIntent": ("pause",),
     "AMAZON.ResumeIntent": ("resume", "continue", "carry on"),
     "AMAZON.NavigateHomeIntent": ("go home",),
+    "AMAZON.LoopOnIntent": ("loop", "loop on", "turn on loop"),
+    "AMAZON.LoopOffIntent": ("loop off", "stop looping", "turn off loop"),
+    "AMAZON.ShuffleOnIntent": ("shuffle", "shuffle on", "turn on shuffle"),
+    "AMAZON.ShuffleOffIntent": ("shuffle off", "stop shuffling", "turn off shuffle"),
 }
+# While a skill's audio is on the device (playing, or the last audio played), these reach that skill
+# without its name: "Alexa, pause", "Alexa, resume", "Alexa, next".
+PLAYBACK_INTENTS = frozenset({
+    "AMAZON.PauseIntent", "AMAZON.ResumeIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NextIntent",
+    "AMAZON.PreviousIntent", "AMAZON.RepeatIntent", "AMAZON.StartOverIntent", "AMAZON.LoopOnIntent",
+    "AMAZON.LoopOffIntent", "AMAZON.ShuffleOnIntent", "AMAZON.ShuffleOffIntent"})
 
 NUMBER = "AMAZON.NUMBER"
 _NUMBER_WORDS = {word: n for n, word in enumerate(
@@ -337,17 +347,21 @@ class Resolver:
         return Resolution(best.pattern.intent, slots, best.pattern.sample,
                           self._explain(text, tokens, best, runner_up), best.score, text)
 
-    def resolve_turn(self, text: str, in_session: bool = False) -> Turn:
+    def resolve_turn(self, text: str, in_session: bool = False, owns_audio: bool = False) -> Turn:
         """What Alexa sends the skill for ``text``: a launch, a one-shot, an in-session intent, or
-        nothing (``request_type`` None) when out of session and the text does not address the skill."""
+        nothing (``request_type`` None) when out of session and the text does not address the skill.
+        ``owns_audio``: the device's audio is this skill's, so playback intents reach it without its name."""
         invocation = parse_invocation(text, self.invocation_name)
         if invocation is not None:
             if invocation.kind == "launch":
                 return Turn(text, "LaunchRequest", None, invocation)
             return Turn(text, "IntentRequest", self.resolve(invocation.remainder or ""), invocation)
-        if not in_session:
-            return Turn(text, None, None, None)
         spoken = " ".join(_strip_wake_word(normalise(text).split()))
+        if not in_session:
+            resolution = self.resolve(spoken) if owns_audio else None
+            if resolution is not None and resolution.intent in PLAYBACK_INTENTS:
+                return Turn(text, "IntentRequest", resolution, None)
+            return Turn(text, None, None, None)
         return Turn(text, "IntentRequest", self.resolve(spoken), None)
 
     def intents(self) -> list[str]:

@@ -26,7 +26,9 @@ def directive_summary(directives: list[dict]) -> str:
             parts.append(f"{kind} {d.get('name')} {', '.join(s for s in scopes if s)}".strip())
         elif kind == "AudioPlayer.Play":
             stream = ((d.get("audioItem") or {}).get("stream") or {})
-            parts.append(f"{kind} {d.get('playBehavior')} {stream.get('url')} (token {stream.get('token')})")
+            offset = int(stream.get("offsetInMilliseconds") or 0) // 1000
+            start = f" from {offset // 60}:{offset % 60:02d}" if offset else ""
+            parts.append(f"{kind} {d.get('playBehavior')} {stream.get('url')}{start} (token {stream.get('token')})")
         elif kind == "Alexa.Presentation.APL.RenderDocument":
             parts.append(f"{kind} token={d.get('token')}")
         else:

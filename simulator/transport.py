@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from simulator.streams import SIMULATED_AUDIO_BASE, Fetched, fetch_stream
+
 
 class TransportError(RuntimeError):
     """The skill did not answer with a response envelope."""
@@ -19,7 +21,7 @@ class InProcessTransport:
     ``client`` may be given instead of ``app``: a Flask test client, or anything with its ``post``.
     """
 
-    def __init__(self, app=None, db_path: str | None = None, client=None):
+    def __init__(self, app=None, db_path: str | None = None, client=None, audio_dir: str | None = None):
         if client is not None:
             self.app, self.client, self.description = app, client, "in-process"
             return
@@ -28,11 +30,19 @@ class InProcessTransport:
 
             if db_path is None:
                 db_path = str(Path(tempfile.mkdtemp(prefix="back-spasm-sim-")) / "state.sqlite3")
-            # The simulator's requests are unsigned, like any local client's.
-            app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": db_path})
+            # The simulator's requests are unsigned, like any local client's. The breathing tracks get a
+            # public-looking HTTPS base that the device fetches from this app (simulator/streams.py).
+            config = {"VERIFY_REQUESTS": False, "DB_PATH": db_path, "AUDIO_BASE_URL": SIMULATED_AUDIO_BASE}
+            if audio_dir is not None:
+                config["AUDIO_DIR"] = audio_dir
+            app = create_app(config)
         self.app = app
         self.client = app.test_client()
         self.description = "in-process"
+
+    def fetch(self, url: str) -> Fetched:
+        """A stream, as the device gets it: the simulated audio base from this app's /audio route."""
+        return fetch_stream(url, self.client)
 
     def send(self, envelope: dict) -> dict:
         res = self.client.post("/alexa", data=json.dumps(envelope), content_type="application/json")
@@ -49,6 +59,9 @@ class HttpTransport:
         self.url = url
         self.timeout = timeout
         self.description = url
+
+    def fetch(self, url: str) -> Fetched:
+        return fetch_stream(url)
 
     def send(self, envelope: dict) -> dict:
         data = json.dumps(envelope).encode()

@@ -59,7 +59,8 @@ class Guide:
         reply.event_tracks = event.tracks
         alerts.remember_zone(reply)
         reply.answer_event(event)
-        playback.stop_if_sounding(reply, event)
+        if not reply.answered_as_player:
+            playback.stop_if_sounding(reply, event)
         record.last_seen = iso(now)
         return Turn(state=record.to_json(), plan=reply.plan)
 
@@ -78,6 +79,7 @@ class Reply:
         self.opening = opening  # this request opened a session
         self.event_zone: str | None = None  # the device's time zone, when the event says it
         self.event_tracks: frozenset = frozenset()  # the breathing tracks the device can be played
+        self.answered_as_player = False  # "Alexa, pause" and the like, answered by playback.control
         self.plan = Plan()
 
     # ------------------------------------------------------------------ what we know
@@ -145,7 +147,8 @@ class Reply:
             side_questions.handle(self, event)
             return
         if playback.control(self, event):
-            return  # "Alexa, pause" while the breathing track plays
+            self.answered_as_player = True  # "Alexa, pause" while the breathing track plays
+            return
         if event.kind == "breathe":
             # "A five minute breathing session": the length is kept for the breathing step, which is a
             # place like any other ("go to breathing"), the safety questions first.

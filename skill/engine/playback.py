@@ -44,13 +44,20 @@ def is_ours(token: str) -> bool:
     return len(parts) == 3 and all(parts) and parse_time(parts[2]) is not None
 
 
-def on_device(event: Event) -> str | None:
-    """ "sounding" or "held" when the device's player has this skill's track, else None."""
+def on_device(reply: Reply, event: Event) -> str | None:
+    """ "sounding" or "held" when the device's player has this skill's track, else None. A player that
+    says it is stopped while the record has no report of a stop is sounding: Alexa holds the track while
+    the person speaks to it ("Alexa, pause"), and may say so in the request."""
     if not is_ours(event.player_token):
         return None
     if event.player in SOUNDING:
         return "sounding"
-    return "held" if event.player in HELD else None
+    if event.player not in HELD:
+        return None
+    playback = reply.record.playback
+    if playback is not None and playback.token == event.player_token and playback.state in ("starting", "playing"):
+        return "sounding"
+    return "held"
 
 
 # ---------------------------------------------------------------------------- which track
@@ -148,7 +155,7 @@ def since_last_time(reply: Reply) -> str | None:
 def control(reply: Reply, event: Event) -> bool:
     """ "Alexa, pause" (and the like) while the track is on the device: answered as a player would. False
     when the event is not for the player (the guide answers it)."""
-    where = on_device(event)
+    where = on_device(reply, event)
     if not reply.opening or where is None:
         return False
     track, step = token_parts(event.player_token)
@@ -197,9 +204,10 @@ def token_parts(token: str) -> tuple[str, str]:
 
 
 def stop_if_sounding(reply: Reply, event: Event) -> None:
-    """Words for the guide while the track plays (a red flag above all): the track stops, so it neither
-    talks over the answer nor starts again after it."""
-    if not reply.opening or event.kind in SILENT_EVENTS or on_device(event) != "sounding":
+    """Words for the guide while the track is on the device (a red flag above all): the track stops, so it
+    neither talks over the answer nor starts again after it. (Stopping a track that was held already
+    costs nothing: "Alexa, resume" still finds it where it was.)"""
+    if not reply.opening or event.kind in SILENT_EVENTS or on_device(reply, event) is None:
         return  # (the player's own reports are no words for the guide)
     if not any(isinstance(effect, (PlayAudio, StopAudio)) for effect in reply.plan.effects):
         reply.plan.effects.insert(0, StopAudio())
