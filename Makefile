@@ -3,13 +3,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 5000
+TRACKS := audio/tracks/manifest.json
 
 .PHONY: run test faults audio bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
 
-run: bootstrap
+# With no breathing tracks built yet, offline previews are made first (about 7 s, no network) so the
+# skill serves local audio at /audio/ from the start; `make audio` makes the real ones.
+run: bootstrap $(TRACKS)
 	SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} $(PY) -m flask --app skill.app run --host $(HOST) --port $(PORT)
 
 test: bootstrap
@@ -23,6 +26,9 @@ faults: bootstrap
 # Alexa-spec MP3s in audio/tracks with their manifest (skill/audio/build.py).
 audio: bootstrap
 	$(PY) -m skill.audio.build $(AUDIO_ARGS)
+
+$(TRACKS): | bootstrap
+	$(PY) -m skill.audio.build --offline
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -1,11 +1,17 @@
 import json
+import os
 import re
+import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from skill.app import create_app
+
+# The tests decide which breathing tracks exist: none, unless a test makes some (tests/test_breathing_audio.py).
+# Tracks a developer built into audio/tracks (make audio) must not change what the tests hear.
+os.environ["SKILL_AUDIO_DIR"] = tempfile.mkdtemp(prefix="back-spasm-no-tracks-")
 
 # Amazon's limits (alexa-platform.md): checked on every response the shared `client` sees.
 MAX_SPEECH_CHARS = 8000
@@ -43,7 +49,26 @@ def response_problems(body: dict) -> list[str]:
         problems.append("has a reprompt but ends the session")
     if len(json.dumps(body).encode()) > MAX_RESPONSE_BYTES:
         problems.append("response larger than 24 KB")
+    for directive in response.get("directives") or []:
+        if directive.get("type") != "AudioPlayer.Play":
+            continue
+        stream = (directive.get("audioItem") or {}).get("stream") or {}
+        offset = stream.get("offsetInMilliseconds")
+        if not str(stream.get("url", "")).startswith("https://") or len(stream.get("url", "")) > 8000:
+            problems.append(f"AudioPlayer.Play: stream URL {stream.get('url')!r}")
+        if not 0 < len(stream.get("token") or "") <= 1024:
+            problems.append("AudioPlayer.Play: token missing or over 1024 characters")
+        if not isinstance(offset, int) or offset < 0:
+            problems.append(f"AudioPlayer.Play: offset {offset!r}")
+        if response.get("shouldEndSession") is False or response.get("reprompt"):
+            problems.append("AudioPlayer.Play in a response that keeps the session open")
     return problems
+
+
+def player_request_problems(body: dict) -> list[str]:
+    """An answer to the player's own requests (AudioPlayer.*, PlaybackController.*): directives only."""
+    response = body.get("response") or {}
+    return [f"{key} in answer to the player" for key in ("outputSpeech", "card", "reprompt") if response.get(key)]
 
 
 def _checked_app(db_path: str):

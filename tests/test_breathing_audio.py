@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from conftest import player_request_problems, response_problems
 from silent_mp3 import silent_mp3
 from simulator.cli import build_device
 from skill.engine import Line, default_content
@@ -68,6 +69,28 @@ def directive_types(exchange) -> list[str]:
 
 def requests(exchanges) -> list[str]:
     return [e.request_type for e in exchanges]
+
+
+@pytest.fixture(autouse=True)
+def every_answer_within_alexas_rules(monkeypatch):
+    """Every response any test here gets, checked against Alexa's rules (the Play directive's included)."""
+    from simulator.device import Device
+
+    problems, send = [], Device._send
+
+    def checked(self, env, label, session_request=True):
+        exchange = send(self, env, label, session_request)
+        found = response_problems(exchange.response or {})
+        if env["request"]["type"].startswith(("AudioPlayer.", "PlaybackController.")):
+            found += player_request_problems(exchange.response or {})
+        elif plays(exchange) and (exchange.response or {}).get("response", {}).get("shouldEndSession") is not True:
+            found.append("AudioPlayer.Play without shouldEndSession true")  # (a Stop may come with a question)
+        problems.extend(f"{label}: {p}" for p in found)
+        return exchange
+
+    monkeypatch.setattr(Device, "_send", checked)
+    yield
+    assert not problems, problems
 
 
 def screened(device) -> None:
@@ -156,6 +179,10 @@ def test_the_pause_and_play_buttons_stop_the_track_and_go_on_from_the_same_place
     played = device.button("play")
     stream = plays(played[0])
     assert stream is not None and stream["offsetInMilliseconds"] == 45_000
+    device.wait(timedelta(minutes=3))
+    for button in ("play", "next", "pause"):  # after the end, nothing held: no answer, and nothing changes
+        assert directive_types(device.button(button)[0]) == []
+    assert words("breathing.audio_done") in device.say("open back spasm coach")[0].speech
 
 
 # ---------------------------------------------------------------------------- failures and fallbacks

@@ -55,3 +55,10 @@ def test_another_skills_audio_is_left_alone():
     state, _ = playing()
     turn = while_playing(state, "spotify:track:42", "pause")
     assert not any(isinstance(e, (PlayAudio, StopAudio)) for e in turn.plan.effects)
+
+
+def test_resume_plays_a_held_track_even_when_the_record_missed_the_players_stop_report():
+    state, token = playing()
+    turn = while_playing(state, token, "resume", player="STOPPED")
+    (play,) = turn.plan.effects
+    assert isinstance(play, PlayAudio) and play.offset_ms == 30_000

@@ -15,6 +15,7 @@ from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, 
 
 from skill.alexa.turns import Coach, error_response, red_flag_response, run_turn
 from skill.engine import Event
+from skill.engine.playback import is_ours
 
 log = logging.getLogger(__name__)
 
@@ -324,7 +325,10 @@ class PlaybackButtonHandler(_CoachHandler):
 
     def handle(self, handler_input):
         kind = BUTTON_EVENTS.get(get_request_type(handler_input))
-        if kind is None:
+        player = getattr(handler_input.request_envelope.context, "audio_player", None)
+        activity = getattr(getattr(player, "player_activity", None), "value", None)
+        if kind is None or not is_ours(getattr(player, "token", None) or "") or activity in ("IDLE", "FINISHED"):
+            # Nothing of ours to pause or play: a button is no way into the guide (it could say nothing).
             return handler_input.response_builder.response
         return run_turn(handler_input, self.coach, Event(kind))
 

@@ -249,8 +249,8 @@ def build_response(handler_input, rendered: Rendered, directives=()) -> Response
         builder.set_card(SimpleCard(title=rendered.card_title, content=rendered.card_text))
     if rendered.reprompt and not rendered.end_session:
         builder.ask(rendered.reprompt)
-    elif rendered.speech:
-        builder.set_should_end_session(True)
+    elif rendered.speech or directives and in_session(handler_input):
+        builder.set_should_end_session(True)  # (a silent Play or Stop ends the session it was asked in)
     return builder.response
 
 

@@ -166,7 +166,8 @@ def control(reply: Reply, event: Event) -> bool:
     if event.kind in ("pause", "stop", "cancel"):
         reply.plan.effects.append(StopAudio())  # the player reports the offset: "resume" goes on from there
     elif event.kind == "resume":
-        pass  # already playing
+        if event.player not in SOUNDING:  # held, though the record missed the player's report of it
+            return resume(reply, event)
     elif event.kind in ("back", "repeat", "start_over"):
         play(reply, track, step)  # the one track, from its start
     elif event.kind == "next" and reply.protocol.steps[step].next:
