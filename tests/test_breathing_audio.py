@@ -160,13 +160,14 @@ def test_pause_then_resume_an_hour_later_goes_on_from_where_it_stopped(device):
     assert requests(device.wait(timedelta(seconds=2))) == ["AudioPlayer.PlaybackFinished"]
 
 
-def test_resume_the_next_day_starts_the_track_again(device):
+def test_resume_the_next_day_is_a_welcome_back_with_the_safety_questions_not_the_track(device):
     start_track(device)
     device.wait(timedelta(seconds=90))
     device.say("alexa pause")
     device.wait(timedelta(hours=13))
-    stream = plays(device.say("alexa resume")[0])
-    assert stream is not None and stream["offsetInMilliseconds"] == 0
+    answer = device.say("alexa resume")[0]
+    assert plays(answer) is None and answer.ends_session is False
+    assert words("events.welcome_back") in answer.speech and "numbness or tingling" in answer.speech
 
 
 def test_the_pause_and_play_buttons_stop_the_track_and_go_on_from_the_same_place(device):
@@ -288,3 +289,49 @@ def test_next_while_the_track_plays_moves_on_to_the_pain_check(device):
     device.wait(timedelta(seconds=20))
     answer = device.say("alexa next")[0]
     assert "Let's check in" in answer.speech and answer.ends_session is False
+
+
+def test_after_an_emergency_answer_resume_gives_the_reminder_not_the_track(device):
+    start_track(device)
+    device.wait(timedelta(seconds=60))
+    device.say("alexa tell back spasm coach my legs are going numb")
+    answer = device.say("alexa resume")[0]
+    assert plays(answer) is None
+    assert words("emergency.reminder").split(".")[0] in answer.speech
+
+
+def test_a_remark_while_the_track_plays_is_heard_and_the_track_plays_on(device):
+    start_track(device)
+    device.wait(timedelta(seconds=60))
+    answer, *after = device.say("alexa tell back spasm coach my legs feel nice and heavy now")
+    assert answer.speech and directive_types(answer) == [] and answer.ends_session is True
+    assert words("emergency.say") not in answer.speech and words("events.welcome_back") not in answer.speech
+    assert requests(after) == []
+    # The two minutes left, as before the remark.
+    assert requests(device.wait(timedelta(seconds=121)))[-1] == "AudioPlayer.PlaybackFinished"
+
+
+def test_opening_the_guide_mid_track_then_carrying_on_goes_on_from_where_it_stopped(device):
+    start_track(device)
+    device.wait(timedelta(seconds=70))
+    opened = device.say("alexa open back spasm coach")[0]
+    assert directive_types(opened) == ["AudioPlayer.Stop"] and opened.ends_session is False
+    answer = device.say("yes")[0]
+    stream = plays(answer)
+    assert stream is not None and stream["offsetInMilliseconds"] == 70_000
+    assert words("breathing.audio_resume") in answer.speech
+
+
+def test_a_breathing_session_asked_for_after_the_guide_has_finished_plays(device):
+    screened(device)
+    device.say("go to summary")
+    answer = device.say("alexa tell back spasm coach to start a breathing session")[0]
+    assert plays(answer) is not None
+
+
+def test_a_length_there_is_no_track_for_gets_the_nearest_and_says_so(device):
+    screened(device)
+    answer = device.say("a one minute breathing session")[0]
+    stream = plays(answer)
+    assert stream is not None and "breathing-3min" in stream["url"]
+    assert words("breathing.audio_nearest", minutes=3) in answer.speech

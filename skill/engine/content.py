@@ -313,7 +313,7 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
     keys += [f"packs.{pack}" for pack in packs(protocol)]
     keys += ["next_compress.due_later", "next_compress.due_now", "durations.minutes", "durations.one_hour",
              "durations.hours", "breathing.first_in", "breathing.first_out", "breathing.in", "breathing.out",
-             "breathing.audio_title", "breathing.audio_start", "breathing.audio_resume", "breathing.audio_done", "breathing.audio_failed",
+             "breathing.audio_title", "breathing.audio_start", "breathing.audio_nearest", "breathing.audio_resume", "breathing.audio_done", "breathing.audio_failed",
              "breathing.audio_help", "breathing.audio_unsupported", "breathing.spoken_instead",
              "emergency.say", "emergency.card_title", "emergency.reminder", "emergency.ask_got_help",
              "emergency.ask_got_help_reprompt", "emergency.got_help", "urgent.say", "urgent.ask",

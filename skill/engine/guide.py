@@ -57,6 +57,7 @@ class Guide:
         reply = Reply(self.content, record, now, locale, opening=event.opens_session)
         reply.event_zone = event.zone
         reply.event_tracks = event.tracks
+        reply.device_event = event  # what the device's player holds (playback.held_offset)
         alerts.remember_zone(reply)
         reply.answer_event(event)
         if not reply.answered_as_player:
@@ -80,6 +81,7 @@ class Reply:
         self.event_zone: str | None = None  # the device's time zone, when the event says it
         self.event_tracks: frozenset = frozenset()  # the breathing tracks the device can be played
         self.answered_as_player = False  # "Alexa, pause" and the like, answered by playback.control
+        self.device_event: Event | None = None
         self.plan = Plan()
 
     # ------------------------------------------------------------------ what we know
@@ -176,8 +178,8 @@ class Reply:
             return self.stop()
         if event.kind == "delete_data":
             return side_questions.ask(self, "confirm_delete")
-        if self.nothing_under_way():
-            return self.launch()
+        if self.nothing_under_way() and not (event.kind == "jump" and self.step is not None and self.step.kind == "end"):
+            return self.launch()  # (a place asked for by name after the guide has finished is gone to)
         EVENTS[event.kind](self, event)
 
     def hear(self, event: Event) -> None:
@@ -197,6 +199,11 @@ class Reply:
             return self.answer_event(replace(event, kind=kind, text="", carrier="", flag=None))
 
         on_a_question = step is not None and self.record.side_question is None
+        if finding is None and reading.kind in HEARD_REMARKS and playback.keeps_playing(self, event):
+            # "My legs feel nice and heavy now", while the breathing track plays: heard, and it plays on.
+            self.say(HEARD_REMARKS[reading.kind])
+            self.answered_as_player = True
+            return self.end()
         if reading.kind == "answer" and reading.value == "okay":
             if on_a_question and step.kind == "screening" and not self.opening:
                 self.say("events.screening_needs_answer")  # "okay" to "any numbness?" is no answer

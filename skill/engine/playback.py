@@ -92,13 +92,38 @@ def breathe(reply: Reply, step: Step) -> None:
         return speak(reply, step)
     # The track opens with its own settling words: the step's spoken introduction is not said twice.
     reply.plan.lines = [line for line in reply.plan.lines if getattr(line, "key", None) != f"steps.{step.id}.say"]
-    held = reply.record.playback
-    if held is not None and held.track == track and held.step == step.id and held.state == "stopped" \
-            and held.offset_ms > 0 and within_resume_window(reply, held):
+    offset = held_offset(reply, track, step.id)
+    if offset:
         reply.say("breathing.audio_resume")
-        return play(reply, track, step.id, held.offset_ms)
-    reply.say("breathing.audio_start", minutes=minutes)
+        return play(reply, track, step.id, offset)
+    asked = reply.record.breathing_minutes
+    reply.say("breathing.audio_start" if asked in (None, minutes) else "breathing.audio_nearest", minutes=minutes)
     play(reply, track, step.id)
+
+
+def held_offset(reply: Reply, track: str, step: str) -> int:
+    """Where this step's track stopped, if it stopped part way lately: the device's player says so with
+    every request (the freshest word: the session's copy of the record may predate the player's report),
+    else the record. 0: from the start."""
+    event = reply.device_event
+    if event is not None and is_ours(event.player_token) and token_parts(event.player_token) == (track, step) \
+            and event.player in SOUNDING | HELD and event.offset_ms > 0 and resumable(reply, event.player_token):
+        return event.offset_ms
+    held = reply.record.playback
+    if held is not None and (held.track, held.step) == (track, step) and held.state == "stopped" \
+            and within_resume_window(reply, held):
+        return held.offset_ms
+    return 0
+
+
+def resumable(reply: Reply, token: str) -> bool:
+    """The track of ``token`` stopped recently enough to go on from where it stopped: when the record's
+    report of it says, else counted from when it began."""
+    playback = reply.record.playback
+    if playback is not None and playback.token == token:
+        return within_resume_window(reply, playback)
+    hours = reply.hours_since(token.split(TOKEN_SEPARATOR)[2])
+    return hours is not None and hours < settings(reply)["resume_within_hours"]
 
 
 def speak(reply: Reply, step: Step) -> None:
@@ -156,8 +181,8 @@ def control(reply: Reply, event: Event) -> bool:
     """ "Alexa, pause" (and the like) while the track is on the device: answered as a player would. False
     when the event is not for the player (the guide answers it)."""
     where = on_device(reply, event)
-    if not reply.opening or where is None:
-        return False
+    if not reply.opening or where is None or reply.emergency_active():
+        return False  # (after an emergency answer, its reminder comes before any breathing)
     track, step = token_parts(event.player_token)
     if track not in reply.event_tracks or step not in reply.protocol.steps:
         return False  # a track no longer built, or a step no longer in the guide: the guide answers
@@ -187,13 +212,12 @@ def control(reply: Reply, event: Event) -> bool:
 
 
 def resume(reply: Reply, event: Event) -> bool:
-    """ "Alexa, resume": the track from where the player holds it; from its start after a long break."""
+    """ "Alexa, resume": the track from where the player holds it. After a long break it is the guide's to
+    answer (welcome back, and the safety questions again if it has been long enough)."""
+    if not resumable(reply, event.player_token):
+        return False
     track, step = token_parts(event.player_token)
-    playback = reply.record.playback
-    offset = max(event.offset_ms, 0)
-    if playback is not None and playback.token == event.player_token and not within_resume_window(reply, playback):
-        offset = 0
-    play(reply, track, step, offset)
+    play(reply, track, step, max(event.offset_ms, 0))
     reply.end()
     return True
 
@@ -202,6 +226,12 @@ def token_parts(token: str) -> tuple[str, str]:
     """The track and the step a token of ours names (``is_ours`` has said it is one)."""
     track, step, _ = token.split(TOKEN_SEPARATOR)
     return track, step
+
+
+def keeps_playing(reply: Reply, event: Event) -> bool:
+    """Words for the guide that need no more than an acknowledgement (a remark), said while the track plays:
+    the track goes on after it."""
+    return reply.opening and on_device(reply, event) == "sounding" and not reply.emergency_active()
 
 
 def stop_if_sounding(reply: Reply, event: Event) -> None:
