@@ -354,3 +354,19 @@ def test_an_episode_older_than_two_weeks_is_told_to_see_a_doctor(shared_client, 
         convo.advance(days=2)
         convo.launch()
     assert "more than two weeks" in said(convo.last)
+
+
+def test_a_partner_describing_legs_that_wont_move_gets_the_emergency_answer_not_a_question_about_their_own_legs():
+    """ "Do your legs feel weak or numb?" would be answered by the speaker, about the speaker's legs."""
+    from datetime import datetime, timezone
+
+    from skill.engine import Event, Guide
+
+    guide, now = Guide(), datetime(2026, 11, 29, 9, tzinfo=timezone.utc)
+    for words, expected in [("he can't move his legs", "emergency"), ("my wife's legs won't move", "emergency"),
+                            ("my husband says he can't lift his legs", "emergency"),
+                            ("i can't move my legs", None)]:  # the person themselves: one clarifying question
+        plan = guide.handle(None, Event("describe", text=words), now).plan
+        assert plan.triage == expected, words
+        if expected is None:
+            assert plan.question is not None and plan.question.key.startswith("clarify."), words

@@ -18,6 +18,7 @@ from skill.engine.plan import Card, Event, Line
 from skill.engine.record import Emergency, Urgent
 from skill.engine.rules import CONDITIONS
 from skill.engine.triage import described_text as _joined
+from skill.engine.triage import spoken_for_someone_else
 
 if TYPE_CHECKING:
     from skill.engine.guide import Reply
@@ -40,8 +41,13 @@ def find(reply: Reply, event: Event) -> Finding | None:
     red_flags = reply.content.red_flags
     if event.flag in red_flags.ids():
         return Finding(event.flag, red_flags.tier_of(event.flag))
-    match = red_flags.match(described_text(event))
-    return Finding(match.flag_id, match.tier, match.ambiguous) if match else None
+    text = described_text(event)
+    match = red_flags.match(text)
+    if match is None:
+        return None
+    # A partner's "he can't move his legs" gets no clarifying question: "do your legs feel weak?" would be
+    # answered by the speaker, about their own legs. What someone else is seen not to do is taken at its word.
+    return Finding(match.flag_id, match.tier, match.ambiguous and not spoken_for_someone_else(text))
 
 
 def triage(reply: Reply, finding: Finding) -> None:

@@ -168,6 +168,17 @@ _PARTNER = [
 _COMPILED = [(re.compile(p), r) for p, r in _CONTRACTIONS + _CANNOT + _FILLER + _UNSURE + _PARTNER]
 
 
+_PARTNER_COMPILED = [re.compile(p) for p, _ in _PARTNER]
+
+
+def spoken_for_someone_else(text: str) -> bool:
+    """Someone describing another person ("he can't move his legs", "my wife's legs have gone"): the words
+    a partner uses, which ``normalise`` turns into the first person."""
+    words = " ".join(re.sub(r"[^a-z' ]+", " ", (text or "").lower().replace("\u2019", "'")).split())
+    words = re.sub(r"(?<=[a-z])'s\b", " is", words)
+    return any(pattern.search(words) for pattern in _PARTNER_COMPILED[:-1])  # (not "em", which is "them")
+
+
 def normalise(text: str) -> str:
     """The form phrases and utterances are matched in.
 
