@@ -36,11 +36,19 @@ def from_environment() -> dict:
         "CERT_OPENER": None,
         "CERT_TRUST_ROOTS": None,
         # The built breathing tracks, served at /audio/<file> (audio/README.md); and the public HTTPS base
-        # the AudioPlayer directives name them under (default: this server's own /audio/).
+        # the AudioPlayer directives name them under (unset: the breathing is spoken).
         "AUDIO_DIR": os.environ.get("SKILL_AUDIO_DIR") or str(PROJECT_ROOT / "audio" / "tracks"),
         "AUDIO_BASE_URL": os.environ.get("SKILL_AUDIO_BASE_URL") or None,
         # A store that could not be opened at start-up is tried again this often (seconds).
         "STORE_RETRY_SECONDS": float(os.environ.get("SKILL_STORE_RETRY_SECONDS", "30")),
-        # The persistence adapter to use instead of opening DB_PATH (tests, other backends).
+        # Where progress is kept: "sqlite" (DB_PATH, one machine) or "dynamodb" (shared by every instance).
+        "STORE_BACKEND": (os.environ.get("SKILL_STORE") or "sqlite").strip().lower(),
+        "DYNAMODB_TABLE": os.environ.get("SKILL_DYNAMODB_TABLE") or "back-spasm-coach",
+        # A DynamoDB-compatible server instead of AWS's (dynalite, DynamoDB Local); unset on AWS.
+        "DYNAMODB_ENDPOINT": os.environ.get("SKILL_DYNAMODB_ENDPOINT") or None,
+        "AWS_REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        # A record nobody has touched for this long is deleted by the table's TTL (DynamoDB).
+        "STORE_TTL_DAYS": float(os.environ.get("SKILL_STORE_TTL_DAYS", "180")),
+        # The persistence adapter to use instead of opening the configured store (tests).
         "STORE": None,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 
@@ -95,22 +96,40 @@ class UnavailableStore(AbstractPersistenceAdapter):
 SQLITE_BUSY_TIMEOUT = 0.25
 
 
+STORE_BACKENDS = ("sqlite", "dynamodb")
+
+
 def open_store(config):
-    """The store for ``config``: SQLite at ``DB_PATH`` (opened, migrated, ready) behind a write-behind
-    queue. When the file cannot be opened, an ``UnavailableStore`` takes its place: the skill starts
-    degraded rather than not at all."""
-    # Imported here so that choosing another backend never needs sqlite3 at import time.
-    from skill.storage.sqlite import SQLitePersistenceAdapter
+    """The store for ``config`` behind a write-behind queue: SQLite at ``DB_PATH`` (opened, migrated,
+    ready), or DynamoDB (``STORE_BACKEND`` "dynamodb"). When it cannot be opened, an ``UnavailableStore``
+    takes its place: the skill starts degraded rather than not at all."""
     from skill.storage.write_behind import WriteBehindStore
 
+    backend = config.get("STORE_BACKEND", "sqlite")
+    if backend not in STORE_BACKENDS:
+        raise ValueError(f"SKILL_STORE must be one of {', '.join(STORE_BACKENDS)}, not {backend!r}")
+
     def open_sqlite():
+        # Imported here so that choosing another backend never needs sqlite3 at import time.
+        from skill.storage.sqlite import SQLitePersistenceAdapter
+
         return SQLitePersistenceAdapter(config["DB_PATH"], timeout=SQLITE_BUSY_TIMEOUT)
 
+    def open_dynamodb():
+        # Imported only when configured: boto3 costs start-up time a SQLite skill needn't pay, and ask-sdk's
+        # DynamoDB module builds a boto3 resource as it is imported (skill/storage/dynamodb.py).
+        os.environ.setdefault("AWS_DEFAULT_REGION", config["AWS_REGION"])
+        from skill.storage.dynamodb import DynamoDbStore
+
+        return DynamoDbStore(config["DYNAMODB_TABLE"], config["AWS_REGION"], config.get("DYNAMODB_ENDPOINT"),
+                             ttl_days=config.get("STORE_TTL_DAYS", 180))
+
+    opener = open_dynamodb if backend == "dynamodb" else open_sqlite
     try:
-        store = open_sqlite()
+        store = opener()
     except PersistenceException as exc:
         log.error("store unavailable, answering without saved progress (the file is left as it is): %s", exc)
-        store = UnavailableStore(str(exc), reopen=open_sqlite, retry_every=config.get("STORE_RETRY_SECONDS", 30.0))
+        store = UnavailableStore(str(exc), reopen=opener, retry_every=config.get("STORE_RETRY_SECONDS", 30.0))
     return WriteBehindStore(store)
 
 
