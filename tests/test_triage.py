@@ -370,3 +370,17 @@ def test_a_partner_describing_legs_that_wont_move_gets_the_emergency_answer_not_
         assert plan.triage == expected, words
         if expected is None:
             assert plan.question is not None and plan.question.key.startswith("clarify."), words
+
+
+def test_a_word_saying_how_suddenly_or_how_much_does_not_hide_a_red_flag():
+    """Found trying the breathing track: "my legs just went weak" was answered "Okay"."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    missed = [words for words, flag in [
+        ("my legs just went weak", "t1_legs"), ("both legs suddenly went dead", "t1_legs"),
+        ("my legs have really gone weak", "t1_legs"), ("my legs are just so weak", "t1_legs"),
+        ("both my legs just went numb", "t1_legs"), ("my bottom has just gone numb", "t1_saddle"),
+    ] if (red_flags.match(words) is None or red_flags.match(words).flag_id != flag
+          or red_flags.match(words).tier != 1)]
+    assert not missed, missed

@@ -132,6 +132,13 @@ _CANNOT = [
 # Fillers inside a loss of function: "i can't really feel my bum" -> "i cannot feel my bum".
 _FILLER = [
     (r"\b(cannot|could not|do not|did not) (?:really|properly|quite|fully|even|actually|seem to) ", r"\1 "),
+    # A word that only says how suddenly or how much, before what happened to a leg or the bottom: "my legs
+    # just went weak", "both legs suddenly went dead", "my legs are just so weak" say what the phrases say.
+    (r"\b((?:legs?|feet|foot|bottom|bum|backside|groin|privates|bits|they|it|i|am|are|is|was|were|have|has|had|"
+     r"been) )(?:just|suddenly|really|so|totally|completely|all of a sudden|kind of|kinda|sort of|now|all)"
+     r"(?: (?:just|suddenly|really|so|totally|completely|now|all))* "
+     r"(?=(?:went|gone|gotten|got|go|goes|going|gave|give|given|giving|feel|feels|felt|weak|weaker|numb|dead|"
+     r"floppy|useless|like jelly|buckl\w*|collaps\w*)\b)", r"\1"),
 ]
 # Uncertainty is not negation: "not sure", "don't know", "can't tell", "no idea" -> "unsure".
 _UNSURE = [
