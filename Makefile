@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run test faults audio bootstrap clean
+.PHONY: run test faults audio package lambda-check bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -29,6 +29,15 @@ audio: bootstrap
 
 $(TRACKS): | bootstrap
 	$(PY) -m skill.audio.build --offline
+
+# The AWS Lambda artefact (serverless.yml), offline: .serverless/back-spasm-coach.zip, with bytecode Lambda
+# can use. `npx sls deploy --package .serverless` ships it (SKILL_ID=...; see the README's "Deploying").
+package: bootstrap
+	$(PY) scripts/lambda_package.py
+
+# Package, unpack and invoke both Lambda entry points as Lambda would; prints size and cold starts.
+lambda-check: bootstrap
+	$(PY) scripts/lambda_check.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -13,8 +13,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from skill.engine.data_files import read_yaml
 from skill.engine.record import Known
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 from skill.engine.side_questions import SIDE_QUESTIONS
@@ -418,8 +417,7 @@ class Content:
 
 
 def _read_yaml(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    return read_yaml(path) or {}
 
 
 def load_content(directory: Path = CONTENT_DIR) -> Content:

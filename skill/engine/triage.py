@@ -45,6 +45,8 @@ from pathlib import Path
 
 import yaml
 
+from skill.engine.data_files import read_yaml
+
 RED_FLAGS_PATH = Path(__file__).resolve().parent.parent / "content" / "red_flags.yaml"
 
 # Every tier-1 and tier-2 item of clinical.md must have an entry (checked at load time).
@@ -408,6 +410,14 @@ def compile_pattern(pattern: str, words: dict | None = None) -> str:
     return _compile(pattern, words or {})[0]
 
 
+@functools.lru_cache(maxsize=None)
+def _normal_form(text: str) -> str:
+    """``normalise`` of a fragment of red_flags.yaml, for the load-time checks: the same few thousand
+    fragments come back over and over (a tenth of the calls are new), and loading is the skill's cold start.
+    Only the content's words are kept here, never what a person said."""
+    return normalise(text)
+
+
 def _compile(pattern: str, words: dict, short_words_only: bool = False) -> tuple[str, set, frozenset | None]:
     """``short_words_only``: allow a phrase of stop words alone (an answer such as "^no$")."""
     parser = _Parser(pattern, words)
@@ -415,8 +425,8 @@ def _compile(pattern: str, words: dict, short_words_only: bool = False) -> tuple
     if not short_words_only and _can_be_only_stop_words(seq):
         raise _PatternError("can match stop words only (add a word that carries the meaning)")
     for run in _literal_runs(seq):
-        if normalise(run) != run:
-            raise _PatternError(f"{run!r} is not in normalised form (write {normalise(run)!r})")
+        if _normal_form(run) != run:
+            raise _PatternError(f"{run!r} is not in normalised form (write {_normal_form(run)!r})")
     return r"(?<![^ ])" + _regex(seq), parser.used, _seq_anchor(seq)
 
 
@@ -600,8 +610,8 @@ def _word_lists(raw, problems: list[str]) -> dict:
             text = " ".join(str(entry).split()) if isinstance(entry, (str, int)) else None
             if not text or not re.fullmatch(r"[a-z0-9 ]+", text):
                 problems.append(f"words.{name}: {entry!r} must be plain lowercase words")
-            elif normalise(text) != text:
-                problems.append(f"words.{name}: {entry!r} is not in normalised form (write {normalise(text)!r})")
+            elif _normal_form(text) != text:
+                problems.append(f"words.{name}: {entry!r} is not in normalised form (write {_normal_form(text)!r})")
             elif text in clean:
                 problems.append(f"words.{name}: {entry!r} listed twice")
             else:
@@ -685,8 +695,7 @@ def load_red_flags(path: str | Path | None = None) -> RedFlags:
     """Read, validate and compile red_flags.yaml; raise RedFlagError listing every problem."""
     path = Path(path) if path is not None else RED_FLAGS_PATH
     try:
-        with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh)
+        raw = read_yaml(path)
     except (OSError, yaml.YAMLError) as exc:
         raise RedFlagError(f"{path.name}: cannot read: {exc}") from exc
     problems, flags, words = _problems(raw)

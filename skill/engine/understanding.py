@@ -37,8 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
 from skill.engine.triage import RedFlags, _word_lists, normalise
 
@@ -157,8 +156,7 @@ class Understanding:
 
 # ------------------------------------------------------------------------------------------- loading
 def _read(path: Path) -> dict:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+    return read_yaml(path) or {}
 
 
 def _flat(text: str) -> str:

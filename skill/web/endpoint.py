@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("alexa", __name__)
 
 EXTENSION_KEY = "back_spasm_coach"
+SKILL_KEY = "back_spasm_coach_skill"
 
 
 def init_app(app: Flask, skill) -> None:
@@ -36,6 +37,7 @@ def init_app(app: Flask, skill) -> None:
     # configured with a certificate-fetch timeout and a cache shared across requests.
     handler = WebserviceSkillHandler(skill, verify_signature=False, verify_timestamp=False, verifiers=verifiers)
     app.extensions[EXTENSION_KEY] = handler
+    app.extensions[SKILL_KEY] = skill  # the same skill, for other ways in (skill/aws_lambda.py)
     app.register_blueprint(bp)
 
 

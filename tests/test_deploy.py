@@ -1,0 +1,26 @@
+"""The Lambda artefact, made and tried offline (scripts/lambda_check.py): `sls package` with no AWS account,
+the zip unpacked, and each entry point invoked in a Python that sees only the artefact, as Lambda would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_refuses_an_unsigned_request():
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_check.py"), "--json"], capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    web, unsigned, native = results["web_verification_off"], results["web_unsigned"], results["native"]
+    assert web["status"] == 200 and "<speak>" in web["speech"]  # HTTP API event -> serverless-wsgi -> Flask
+    assert unsigned["status"] == 400  # verification on, no signature: refused before any handler
+    assert native["status"] == 200 and "<speak>" in native["speech"]  # the Alexa Skills Kit trigger
+    for entry in (web, unsigned, native):
+        assert entry["heavy_modules"] == []  # no boto3, gTTS or pydub at start-up on SQLite
+        assert entry["import_seconds"] < 10 and entry["first_request_seconds"] < 2
+    assert results["zip_bytes"] < 50e6  # Lambda's limit for a direct upload
