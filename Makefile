@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run test faults audio package lambda-check bootstrap clean
+.PHONY: run test faults audio package lambda-check skill-package bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -38,6 +38,11 @@ package: bootstrap
 # Package, unpack and invoke both Lambda entry points as Lambda would; prints size and cold starts.
 lambda-check: bootstrap
 	$(PY) scripts/lambda_check.py
+
+# The interaction models, validated, copied into the ASK CLI's layout (skill-package/interactionModels/custom/),
+# for `ask deploy`: interaction_models/ is the one source, the copy is not committed.
+skill-package: bootstrap
+	$(PY) -m skill.interaction_model
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

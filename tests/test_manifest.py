@@ -181,3 +181,46 @@ def test_skill_disabled_event_is_subscribed_at_the_skill_endpoint(manifest):
     events = manifest["events"]
     assert {"eventName": "SKILL_DISABLED"} in events["subscriptions"]
     assert events["endpoint"] == manifest["apis"]["custom"]["endpoint"]
+
+
+# --- one source: the manifest, its tasks and the models agree -------------------------------------------
+
+def test_the_deploy_step_copies_exactly_the_validated_models_into_the_ask_cli_layout(tmp_path):
+    import shutil
+
+    from skill.interaction_model import export_to_skill_package, model_locales
+
+    package = tmp_path / "skill-package"
+    shutil.copytree(ROOT / "skill-package", package)
+    stale = package / "interactionModels" / "custom" / "en-GB.json"
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("{}")  # a model no longer in interaction_models/ must not be deployed
+    copied = export_to_skill_package(package)
+    assert sorted(p.name for p in (package / "interactionModels" / "custom").iterdir()) == \
+        [f"{locale}.json" for locale in model_locales()]
+    for copy in copied:
+        assert copy.read_bytes() == (ROOT / "interaction_models" / copy.name).read_bytes()
+
+
+def test_a_model_that_does_not_validate_is_not_copied(tmp_path):
+    from skill.interaction_model import export_to_skill_package
+
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "en-US.json").write_text(json.dumps({"interactionModel": {"languageModel": {
+        "invocationName": "alexa skill", "intents": []}}}))
+    with pytest.raises(ValueError, match="en-US"):
+        export_to_skill_package(tmp_path / "package", models)
+    assert not (tmp_path / "package").exists()
+
+
+def test_every_manifest_locale_has_a_model_and_every_model_a_listing(manifest):
+    from skill.interaction_model import model_locales
+
+    assert sorted(manifest["publishingInformation"]["locales"]) == model_locales()
+
+
+def test_every_task_the_manifest_declares_has_its_definition_and_no_other_is_shipped(manifest):
+    declared = {f"{task['name']}.{task['version']}.json" for task in manifest["apis"]["custom"].get("tasks", [])}
+    shipped = {path.name for path in (ROOT / "skill-package" / "tasks").glob("*.json")}
+    assert declared == shipped
