@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run test faults audio package lambda-check skill-package bootstrap clean
+.PHONY: run test faults audio upload-audio package lambda-check skill-package bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -26,6 +26,10 @@ faults: bootstrap
 # Alexa-spec MP3s in audio/tracks with their manifest (skill/audio/build.py).
 audio: bootstrap
 	$(PY) -m skill.audio.build $(AUDIO_ARGS)
+
+# The real tracks to the deployed bucket (serverless.yml's AudioBucket output), before `sls deploy`.
+upload-audio: bootstrap
+	$(PY) -m skill.audio.upload --bucket $(BUCKET)
 
 $(TRACKS): | bootstrap
 	$(PY) -m skill.audio.build --offline

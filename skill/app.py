@@ -25,7 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     store = app.config["STORE"] or storage.open_store(app.config)
     app.extensions["skill_store"] = store  # /healthz reports a store that could not be opened
-    skill = build_skill(store, library=AudioLibrary(app.config["AUDIO_DIR"], app.config["AUDIO_BASE_URL"]))
+    library = AudioLibrary(app.config["AUDIO_DIR"], app.config["AUDIO_BASE_URL"], app.config["AUDIO_FILES_HERE"])
+    skill = build_skill(store, library=library)
     endpoint.init_app(app, skill)
     audio.init_app(app)
     return app

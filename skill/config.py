@@ -39,6 +39,9 @@ def from_environment() -> dict:
         # the AudioPlayer directives name them under (unset: the breathing is spoken).
         "AUDIO_DIR": os.environ.get("SKILL_AUDIO_DIR") or str(PROJECT_ROOT / "audio" / "tracks"),
         "AUDIO_BASE_URL": os.environ.get("SKILL_AUDIO_BASE_URL") or None,
+        # Whether the MP3s are in AUDIO_DIR too (served here), or only its manifest.json is (the files are in
+        # S3, uploaded by skill/audio/upload.py: then previews are never named, only real tracks).
+        "AUDIO_FILES_HERE": _flag("SKILL_AUDIO_FILES_HERE", True),
         # A store that could not be opened at start-up is tried again this often (seconds).
         "STORE_RETRY_SECONDS": float(os.environ.get("SKILL_STORE_RETRY_SECONDS", "30")),
         # Where progress is kept: "sqlite" (DB_PATH, one machine) or "dynamodb" (shared by every instance).

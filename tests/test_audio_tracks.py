@@ -46,3 +46,12 @@ def test_tracks_are_named_only_under_an_https_base(tmp_path):
     assert track_url("https://audio.example.com/tracks/", track) == \
         "https://audio.example.com/tracks/breathing-3min-en-us-ccc.mp3"
     assert track_url("http://127.0.0.1:5000/audio", track) is None
+
+
+def test_with_the_files_in_s3_the_manifest_is_taken_at_its_word_and_previews_are_never_named(tmp_path):
+    """On Lambda only manifest.json is packaged (serverless.yml); the upload sends real tracks only."""
+    folder = tmp_path / "tracks"
+    write(folder, [entry("breathing-3min", "en-US", "breathing-3min-en-us-ccc.mp3"),
+                   entry("breathing-5min", "en-US", "breathing-5min-en-us-aaa-preview.mp3", engine="espeak-ng")], [])
+    assert set(load_built(folder, files_here=False)) == {("breathing-3min", "en-US")}
+    assert load_built(folder) == {}  # served from here, a file that isn't here is no track

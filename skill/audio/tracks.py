@@ -26,8 +26,11 @@ class BuiltTrack:
     preview: bool  # spoken by the offline engine: used only where no real track exists
 
 
-def load_built(folder: str | Path) -> dict[tuple[str, str], BuiltTrack]:
-    """(track, locale) -> the built track whose file is there; a real track is preferred to a preview."""
+def load_built(folder: str | Path, files_here: bool = True) -> dict[tuple[str, str], BuiltTrack]:
+    """(track, locale) -> the built track whose file is there; a real track is preferred to a preview.
+
+    ``files_here`` False: the files are elsewhere (S3, uploaded by skill/audio/upload.py, which uploads real
+    tracks only), so the manifest is taken at its word, and a preview is never named."""
     folder = Path(folder)
     try:
         entries = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["tracks"]
@@ -43,7 +46,9 @@ def load_built(folder: str | Path) -> dict[tuple[str, str], BuiltTrack]:
                                float(entry["duration_seconds"]), entry.get("engine") != "gtts")
         except (KeyError, TypeError, ValueError, AttributeError):
             continue
-        if not TRACK_NAME.fullmatch(track.file) or not (folder / track.file).is_file():
+        if not TRACK_NAME.fullmatch(track.file):
+            continue
+        if not (files_here and (folder / track.file).is_file() or not files_here and not track.preview):
             continue
         key = (track.track, track.locale)
         if key not in built or built[key].preview and not track.preview:
@@ -64,9 +69,10 @@ class AudioLibrary:
     The manifest is read again only when its file changes (a build while the skill runs is picked up), so
     a request pays a stat. No HTTPS base, no tracks: the breathing is spoken."""
 
-    def __init__(self, folder: str | Path, base_url: str | None):
+    def __init__(self, folder: str | Path, base_url: str | None, files_here: bool = True):
         self.folder = Path(folder)
         self.base_url = base_url or ""
+        self.files_here = files_here
         self._seen: tuple | None = None
         self._built: dict[tuple[str, str], BuiltTrack] = {}
 
@@ -89,5 +95,5 @@ class AudioLibrary:
         except OSError:
             seen = None
         if seen != self._seen:
-            self._built, self._seen = (load_built(self.folder) if seen else {}), seen
+            self._built, self._seen = (load_built(self.folder, self.files_here) if seen else {}), seen
         return self._built
