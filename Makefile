@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run test faults audio upload-audio package lambda-check skill-package bootstrap clean
+.PHONY: run serve test faults audio upload-audio package lambda-check skill-package bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -14,6 +14,11 @@ bootstrap:
 # skill serves local audio at /audio/ from the start; `make audio` makes the real ones.
 run: bootstrap $(TRACKS)
 	SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} $(PY) -m flask --app skill.app run --host $(HOST) --port $(PORT)
+
+# The skill under gunicorn, as on a production host (skill/web/gunicorn_conf.py says why each setting):
+# verification on; put it behind TLS (a load balancer or proxy), and set SKILL_STORE / SKILL_ID.
+serve: bootstrap
+	$(PY) -m gunicorn -c python:skill.web.gunicorn_conf 'skill.app:create_app()'
 
 test: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)

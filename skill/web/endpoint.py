@@ -73,7 +73,10 @@ def envelope_problem(payload) -> str | None:
 
 @bp.post("/alexa")
 def alexa():
-    raw = request.get_data(cache=False)
+    try:
+        raw = request.get_data(cache=False)
+    except OSError:  # the body did not arrive in time (gunicorn's read deadline) or the client went away
+        return _bad_request("body not received")
     try:
         body = raw.decode("utf-8")
     except UnicodeDecodeError:

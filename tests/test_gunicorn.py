@@ -1,0 +1,111 @@
+"""The production web server (skill/web/gunicorn_conf.py) against slow clients, beside a bare gthread
+gunicorn with the same threads in the same run: clients that send half a request and stop, twice the thread
+count of them, then a health check and a real Alexa request."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from envelopes import launch
+
+ROOT = Path(__file__).resolve().parent.parent
+THREADS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(tmp_path, *worker_args) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "SKILL_DB": str(tmp_path / f"{port}.sqlite3"), "SKILL_VERIFY_REQUESTS": "0",
+           "SKILL_READ_TIMEOUT": "1", "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
+           "SKILL_THREADS": str(THREADS)}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", *worker_args, "skill.app:create_app()"], cwd=ROOT,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def half_sent(port: int, n: int) -> list[socket.socket]:
+    """``n`` clients: half of them stop in the headers, half in the body."""
+    stalled = []
+    for i in range(n):
+        sock = socket.create_connection(("127.0.0.1", port))
+        if i % 2:
+            sock.sendall(b"POST /alexa HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 5000\r\n\r\n{\"version\":")
+        else:
+            sock.sendall(b"POST /alexa HTTP/1.1\r\nHost: x\r\nContent-Ty")
+        stalled.append(sock)
+    return stalled
+
+
+def answers_within(port: int, seconds: float) -> bool:
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=seconds).read()
+        body = json.dumps(launch()).encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/alexa", data=body,
+                                         headers={"Content-Type": "application/json"})
+        return "outputSpeech" in urllib.request.urlopen(request, timeout=seconds).read().decode()
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("server", ["bare gthread (baseline)", "skill/web/gunicorn_conf.py"])
+def test_clients_that_stop_half_way_do_not_starve_the_server(tmp_path, server):
+    args = (["-k", "gthread", "--threads", str(THREADS), "-w", "1", "-b", "127.0.0.1:{port}"]
+            if server.startswith("bare") else ["-c", "python:skill.web.gunicorn_conf"])
+    if server.startswith("bare"):
+        port = free_port()
+        args[-1] = f"127.0.0.1:{port}"
+        env_port = port
+    process, port = start(tmp_path, *args) if not server.startswith("bare") else start_bare(tmp_path, args, env_port)
+    try:
+        stalled = half_sent(port, 2 * THREADS)
+        time.sleep(0.2)
+        started = time.monotonic()
+        ok = answers_within(port, 12)  # the read deadline is 1 s here (5 s by default)
+        took = time.monotonic() - started
+        for sock in stalled:
+            sock.close()
+    finally:
+        process.kill()
+        process.wait()
+    # The baseline shows the problem is real on this machine; the configured server must not have it.
+    assert ok == (not server.startswith("bare")), f"{server}: answered={ok}"
+    if ok:
+        print(f"{server}: health check and launch answered in {took:.1f} s behind {2 * THREADS} stalled clients")
+
+
+def start_bare(tmp_path, args, port):
+    env = {**os.environ, "SKILL_DB": str(tmp_path / "bare.sqlite3"), "SKILL_VERIFY_REQUESTS": "0"}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", *args, "skill.app:create_app()"], cwd=ROOT,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+            return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
