@@ -68,10 +68,13 @@ def http_api_event(body: str) -> dict:
             "body": body, "isBase64Encoded": False}
 
 
-def invoke(root: Path, entry: str, event: dict, env: dict) -> dict:
+def invoke(root: Path, entry: str, event: dict, env: dict, may_fail: bool = False) -> dict | None:
+    """What the handler returned, with timings; None when it raised and ``may_fail``."""
     done = subprocess.run([str(VENV_BIN / "python"), "-S", "-c", PROBE, str(root), entry], input=json.dumps(event),
                           capture_output=True, text=True, timeout=120, env=env)
     if done.returncode != 0:
+        if may_fail:
+            return None
         raise SystemExit(f"the {entry} handler failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -101,6 +104,9 @@ def check(zip_path: Path) -> dict:
         results[name] = {"status": status, "speech": speech[:120], "import_seconds": round(out["import_seconds"], 3),
                          "first_request_seconds": round(out["first_request_seconds"], 3),
                          "heavy_modules": out["modules"]}
+    # The native trigger skips the HTTP signature, never the skill id: a request for another skill raises.
+    other = invoke(root, "alexa", envelope, {**base, "SKILL_ID": "amzn1.ask.skill.someone-else"}, may_fail=True)
+    results["native_other_skill_refused"] = other is None
     return results
 
 
@@ -122,6 +128,7 @@ def main(argv=None) -> int:
         r = results[name]
         print(f"{name}: HTTP {r['status']}, cold start {r['import_seconds']:.2f} s import + "
               f"{r['first_request_seconds']:.2f} s first request; heavy modules loaded: {r['heavy_modules'] or 'none'}")
+    print(f"native trigger, a request for another skill id: {'refused' if results['native_other_skill_refused'] else 'ANSWERED'}")
     return 0
 
 

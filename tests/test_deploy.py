@@ -23,4 +23,5 @@ def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_re
     for entry in (web, unsigned, native):
         assert entry["heavy_modules"] == []  # no boto3, gTTS or pydub at start-up on SQLite
         assert entry["import_seconds"] < 10 and entry["first_request_seconds"] < 2
+    assert results["native_other_skill_refused"]  # no signature there, but the skill id is still checked
     assert results["zip_bytes"] < 50e6  # Lambda's limit for a direct upload
