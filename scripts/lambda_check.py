@@ -79,6 +79,23 @@ def invoke(root: Path, entry: str, event: dict, env: dict, may_fail: bool = Fals
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def template_facts(template_path: Path) -> dict:
+    """What the CloudFormation template `sls package` wrote grants and declares, for the checks."""
+    resources = json.loads(template_path.read_text())["Resources"]
+    statements = resources["IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    data_access = [st for st in statements if not all(a.startswith("logs:") for a in st["Action"])]
+    functions = {name: res["Properties"] for name, res in resources.items() if res["Type"] == "AWS::Lambda::Function"}
+    table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
+    routes = [res["Properties"]["RouteKey"] for res in resources.values() if res["Type"] == "AWS::ApiGatewayV2::Route"]
+    alexa = [res["Properties"] for res in resources.values()
+             if res["Type"] == "AWS::Lambda::Permission" and res["Properties"].get("Principal") == "alexa-appkit.amazon.com"]
+    return {"data_actions": sorted(a for st in data_access for a in st["Action"]),
+            "data_resources": [st["Resource"] for st in data_access],
+            "timeouts": sorted(f["Timeout"] for f in functions.values()),
+            "ttl": table.get("TimeToLiveSpecification"), "billing": table.get("BillingMode"),
+            "routes": routes, "alexa_trigger_skill_ids": [p.get("EventSourceToken") for p in alexa]}
+
+
 def check(zip_path: Path) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lambda-"))
     root = work / "task"
@@ -119,6 +136,9 @@ def main(argv=None) -> int:
     zip_path = Path(args.zip) if args.zip else package(Path(tempfile.mkdtemp(prefix="sls-out-")))
     packaged = time.monotonic() - started
     results = {"package_seconds": round(packaged, 1), **check(zip_path)}
+    template = zip_path.parent / "cloudformation-template-update-stack.json"
+    if template.is_file():
+        results["template"] = template_facts(template)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -129,6 +149,8 @@ def main(argv=None) -> int:
         print(f"{name}: HTTP {r['status']}, cold start {r['import_seconds']:.2f} s import + "
               f"{r['first_request_seconds']:.2f} s first request; heavy modules loaded: {r['heavy_modules'] or 'none'}")
     print(f"native trigger, a request for another skill id: {'refused' if results['native_other_skill_refused'] else 'ANSWERED'}")
+    if "template" in results:
+        print(f"template: {json.dumps(results['template'])}")
     return 0
 
 

@@ -25,3 +25,9 @@ def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_re
         assert entry["import_seconds"] < 10 and entry["first_request_seconds"] < 2
     assert results["native_other_skill_refused"]  # no signature there, but the skill id is still checked
     assert results["zip_bytes"] < 50e6  # Lambda's limit for a direct upload
+    template = results["template"]  # what the deploy would create, as `sls package` wrote it
+    assert template["data_actions"] == ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
+    assert template["data_resources"] == [{"Fn::GetAtt": ["ProgressTable", "Arn"]}]  # that table, nothing else
+    assert max(template["timeouts"]) < 8  # Alexa waits about 8 s
+    assert template["ttl"] == {"AttributeName": "expires_at", "Enabled": True} and template["billing"] == "PAY_PER_REQUEST"
+    assert template["routes"] == ["POST /alexa"] and len(template["alexa_trigger_skill_ids"]) == 1
