@@ -27,18 +27,18 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(tmp_path, *worker_args) -> tuple[subprocess.Popen, int]:
-    port = free_port()
+def start(tmp_path, args: list[str], port: int) -> subprocess.Popen:
+    """gunicorn serving the skill with ``args``, once its health check answers."""
     env = {**os.environ, "SKILL_DB": str(tmp_path / f"{port}.sqlite3"), "SKILL_VERIFY_REQUESTS": "0",
            "SKILL_READ_TIMEOUT": "1", "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "1",
            "SKILL_THREADS": str(THREADS)}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", *worker_args, "skill.app:create_app()"], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", *args, "skill.app:create_app()"], cwd=ROOT,
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process, port
+            return process
         except OSError:
             time.sleep(0.1)
     process.kill()
@@ -70,15 +70,16 @@ def answers_within(port: int, seconds: float) -> bool:
         return False
 
 
-@pytest.mark.parametrize("server", ["bare gthread (baseline)", "skill/web/gunicorn_conf.py"])
+SERVERS = {
+    "bare gthread (baseline)": ["-k", "gthread", "--threads", str(THREADS), "-w", "1"],
+    "skill/web/gunicorn_conf.py": ["-c", "python:skill.web.gunicorn_conf"],
+}
+
+
+@pytest.mark.parametrize("server", list(SERVERS))
 def test_clients_that_stop_half_way_do_not_starve_the_server(tmp_path, server):
-    args = (["-k", "gthread", "--threads", str(THREADS), "-w", "1", "-b", "127.0.0.1:{port}"]
-            if server.startswith("bare") else ["-c", "python:skill.web.gunicorn_conf"])
-    if server.startswith("bare"):
-        port = free_port()
-        args[-1] = f"127.0.0.1:{port}"
-        env_port = port
-    process, port = start(tmp_path, *args) if not server.startswith("bare") else start_bare(tmp_path, args, env_port)
+    port = free_port()
+    process = start(tmp_path, [*SERVERS[server], "-b", f"127.0.0.1:{port}"], port)
     try:
         stalled = half_sent(port, 2 * THREADS)
         time.sleep(0.2)
@@ -91,21 +92,6 @@ def test_clients_that_stop_half_way_do_not_starve_the_server(tmp_path, server):
         process.kill()
         process.wait()
     # The baseline shows the problem is real on this machine; the configured server must not have it.
-    assert ok == (not server.startswith("bare")), f"{server}: answered={ok}"
+    assert ok == (server != "bare gthread (baseline)"), f"{server}: answered={ok}"
     if ok:
         print(f"{server}: health check and launch answered in {took:.1f} s behind {2 * THREADS} stalled clients")
-
-
-def start_bare(tmp_path, args, port):
-    env = {**os.environ, "SKILL_DB": str(tmp_path / "bare.sqlite3"), "SKILL_VERIFY_REQUESTS": "0"}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", *args, "skill.app:create_app()"], cwd=ROOT,
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
-            return process, port
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
