@@ -254,7 +254,7 @@ WHILE_PLAYING = {
     "alexa shuffle off": ("AMAZON.ShuffleOffIntent", [], True),
     "alexa tell back spasm coach help": ("AMAZON.HelpIntent", [], True),
     "alexa open back spasm coach": (None, ["AudioPlayer.Stop"], True),
-    "alexa tell back spasm coach how long do i keep the ice on": (None, ["AudioPlayer.Stop"], True),
+    "alexa tell back spasm coach how long do i keep the ice on": (None, [], True),  # answered, plays on
 }
 
 
@@ -308,6 +308,15 @@ def test_a_remark_while_the_track_plays_is_heard_and_the_track_plays_on(device):
     assert words("emergency.say") not in answer.speech and words("events.welcome_back") not in answer.speech
     assert requests(after) == []
     # The two minutes left, as before the remark.
+    assert requests(device.wait(timedelta(seconds=121)))[-1] == "AudioPlayer.PlaybackFinished"
+
+
+def test_a_question_while_the_track_plays_is_answered_and_the_track_plays_on(device):
+    start_track(device)
+    device.wait(timedelta(seconds=60))
+    answer, *after = device.say("alexa ask back spasm coach how long do i keep the ice on")
+    assert answer.speech and words("events.question_other") not in answer.speech  # an answer, not "I can't say"
+    assert directive_types(answer) == [] and words("events.welcome_back") not in answer.speech
     assert requests(device.wait(timedelta(seconds=121)))[-1] == "AudioPlayer.PlaybackFinished"
 
 

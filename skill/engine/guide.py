@@ -199,9 +199,14 @@ class Reply:
             return self.answer_event(replace(event, kind=kind, text="", carrier="", flag=None))
 
         on_a_question = step is not None and self.record.side_question is None
-        if finding is None and reading.kind in HEARD_REMARKS and playback.keeps_playing(self, event):
-            # "My legs feel nice and heavy now", while the breathing track plays: heard, and it plays on.
-            self.say(HEARD_REMARKS[reading.kind])
+        if finding is None and (reading.kind in HEARD_REMARKS or reading.kind == "question") \
+                and playback.keeps_playing(self, event):
+            # "My legs feel nice and heavy now", "how long do I keep the ice on?", while the breathing track
+            # plays: heard or answered, and it plays on.
+            if reading.kind == "question":
+                self.answer_question(reading.value)
+            else:
+                self.say(HEARD_REMARKS[reading.kind])
             self.answered_as_player = True
             return self.end()
         if reading.kind == "answer" and reading.value == "okay":
