@@ -384,3 +384,17 @@ def test_a_word_saying_how_suddenly_or_how_much_does_not_hide_a_red_flag():
     ] if (red_flags.match(words) is None or red_flags.match(words).flag_id != flag
           or red_flags.match(words).tier != 1)]
     assert not missed, missed
+
+
+def test_a_fall_placed_long_ago_is_history_not_a_red_flag_but_a_recent_one_still_is():
+    """Found trying the breathing track: "i had a fall years ago" got the emergency answer (and a day of
+    emergency reminders)."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    history = ["i had a fall years ago", "i fell off my bike when i was a kid", "i had a bad fall a while ago",
+               "my back has been bad since a car accident ten years ago"]
+    recent = ["i had a fall this morning", "i fell down the stairs last week", "i had a fall years ago . i fell again today"]
+    wrong = [words for words in history if red_flags.match(words) is not None]
+    wrong += [words for words in recent if getattr(red_flags.match(words), "flag_id", None) != "t1_trauma"]
+    assert not wrong, wrong

@@ -60,6 +60,10 @@ REQUIRED_IDS = (
 BOUNDARY = "."  # the clause-break token normalise() puts where punctuation was
 NEGATION_CUES = frozenset({"no", "not", "never", "without", "none", "neither", "nor", "nothing"})
 NEGATION_WINDOW = 4
+# Words that bring something said to be long ago back to now: "i fell years ago and again this morning" is a
+# fall this morning (a flag's ``past`` words then do not count).
+RECENT_WORDS = frozenset({"again", "today", "yesterday", "tonight", "now", "morning", "recently", "just", "earlier",
+                          "week", "weekend", "night", "hour", "hours", "days", "day"})
 # Words that end a clause for negation: "no fever but my legs are numb".
 CLAUSE_BREAKS = frozenset({"but", "and", "however", "though", "although", "except", "yet", "whereas",
                            "plus", "also", "then", "now", "anyway", "because", "cos", "cause"})
@@ -443,6 +447,9 @@ class RedFlag:
     # the pain". A sign wins; neither escalates too.
     clarify_signs: tuple = ()
     pain_only: tuple = ()
+    # Words after the sign, in the same clause, that put it long in the past ("a fall years ago"): it is
+    # then history, not this spasm's cause, and no red flag.
+    past: tuple = ()
 
 
 class RedFlags:
@@ -461,6 +468,7 @@ class RedFlags:
             return [re.compile(f"(?=({_compile(p, self.words)[0]}))") for p in phrases]
 
         self._clarify = {flag.id: (compiled(flag.clarify_signs), compiled(flag.pain_only)) for flag in flags}
+        self._past = {flag.id: compiled(flag.past) for flag in flags if flag.past}
         for flag in flags:
             for phrase, ambiguous in [*((p, False) for p in flag.phrases), *((p, True) for p in flag.ambiguous)]:
                 body, _, anchor = _compile(phrase, self.words)
@@ -501,11 +509,20 @@ class RedFlags:
             flag, phrase, ambiguous, regex = self._patterns[n]
             for m in regex.finditer(subject):
                 index = starts[m.start()]
-                cue = negators[index]
+                cue = negators[index] or self._long_ago(flag.id, subject, m.start())
                 found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
                                    start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
         return found
+
+    def _long_ago(self, flag_id: str, subject: str, start: int) -> str | None:
+        """ "past" when words of the flag's ``past`` list follow the sign in its clause ("i had a fall years
+        ago"), and nothing in the words brings it back to now ("... and again this morning")."""
+        regexes = self._past.get(flag_id, ())
+        if not regexes or RECENT_WORDS & set(subject.split()):
+            return None
+        clause = subject[start:].split(f" {BOUNDARY} ")[0]
+        return "past" if any(regex.search(clause) for regex in regexes) else None
 
     def match(self, text: str) -> Match | None:
         """The most severe red flag described and not negated: tier 1 before 2 before 3; within a
@@ -642,7 +659,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
             problems.append(f"{where}: id used twice")
             continue
         seen.add(flag_id)
-        unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only"}
+        unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only", "past"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         tier = entry.get("tier")
@@ -654,7 +671,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
         if not isinstance(label, str) or not label.strip():
             problems.append(f"{where}: needs a label in plain words")
         lists = {}
-        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only"):
+        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only", "past"):
             value = entry.get(key, [] if key != "phrases" else None)
             if not isinstance(value, list) or (key == "phrases" and not value) or \
                     not all(isinstance(p, str) for p in value):
@@ -667,6 +684,9 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
                     used_lists |= _compile(text, words)[1]
                 except ValueError as exc:
                     problems.append(f"{where}: {key} {phrase!r}: {exc}")
+                    continue
+                if key == "past":
+                    clean.append(text)
                     continue
                 owner = phrase_owner.get((key in ("clarify_signs", "pain_only"), text))
                 if owner is not None:
