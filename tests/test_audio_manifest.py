@@ -60,3 +60,12 @@ def test_the_recipe_hash_changes_when_a_cue_heard_in_it_changes(tmp_path):
     path.write_text(yaml.safe_dump(raw))
     changed = load(path)
     assert changed.recipe_hash(changed.tracks["breathing-5min"], "en-US") != manifest.recipe_hash(track, "en-US")
+
+
+def test_every_track_the_guide_plays_is_a_recipe_of_that_many_minutes():
+    """protocol.yaml's settings.breathing.tracks name tracks the build makes (else a length would never play)."""
+    recipes = load_manifest(MANIFEST).tracks
+    wanted = default_content().protocol.settings["breathing"]["tracks"]
+    wrong = {minutes: name for minutes, name in wanted.items()
+             if name not in recipes or recipes[name].minutes != minutes}
+    assert not wrong and default_content().protocol.settings["breathing"]["default_minutes"] in wanted, wrong
