@@ -398,3 +398,15 @@ def test_a_fall_placed_long_ago_is_history_not_a_red_flag_but_a_recent_one_still
     wrong = [words for words in history if red_flags.match(words) is not None]
     wrong += [words for words in recent if getattr(red_flags.match(words), "flag_id", None) != "t1_trauma"]
     assert not wrong, wrong
+
+
+def test_what_an_animal_did_is_no_red_flag_but_the_same_words_about_the_person_are():
+    """Found trying the breathing track: "the dog peed on the floor" got the emergency answer."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    wrong = [w for w in ("the dog peed on the floor", "my dog just peed on the floor", "the cat wet the bed")
+             if red_flags.match(w) is not None]
+    wrong += [w for w in ("i peed on the floor", "the dog knocked me over and now i cannot feel my legs")
+              if red_flags.match(w) is None or red_flags.match(w).tier != 1]
+    assert not wrong, wrong

@@ -64,6 +64,10 @@ NEGATION_WINDOW = 4
 # fall this morning (a flag's ``past`` words then do not count).
 RECENT_WORDS = frozenset({"again", "today", "yesterday", "tonight", "now", "morning", "recently", "just", "earlier",
                           "week", "weekend", "night", "hour", "hours", "days", "day"})
+# An animal just before a sign is what did it: "the dog peed on the floor" is no red flag. (People, babies and
+# children included, are never excluded this way: a parent may be speaking for any of them.)
+ANIMALS = frozenset({"dog", "dogs", "cat", "cats", "puppy", "puppies", "kitten", "kittens", "pet", "pets", "horse",
+                     "rabbit", "hamster", "bird", "parrot"})
 # Words that end a clause for negation: "no fever but my legs are numb".
 CLAUSE_BREAKS = frozenset({"but", "and", "however", "though", "although", "except", "yet", "whereas",
                            "plus", "also", "then", "now", "anyway", "because", "cos", "cause"})
@@ -509,7 +513,7 @@ class RedFlags:
             flag, phrase, ambiguous, regex = self._patterns[n]
             for m in regex.finditer(subject):
                 index = starts[m.start()]
-                cue = negators[index] or self._long_ago(flag.id, subject, m.start())
+                cue = negators[index] or self._long_ago(flag.id, subject, m.start()) or _animal(subject, index)
                 found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
                                    start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
@@ -574,6 +578,12 @@ def prepared(text: str) -> tuple[str, dict, list]:
     per utterance, since one turn asks the red-flag list and dozens of phrase lists about the same words."""
     tokens = normalise(text).split()
     return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens)
+
+
+def _animal(subject: str, index: int) -> str | None:
+    """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
+    before = subject.split()[max(index - 2, 0):index]
+    return "animal" if ANIMALS & set(before) else None
 
 
 def _token_starts(tokens: list[str]) -> dict:
