@@ -13,9 +13,9 @@ from ask_sdk_core.utils import get_intent_name, get_request_type, is_intent_name
 from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, CanFulfillSlot, CanFulfillSlotValues,
                                       CanUnderstandSlotValues)
 
-from skill.alexa.turns import Coach, error_response, red_flag_response, run_turn
+from skill.alexa.turns import Coach, device_player, error_response, red_flag_response, run_turn
 from skill.engine import Event
-from skill.engine.playback import is_ours
+from skill.engine.playback import HELD, SOUNDING, is_ours
 
 log = logging.getLogger(__name__)
 
@@ -325,9 +325,8 @@ class PlaybackButtonHandler(_CoachHandler):
 
     def handle(self, handler_input):
         kind = BUTTON_EVENTS.get(get_request_type(handler_input))
-        player = getattr(handler_input.request_envelope.context, "audio_player", None)
-        activity = getattr(getattr(player, "player_activity", None), "value", None)
-        if kind is None or not is_ours(getattr(player, "token", None) or "") or activity in ("IDLE", "FINISHED"):
+        activity, token, _ = device_player(handler_input)
+        if kind is None or not is_ours(token) or activity not in SOUNDING | HELD:
             # Nothing of ours to pause or play: a button is no way into the guide (it could say nothing).
             return handler_input.response_builder.response
         return run_turn(handler_input, self.coach, Event(kind))

@@ -66,15 +66,23 @@ def in_session(handler_input) -> bool:
     return handler_input.request_envelope.session is not None
 
 
-def with_device(handler_input, coach: Coach, event: Event) -> Event:
-    """The event, with what the device can play and what its player is doing (context.AudioPlayer; a
-    player's report names its own stream in the request)."""
+def with_device(handler_input, coach: Coach, event: Event) -> tuple[Event, dict[str, str]]:
+    """The event, with what the device can play and what its player is doing; and the URLs of the tracks
+    it can play (track -> URL), for the directives."""
     envelope = handler_input.request_envelope
     system = getattr(envelope.context, "system", None)
     interfaces = getattr(getattr(system, "device", None), "supported_interfaces", None)
     if getattr(interfaces, "audio_player", None) is None:
-        return event  # a device without a player (or an older envelope): the breathing is spoken
-    tracks = frozenset(playable_tracks(handler_input, coach))
+        return event, {}  # a device without a player (or an older envelope): the breathing is spoken
+    urls = playable_tracks(handler_input, coach)
+    activity, token, offset = device_player(handler_input)
+    return replace(event, tracks=frozenset(urls), player=activity, player_token=token, offset_ms=offset), urls
+
+
+def device_player(handler_input) -> tuple[str | None, str, int]:
+    """What the device's player is doing, the token of its stream and where in it (context.AudioPlayer;
+    a player's report names its own stream in the request)."""
+    envelope = handler_input.request_envelope
     player = getattr(envelope.context, "audio_player", None)
     request = envelope.request
     token = getattr(request, "token", None) or getattr(player, "token", None) or ""
@@ -82,8 +90,7 @@ def with_device(handler_input, coach: Coach, event: Event) -> Event:
     if offset is None:
         offset = getattr(player, "offset_in_milliseconds", None)
     activity = getattr(getattr(player, "player_activity", None), "value", None)
-    return replace(event, tracks=tracks, player=activity, player_token=str(token)[:1024],
-                   offset_ms=offset if isinstance(offset, int) and offset >= 0 else 0)
+    return activity, str(token)[:1024], offset if isinstance(offset, int) and offset >= 0 else 0
 
 
 def playable_tracks(handler_input, coach: Coach) -> dict[str, str]:
@@ -162,10 +169,10 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         manager.session_attributes = {key: echoed[key] for key in kept if key in echoed}
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
-    event = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))
+    event, urls = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))
     turn, event, directives = plan_turn(handler_input, coach, state, event, request_time(handler_input), locale)
-    directives = effects.player_directives(turn.plan.effects, playable_tracks(handler_input, coach)
-                                           if event.tracks else {}, coach.renderer.text(Line("breathing.audio_title"), locale)) + directives
+    directives = effects.player_directives(turn.plan.effects, urls,
+                                           coach.renderer.text(Line("breathing.audio_title"), locale)) + directives
     if turn.plan.heard:
         # What kind of thing free words were taken for (a remark, a question...), never the words nor
         # any triage outcome (health data stays out of the logs): enough to see how often people are
@@ -258,7 +265,7 @@ def red_flag_response(handler_input, coach: Coach, event: Event) -> Response | N
     """The triage answer from the engine alone, for when the normal turn failed; None when what was
     described is no emergency or urgent sign (the spoken apology is the better answer then)."""
     locale = request_locale(handler_input)
-    event = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))
+    event, _ = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))
     turn = coach.guide.handle(None, event, request_time(handler_input), locale)
     if turn.plan.triage is None:
         return None
