@@ -505,25 +505,27 @@ class RedFlags:
     def explain(self, text: str) -> list[Match]:
         """Every phrase found in ``text``, negated ones included, in text order (for debugging)."""
         subject, starts, negators = prepared(text)
+        tokens = subject.split()
+        words = set(tokens)
         found = []
         candidates = set(self._always)
-        for token in set(subject.split()):
+        for token in words:
             candidates.update(self._by_word.get(token, ()))
         for n in sorted(candidates):
             flag, phrase, ambiguous, regex = self._patterns[n]
             for m in regex.finditer(subject):
                 index = starts[m.start()]
-                cue = negators[index] or self._long_ago(flag.id, subject, m.start()) or _animal(subject, index)
+                cue = negators[index] or self._long_ago(flag.id, subject, m.start(), words) or _animal(tokens, index)
                 found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
                                    start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
         return found
 
-    def _long_ago(self, flag_id: str, subject: str, start: int) -> str | None:
+    def _long_ago(self, flag_id: str, subject: str, start: int, words: set) -> str | None:
         """ "past" when words of the flag's ``past`` list follow the sign in its clause ("i had a fall years
         ago"), and nothing in the words brings it back to now ("... and again this morning")."""
         regexes = self._past.get(flag_id, ())
-        if not regexes or RECENT_WORDS & set(subject.split()):
+        if not regexes or RECENT_WORDS & words:
             return None
         clause = subject[start:].split(f" {BOUNDARY} ")[0]
         return "past" if any(regex.search(clause) for regex in regexes) else None
@@ -580,10 +582,9 @@ def prepared(text: str) -> tuple[str, dict, list]:
     return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens)
 
 
-def _animal(subject: str, index: int) -> str | None:
+def _animal(tokens: list[str], index: int) -> str | None:
     """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
-    before = subject.split()[max(index - 2, 0):index]
-    return "animal" if ANIMALS & set(before) else None
+    return "animal" if ANIMALS & set(tokens[max(index - 2, 0):index]) else None
 
 
 def _token_starts(tokens: list[str]) -> dict:
