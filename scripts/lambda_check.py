@@ -26,11 +26,10 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
 
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
-from lambda_package import package  # noqa: E402 - `make package`'s own steps
+from lambda_package import VENV_BIN, package  # noqa: E402 - `make package`'s own steps
 from simulator.conversation import launch  # noqa: E402 - a real LaunchRequest envelope
 
 # Runs in the fresh Python: the handler named on the command line, one event, timings.

@@ -59,6 +59,13 @@ class Checks:
             self.failed.append(f"{case}: {what}")
 
 
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on just now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class ServedSkill:
     """The skill as its own process on a free loopback port."""
 
@@ -68,9 +75,7 @@ class ServedSkill:
         self.port = None
 
     def start(self) -> ServedSkill:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
+        self.port = free_port()
         env = {**os.environ, "SKILL_DB": str(self.db_path), "SKILL_VERIFY_REQUESTS": "0",
                "SKILL_STORE_RETRY_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
         log = open(self.log_path, "a")

@@ -16,15 +16,10 @@ from pathlib import Path
 import pytest
 
 from envelopes import launch
+from simulator.faults import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start(tmp_path, args: list[str], port: int) -> subprocess.Popen:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from ask_sdk_core.exceptions import PersistenceException
 
+from simulator.faults import free_port
 from skill.storage import StoreBusy, open_store, user_key
 from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
 
@@ -25,12 +26,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DYNALITE = ROOT / "tests" / "third_party" / "node_modules" / "dynalite" / "cli.js"
 NODE = ROOT / ".venv" / "bin" / "node"
 REGION = "us-east-1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
