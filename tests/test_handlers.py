@@ -99,3 +99,12 @@ def test_catch_all_handlers_are_registered_last():
     from skill.alexa.handlers import OtherRequestHandler
 
     assert [type(h) for h in request_handlers(coach=None)[-2:]] == [UnknownIntentHandler, OtherRequestHandler]
+
+
+def test_the_alexa_names_of_player_reports_and_permission_answers_map_onto_the_engines_names():
+    """The Alexa-side tables translate; the engine's sets say what it accepts: each must cover the other."""
+    from skill.alexa.handlers import PERMISSION_STATUS_ANSWERS, PLAYER_REQUEST_REPORTS
+    from skill.engine.plan import PERMISSION_ANSWERS, PLAYBACK_REPORTS
+
+    assert set(PLAYER_REQUEST_REPORTS.values()) == PLAYBACK_REPORTS
+    assert set(PERMISSION_STATUS_ANSWERS.values()) == PERMISSION_ANSWERS

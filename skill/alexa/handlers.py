@@ -287,8 +287,9 @@ class BreathingSessionHandler(_CoachHandler):
         return run_turn(handler_input, self.coach, Event("breathe", minutes=minutes))
 
 
-# What the player reports about the breathing track, as the engine names it (plan.PLAYBACK_REPORTS).
-PLAYBACK_REPORTS = {
+# The player's request types, each to the engine's name for that report on the breathing track
+# (plan.PLAYBACK_REPORTS).
+PLAYER_REQUEST_REPORTS = {
     "AudioPlayer.PlaybackStarted": "started",
     "AudioPlayer.PlaybackStopped": "stopped",
     "AudioPlayer.PlaybackNearlyFinished": "nearly_finished",
@@ -307,7 +308,7 @@ class PlaybackReportHandler(_CoachHandler):
     Alexa takes no speech in answer; the engine plans none."""
 
     def can_handle(self, handler_input):
-        return get_request_type(handler_input) in PLAYBACK_REPORTS
+        return get_request_type(handler_input) in PLAYER_REQUEST_REPORTS
 
     def handle(self, handler_input):
         request = handler_input.request_envelope.request
@@ -315,7 +316,7 @@ class PlaybackReportHandler(_CoachHandler):
             error = getattr(request, "error", None)
             log.warning("the breathing track failed to play: %s", getattr(getattr(error, "object_type", None),
                                                                           "value", None))
-        return run_turn(handler_input, self.coach, Event("playback", target=PLAYBACK_REPORTS[get_request_type(
+        return run_turn(handler_input, self.coach, Event("playback", target=PLAYER_REQUEST_REPORTS[get_request_type(
             handler_input)]))
 
 
@@ -332,8 +333,9 @@ class PlaybackButtonHandler(_CoachHandler):
         return run_turn(handler_input, self.coach, Event(kind))
 
 
-# Alexa's answer to a voice permission request (Connections.SendRequest AskFor), as the engine names it.
-PERMISSION_ANSWERS = {"ACCEPTED": "accepted", "DENIED": "denied", "NOT_ANSWERED": "not_answered"}
+# The statuses of Alexa's answer to a voice permission request (Connections.SendRequest AskFor), to the
+# engine's name for each (plan.PERMISSION_ANSWERS).
+PERMISSION_STATUS_ANSWERS = {"ACCEPTED": "accepted", "DENIED": "denied", "NOT_ANSWERED": "not_answered"}
 
 
 class PermissionAnswerHandler(_CoachHandler):
@@ -347,7 +349,7 @@ class PermissionAnswerHandler(_CoachHandler):
         request = handler_input.request_envelope.request
         payload = request.payload if isinstance(getattr(request, "payload", None), dict) else {}
         code = str(getattr(getattr(request, "status", None), "code", "") or "")
-        answer = PERMISSION_ANSWERS.get(str(payload.get("status", "")).upper(), "not_answered")
+        answer = PERMISSION_STATUS_ANSWERS.get(str(payload.get("status", "")).upper(), "not_answered")
         if getattr(request, "name", None) != "AskFor" or code != "200":
             answer = "not_answered"
         return run_turn(handler_input, self.coach, Event("permission", target=answer))
