@@ -5,7 +5,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run serve test faults audio upload-audio package lambda-check skill-package bootstrap clean
+.PHONY: run serve test faults transcript eval-triage eval-clarify eval-understanding audio upload-audio package \
+	lambda-check skill-package bootstrap clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -26,6 +27,21 @@ test: bootstrap
 # The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
 faults: bootstrap
 	$(PY) -m simulator.faults
+
+# One whole walk-through, printed as a plain-text transcript (simulator/transcript.py): read it after a wording change.
+transcript: bootstrap
+	$(PY) -m simulator.transcript
+
+# The evaluations (evaluation/README.md): each prints its figures for its default set, or EVAL_ARGS
+# (another set, --direct, --misses, --virtual-alexa ...).
+eval-triage: bootstrap
+	$(PY) -m evaluation.triage $(EVAL_ARGS)
+
+eval-clarify: bootstrap
+	$(PY) -m evaluation.clarify $(EVAL_ARGS)
+
+eval-understanding: bootstrap
+	$(PY) -m evaluation.understanding $(EVAL_ARGS)
 
 # The breathing tracks: cues rendered with Google's text-to-speech (needs network), assembled into
 # Alexa-spec MP3s in audio/tracks with their manifest (skill/audio/build.py).

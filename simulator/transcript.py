@@ -1,6 +1,6 @@
 """Print a plain-text transcript of one full walk-through of the skill.
 
-    .venv/bin/python scripts/transcript.py        (or: python -m simulator.transcript)
+    .venv/bin/python -m simulator.transcript [--verbose]        (make transcript)
 
 Drives the real app (``create_app`` with verification off and a throw-away SQLite file) through
 the Flask test client, the way Alexa would: a one-shot "my back is spasming", five "no" answers to

@@ -1,7 +1,6 @@
-"""The developer scripts the README and the closing notes rely on still run and still tell the truth.
+"""The developer commands the README and the closing notes rely on still run and still tell the truth.
 
-scripts/transcript.py and scripts/triage_eval.py only call ``main`` of simulator/transcript.py and
-simulator/triage_eval.py; those run here as ``python -m`` from the checkout, so they use its code.
+Each runs here as the README gives it, ``python -m`` from the checkout, so it uses the checkout's code.
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ def test_triage_eval_reports_recall_and_false_alarms_through_the_endpoint(tmp_pa
     phrases = tmp_path / "phrases.tsv"
     phrases.write_text("# phrase\ttier\ni can't feel my legs\t1\ni have a fever\t2\ni have no fever\t0\n"
                        "my back is sore\t0\nmy nose is itchy\t1\n")  # the last one is a deliberate miss
-    result = run_module("simulator.triage_eval", str(phrases))
+    result = run_module("evaluation.triage", str(phrases))
     assert result.returncode == 0, result.stderr
     assert "Tier 1 recall: 1/2 = 50.0%" in result.stdout
     assert "Tier 2 recall: 1/1 = 100.0%" in result.stdout
@@ -55,12 +54,26 @@ def test_clarify_eval_scores_remarks_and_answers_and_counts_the_unsafe_ones(tmp_
                      "A\tmy nose is itchy\temergency\n"  # a deliberate miss: unsafe
                      "B\tno it's just the pain\tpain_only\n"
                      "B\tthey feel a bit weak\tescalate\n")
-    result = run_module("simulator.clarify_eval", str(lines))
+    result = run_module("evaluation.clarify", str(lines))
     assert result.returncode == 0, result.stderr
     assert "A. remarks mid-guide: 4 lines, 3 as labelled" in result.stdout
     assert "B. answers to 'do your legs feel weak or numb?': 2 lines, 2 as labelled" in result.stdout
     assert "Unsafe (a sign or an ambiguity answered without emergency words or a question): 1" in result.stdout
     assert "my nose is itchy" in result.stdout
+
+
+def test_understanding_eval_scores_each_stage_and_lists_the_misses(tmp_path):
+    lines = tmp_path / "understanding.tsv"
+    lines.write_text("saddle\tnah\tno\n"
+                     "rest\tmy legs have gone numb\temergency\n"
+                     "bladder\tthe dog is licking my face\tremark\n"
+                     "rest\tmy nose is itchy\temergency\n")  # a deliberate miss
+    result = run_module("evaluation.understanding", "--misses", str(lines))
+    assert result.returncode == 0, result.stderr
+    assert "tier-1 recall (emergency): 1/2 = 50%" in result.stdout
+    assert "all: 3/4 = 75%" in result.stdout
+    assert "by stage: saddle 1/1 = 100%, bladder 1/1 = 100%, rest 1/2 = 50%" in result.stdout
+    assert "miss line 4 [rest] 'my nose is itchy': expected emergency" in result.stdout
 
 
 def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_passes():

@@ -31,7 +31,7 @@ from skill.engine.triage import (
 
 ROOT = Path(__file__).resolve().parent.parent
 RED_FLAGS_FILE = ROOT / "skill" / "content" / "red_flags.yaml"
-EVAL_FILE = ROOT / "eval" / "triage_phrases.tsv"
+EVAL_FILE = ROOT / "evaluation" / "sets" / "triage_phrases.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -567,7 +567,7 @@ def test_pattern_syntax_matches_whole_words_options_gaps_and_anchors():
 # ---------------------------------------------------------------------- the evaluation script, direct mode
 # The endpoint mode is run by tests/test_scripts.py.
 def run_eval(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "scripts/triage_eval.py", "--direct", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "evaluation.triage", "--direct", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

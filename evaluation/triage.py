@@ -1,12 +1,12 @@
-"""How well the skill recognises red flags: eval/triage_phrases.tsv sent through the endpoint.
+"""How well the skill recognises red flags: evaluation/sets/triage_phrases.tsv sent through the endpoint.
 
-    .venv/bin/python scripts/triage_eval.py                    # in process, Flask test client
-    .venv/bin/python scripts/triage_eval.py --url http://127.0.0.1:5000/alexa   # a running skill
-    .venv/bin/python scripts/triage_eval.py --direct           # the matcher alone, no endpoint
-    .venv/bin/python scripts/triage_eval.py [--direct] path/to/phrases.tsv
+    .venv/bin/python -m evaluation.triage                    # in process, Flask test client
+    .venv/bin/python -m evaluation.triage --url http://127.0.0.1:5000/alexa   # a running skill
+    .venv/bin/python -m evaluation.triage --direct           # the matcher alone, no endpoint
+    .venv/bin/python -m evaluation.triage [--direct] path/to/phrases.tsv
 
 Each phrase is resolved against the interaction model by the simulator's resolver, as Alexa would
-(see eval/README.md and simulator/resolver.py). A phrase that matches no sample at all (the resolver's
+(see evaluation/README.md and simulator/resolver.py). A phrase that matches no sample at all (the resolver's
 AMAZON.FallbackIntent) is sent as DescribeSymptomIntent with the whole phrase: an assumption, listed in
 the output, so the figures for those phrases are an upper bound. Through the endpoint, the person is
 first put mid-guide (launch, then "no" to the five screening questions), and the answer is classified
@@ -28,11 +28,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluation import SETS
 from simulator.conversation import Conversation, slot, speech
 from simulator.resolver import FALLBACK_INTENT, Resolver
 from simulator.transport import HttpTransport
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "eval" / "triage_phrases.tsv"
+DEFAULT_FILE = SETS / "triage_phrases.tsv"
 SYMPTOM_INTENT = "SymptomIntent"
 SYMPTOM_SLOT = "symptom"
 DESCRIPTION_SLOT = "description"
@@ -258,7 +259,7 @@ def main(argv=None) -> int:
         report(rows, results, mode, routes)
         return 0
     except Exception as exc:  # could not run: say why, exit non-zero
-        print(f"triage_eval: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"evaluation.triage: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
 
 

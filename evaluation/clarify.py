@@ -1,13 +1,13 @@
-"""How well the skill tells pain from weakness: eval/clarify_heldout.tsv through the endpoint.
+"""How well the skill tells pain from weakness: evaluation/sets/clarify_heldout.tsv through the endpoint.
 
-    .venv/bin/python -m simulator.clarify_eval [path/to/set.tsv]
+    .venv/bin/python -m evaluation.clarify [path/to/set.tsv]
 
-The set (see eval/README.md) has two sections, written before any tuning:
+The set (see evaluation/README.md) has two sections, written before any tuning:
   A<TAB>remark<TAB>ask|emergency|none   said mid-guide: should the skill ask "do your legs feel weak or
                                         numb?", answer with the emergency advice, or neither?
   B<TAB>answer<TAB>pain_only|escalate    said in answer to that question
 Each line is resolved against the interaction model by the simulator's resolver, as Alexa would; a line
-that matches no sample is sent as DescribeSymptomIntent with the whole line (as triage_eval does). The
+that matches no sample is sent as DescribeSymptomIntent with the whole line (as evaluation.triage does). The
 person is first put mid-guide (launch, "no" to the five screening questions); for section B the skill is
 first asked "i can't lift my legs". The answer is classified from its speech. Exit status 0 unless the
 evaluation could not run.
@@ -23,10 +23,11 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+from evaluation import SETS
+from evaluation.triage import Router, clarifying_questions, markers
 from simulator.conversation import Conversation, slot, speech
-from simulator.triage_eval import Router, clarifying_questions, markers
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "eval" / "clarify_heldout.tsv"
+DEFAULT_FILE = SETS / "clarify_heldout.tsv"
 LABELS = {"A": ("ask", "emergency", "none"), "B": ("pain_only", "escalate")}
 
 
@@ -86,7 +87,7 @@ def main(argv=None) -> int:
             results = [(n, section, text, label, run(client, router, section, text, emergency, asked))
                        for n, section, text, label in rows]
     except Exception as exc:  # could not run: say why, exit non-zero
-        print(f"clarify_eval: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"evaluation.clarify: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     for section, title in (("A", "A. remarks mid-guide"), ("B", "B. answers to 'do your legs feel weak or numb?'")):
         mine = [r for r in results if r[1] == section]

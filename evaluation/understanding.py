@@ -1,11 +1,11 @@
 """Does the skill understand what people really say? Natural phrases at every stage of the guide.
 
-    .venv/bin/python -m simulator.understanding_eval                       # eval/understanding/dev.tsv
-    .venv/bin/python -m simulator.understanding_eval eval/understanding/test.tsv
-    .venv/bin/python -m simulator.understanding_eval --virtual-alexa FILE  # through Bespoken's virtual-alexa
-    .venv/bin/python -m simulator.understanding_eval --misses FILE         # list every miss
+    .venv/bin/python -m evaluation.understanding                   # evaluation/sets/understanding/dev.tsv
+    .venv/bin/python -m evaluation.understanding evaluation/sets/understanding/test.tsv
+    .venv/bin/python -m evaluation.understanding --virtual-alexa FILE  # through Bespoken's virtual-alexa
+    .venv/bin/python -m evaluation.understanding --misses FILE         # list every miss
 
-A set is ``stage<TAB>phrase<TAB>label`` a line (eval/README.md lists the stages and labels). For each
+A set is ``stage<TAB>phrase<TAB>label`` a line (evaluation/README.md lists the stages and labels). For each
 phrase a new person opens the skill, is walked to the stage (``STAGES``: the answers that get there), and
 says the phrase. Two routes:
 
@@ -37,11 +37,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation import SETS
 from simulator.conversation import Conversation, speech
 from simulator.resolver import FALLBACK_INTENT, Resolver
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_FILE = ROOT / "eval" / "understanding" / "dev.tsv"
+DEFAULT_FILE = SETS / "understanding" / "dev.tsv"
 THIRD_PARTY = ROOT / "tests" / "third_party"
 
 # The answers that walk a new person to each stage from "open back spasm coach" (day one).
@@ -384,7 +385,7 @@ def main(argv=None) -> int:
                 results = through_endpoint(skill, resolver, cases)
                 route = "the endpoint (the simulator's resolver)"
     except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as exc:
-        print(f"understanding_eval: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"evaluation.understanding: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(f"{Path(args.file).name}: " + ", ".join(f"{label} {n}" for label, n in
                                                    Counter(c.label.split(':')[0] for c in cases).most_common()))
