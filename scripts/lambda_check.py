@@ -9,6 +9,10 @@
    LaunchRequest, request verification off (200 with speech) and on without a signature (400); and the
    native Alexa Skills Kit entry (``skill.aws_lambda.alexa_handler``) with the same LaunchRequest.
 
+4. what is in it: no build-time module (the modules `make` runs to build and upload, and what only they
+   import: ``build_time_modules``), no developer folder (simulator, evaluation, tests...), and every
+   ``skill`` module that a packaged module imports packaged too (so leaving one out broke nothing).
+
 It prints the artefact's size and each cold start (importing the handler, then the first request), or
 with ``--json`` one JSON object. The store is SQLite in a temporary folder: boto3 is Lambda's own and is
 not in the artefact (DynamoDB itself is tested against dynalite, tests/test_storage_dynamodb.py).
@@ -17,7 +21,10 @@ not in the artefact (DynamoDB itself is tested against dynalite, tests/test_stor
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,8 +102,75 @@ def template_facts(template_path: Path) -> dict:
             "routes": routes, "alexa_trigger_skill_ids": [p.get("EventSourceToken") for p in alexa]}
 
 
+# The skill as Lambda starts it (serverless.yml's two handlers): what these import is needed at run time.
+ENTRY_POINTS = ("skill.app", "skill.aws_lambda")
+# Folders of the checkout that are for developers only and must never ship.
+DEVELOPER_FOLDERS = ("bench", "eval", "evaluation", "scripts", "simulator", "tests")
+
+
+def modules_under(root: Path, package: str = "skill") -> dict[str, Path]:
+    """Every module of ``package`` under ``root``, by dotted name (a package by its ``__init__.py``)."""
+    found = {}
+    for path in sorted((root / package).rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def skill_imports(path: Path, known: set[str]) -> set[str]:
+    """The ``skill`` modules ``path`` imports, at the top or inside a function (lazy imports count too)."""
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            # `from skill.audio import tracks` imports the module skill.audio.tracks; `from skill.engine
+            # import Event` only skill.engine.
+            imported.update(f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in known else node.module
+                            for a in node.names)
+    return {name for name in imported if name == "skill" or name.startswith("skill.")}
+
+
+def imported_closure(graph: dict[str, set[str]], start) -> set[str]:
+    seen, todo = set(), list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph.get(name, ()))
+    return seen
+
+
+def build_time_modules(root: Path = ROOT) -> set[str]:
+    """The modules the Makefile runs as commands (`$(PY) -m skill.X`: the audio build and upload, the
+    interaction-model export), and what only they import; never anything the entry points import."""
+    modules = modules_under(root)
+    graph = {name: skill_imports(path, set(modules)) for name, path in modules.items()}
+    commands = set(re.findall(r"\$\(PY\) -m (skill(?:\.\w+)+)", (root / "Makefile").read_text()))
+    return imported_closure(graph, commands) - imported_closure(graph, ENTRY_POINTS)
+
+
+def contents(root: Path) -> dict:
+    """What the unpacked artefact at ``root`` holds that should not be there, or is missing."""
+    packaged = modules_under(root)
+    known = set(packaged) | set(modules_under(ROOT))
+    missing = {f"{name} imports {imported}" for name, path in packaged.items()
+               for imported in skill_imports(path, known) if imported not in packaged}
+    return {"skill_modules": len(packaged),
+            "build_time_modules": sorted(build_time_modules() & set(packaged)),
+            "developer_folders": sorted(name for name in DEVELOPER_FOLDERS if (root / name).exists()),
+            "missing_imports": sorted(missing)}
+
+
 def check(zip_path: Path) -> dict:
     work = Path(tempfile.mkdtemp(prefix="lambda-"))
+    try:
+        return check_unpacked(zip_path, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def check_unpacked(zip_path: Path, work: Path) -> dict:
     root = work / "task"
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(root)
@@ -123,6 +197,7 @@ def check(zip_path: Path) -> dict:
     # The native trigger skips the HTTP signature, never the skill id: a request for another skill raises.
     other = invoke(root, "alexa", envelope, {**base, "SKILL_ID": "amzn1.ask.skill.someone-else"}, may_fail=True)
     results["native_other_skill_refused"] = other is None
+    results["contents"] = contents(root)
     return results
 
 
@@ -132,12 +207,17 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    zip_path = Path(args.zip) if args.zip else package(Path(tempfile.mkdtemp(prefix="sls-out-")))
-    packaged = time.monotonic() - started
-    results = {"package_seconds": round(packaged, 1), **check(zip_path)}
-    template = zip_path.parent / "cloudformation-template-update-stack.json"
-    if template.is_file():
-        results["template"] = template_facts(template)
+    out = None if args.zip else Path(tempfile.mkdtemp(prefix="sls-out-"))
+    try:
+        zip_path = Path(args.zip) if args.zip else package(out)
+        packaged = time.monotonic() - started
+        results = {"package_seconds": round(packaged, 1), **check(zip_path)}
+        template = zip_path.parent / "cloudformation-template-update-stack.json"
+        if template.is_file():
+            results["template"] = template_facts(template)
+    finally:
+        if out is not None:
+            shutil.rmtree(out, ignore_errors=True)
     if args.json:
         print(json.dumps(results))
         return 0
@@ -150,6 +230,9 @@ def main(argv=None) -> int:
     print(f"native trigger, a request for another skill id: {'refused' if results['native_other_skill_refused'] else 'ANSWERED'}")
     if "template" in results:
         print(f"template: {json.dumps(results['template'])}")
+    found = results["contents"]
+    print(f"contents: {found['skill_modules']} skill modules; build-time modules: {found['build_time_modules'] or 'none'}; "
+          f"developer folders: {found['developer_folders'] or 'none'}; imports left out: {found['missing_imports'] or 'none'}")
     return 0
 
 

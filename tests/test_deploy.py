@@ -8,14 +8,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_refuses_an_unsigned_request():
+@pytest.fixture(scope="module")
+def results():
+    """One artefact, packaged and checked once, for every test here: packaging (the Serverless Framework,
+    pip for Lambda's platform, bytecode) is most of the half minute this takes."""
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_check.py"), "--json"], capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    results = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_refuses_an_unsigned_request(results):
     web, unsigned, native = results["web_verification_off"], results["web_unsigned"], results["native"]
     assert web["status"] == 200 and "<speak>" in web["speech"]  # HTTP API event -> serverless-wsgi -> Flask
     assert unsigned["status"] == 400  # verification on, no signature: refused before any handler
@@ -31,3 +40,25 @@ def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_re
     assert max(template["timeouts"]) < 8  # Alexa waits about 8 s
     assert template["ttl"] == {"AttributeName": "expires_at", "Enabled": True} and template["billing"] == "PAY_PER_REQUEST"
     assert template["routes"] == ["POST /alexa"] and len(template["alexa_trigger_skill_ids"]) == 1
+
+
+@pytest.mark.slow
+def test_the_artefact_holds_no_build_time_module_and_no_developer_folder_and_lacks_nothing_it_imports(results):
+    """serverless.yml's patterns leave out the audio build and upload and the interaction-model export
+    (lambda_check.build_time_modules: what `make` runs as commands, and what only they import)."""
+    found = results["contents"]
+    assert found["skill_modules"] > 20  # the skill itself is there
+    assert found["build_time_modules"] == [], found
+    assert found["developer_folders"] == [], found
+    assert found["missing_imports"] == [], found  # left out, yet the skill imports it
+
+
+def test_the_build_time_modules_are_the_audio_build_and_upload_and_the_model_export():
+    """What the artefact check looks for, found from the Makefile and the imports: so it can't find nothing."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from lambda_check import build_time_modules
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    assert build_time_modules() == {"skill.audio.build", "skill.audio.manifest", "skill.audio.upload",
+                                    "skill.interaction_model"}
