@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run serve test faults transcript eval-triage eval-clarify eval-understanding audio upload-audio package \
+.PHONY: run serve test test-fast faults transcript eval-triage eval-clarify eval-understanding audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -21,8 +21,14 @@ run: bootstrap $(TRACKS)
 serve: bootstrap
 	$(PY) -m gunicorn -c python:skill.web.gunicorn_conf 'skill.app:create_app()'
 
+# Every test: what CI runs (.ci/run), and what to run before a commit.
 test: bootstrap
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The edit-test loop: every test but those marked slow (pyproject.toml: the Lambda packaging, the gunicorn
+# servers, DynamoDB on dynalite, the fault-injection command, the resolver's sweep of every slot value).
+test-fast: bootstrap
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
 faults: bootstrap

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -76,6 +78,7 @@ def test_understanding_eval_scores_each_stage_and_lists_the_misses(tmp_path):
     assert "miss line 4 [rest] 'my nose is itchy': expected emergency" in result.stdout
 
 
+@pytest.mark.slow  # five cases, each serving the skill in its own process, some twice
 def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_passes():
     """The command the faults note relies on: each case's turns and stored records are printed, and its
     checks (answers within a second, red flags with the emergency number, nothing lost) all pass."""

@@ -473,6 +473,7 @@ def test_known_ambiguities_only_shrink():
     assert set(KNOWN_AMBIGUOUS) <= samples
 
 
+@pytest.mark.slow  # thousands of phrases through the resolver
 def test_every_custom_value_in_every_custom_slot_sample(resolver):
     """Each value and synonym, in each sample with a custom slot, resolves to that intent and id. A bare
     red-flag phrase ("i can't feel my legs") may go to a free-text intent instead (its carrier is the

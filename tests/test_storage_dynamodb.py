@@ -22,6 +22,8 @@ from simulator.faults import free_port
 from skill.storage import StoreBusy, open_store, user_key
 from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
 
+pytestmark = pytest.mark.slow  # a dynalite server (node) for the module, and boto3 for every test
+
 ROOT = Path(__file__).resolve().parent.parent
 DYNALITE = ROOT / "tests" / "third_party" / "node_modules" / "dynalite" / "cli.js"
 NODE = ROOT / ".venv" / "bin" / "node"
@@ -158,7 +160,8 @@ class FaultyProxy:
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        # A short poll: shutdown() waits for the loop to look up, half a second per test at the default.
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def fail(self, kind: str, count: int = 1) -> None:
