@@ -9,6 +9,8 @@ import pytest
 
 from skill.app import create_app
 
+pytest_plugins = ["lambda_artefact"]  # the Lambda artefact, packaged in the background (tests/lambda_artefact.py)
+
 # The tests decide which breathing tracks exist: none, unless a test makes some (tests/test_breathing_audio.py).
 # Tracks a developer built into audio/tracks (make audio) must not change what the tests hear.
 os.environ["SKILL_AUDIO_DIR"] = tempfile.mkdtemp(prefix="back-spasm-no-tracks-")

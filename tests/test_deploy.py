@@ -3,8 +3,6 @@ the zip unpacked, and each entry point invoked in a Python that sees only the ar
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,14 +11,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def results():
-    """One artefact, packaged and checked once, for every test here: packaging (the Serverless Framework,
-    pip for Lambda's platform, bytecode) is most of the half minute this takes."""
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "lambda_check.py"), "--json"], capture_output=True,
-                          text=True, timeout=900)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+@pytest.fixture
+def results(lambda_artefact):
+    """One artefact for every test here, packaged and checked while the rest of the suite runs
+    (tests/lambda_artefact.py)."""
+    return lambda_artefact
 
 
 @pytest.mark.slow
