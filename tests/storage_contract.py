@@ -31,6 +31,21 @@ NESTED = {
 }
 
 
+def closed_after(open_adapter):
+    """The body of a ``make_adapter`` fixture (``yield from``): a factory calling ``open_adapter``, and every
+    adapter it made closed after the test."""
+    opened = []
+
+    def make(**kw):
+        adapter = open_adapter(**kw)
+        opened.append(adapter)
+        return adapter
+
+    yield make
+    for adapter in opened:
+        adapter.close()
+
+
 def request_for(user_id: str | None) -> RequestEnvelope:
     """A real ask_sdk_model envelope for ``user_id``; ``None`` means the envelope names no user."""
     env = launch(user_id=user_id or "placeholder")

@@ -17,7 +17,7 @@ from envelopes import launch
 from skill.storage import open_store
 from skill.storage import sqlite as sqlite_store
 from skill.storage.sqlite import SCHEMA_VERSION, SQLitePersistenceAdapter
-from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
+from storage_contract import ALICE, BOB, PersistenceAdapterContract, closed_after, request_for
 
 
 @pytest.fixture
@@ -27,16 +27,7 @@ def path(tmp_path):
 
 @pytest.fixture
 def make_adapter(path):
-    opened = []
-
-    def make(**kw):
-        adapter = SQLitePersistenceAdapter(str(path), **kw)
-        opened.append(adapter)
-        return adapter
-
-    yield make
-    for adapter in opened:
-        adapter.close()
+    yield from closed_after(lambda **kw: SQLitePersistenceAdapter(str(path), **kw))
 
 
 def raw(path):

@@ -9,22 +9,13 @@ import pytest
 
 from skill.storage.sqlite import SQLitePersistenceAdapter
 from skill.storage.write_behind import WriteBehindStore
-from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
+from storage_contract import ALICE, BOB, PersistenceAdapterContract, closed_after, request_for
 
 
 @pytest.fixture
 def make_adapter(tmp_path):
     path = str(tmp_path / "progress.sqlite3")
-    opened = []
-
-    def make():
-        store = WriteBehindStore(SQLitePersistenceAdapter(path))
-        opened.append(store)
-        return store
-
-    yield make
-    for store in opened:
-        store.close()
+    yield from closed_after(lambda: WriteBehindStore(SQLitePersistenceAdapter(path)))
 
 
 class TestWriteBehindOverSQLiteHonoursTheContract(PersistenceAdapterContract):
