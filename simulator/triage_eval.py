@@ -110,7 +110,7 @@ def direct_tier(route: Route, red_flags, frames) -> int:
 
 def markers(locale: str = "en-US") -> tuple[str, str]:
     """The opening words of the emergency and the see-a-doctor-today answers, as spoken."""
-    from skill.engine.content import default_content
+    from skill.engine import default_content
 
     content = default_content()
     prompts = content.prompts_for(locale)
@@ -125,7 +125,7 @@ def markers(locale: str = "en-US") -> tuple[str, str]:
 
 def clarifying_questions(locale: str = "en-US") -> tuple[str, ...]:
     """The clarifying questions' last sentences, as spoken."""
-    from skill.engine.content import default_content
+    from skill.engine import default_content
 
     content = default_content()
     prompts = content.prompts_for(locale)

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from skill.engine import ContentError, Event, Guide, load_content
-from skill.engine.content import CONTENT_DIR, Prompts, check_prompts, check_protocol, parse_protocol
+from skill.engine.content import CONTENT_DIR, Prompts, check_prompts
+from skill.engine.protocol import check_protocol, parse_protocol
 from skill.engine.plan import Breathing, ClockTime, Line
 from skill.render import MAX_BREAK_SECONDS, Renderer
 
@@ -72,14 +73,14 @@ def broken_prompts(mutate) -> Prompts:
 
 def test_shipped_content_loads_and_the_protocol_check_finds_nothing():
     content = load_content()
-    assert check_protocol(content.protocol) == []
+    assert check_protocol(content.protocol, content.names) == []
     for name, prompts in content.prompts.items():
-        assert check_prompts(content.protocol, prompts) == [], name
+        assert check_prompts(content.protocol, prompts, content.names) == [], name
 
 
 def test_an_unmodified_copy_of_the_protocol_parses():
     # The control for every broken copy below: the copying itself breaks nothing.
-    assert parse_protocol(broken_protocol(lambda raw: None)).start == "stop_activity"
+    assert parse_protocol(broken_protocol(lambda raw: None), CONTENT.names).start == "stop_activity"
 
 
 # ---------------------------------------------------------------------------- the validator catches mistakes
@@ -145,7 +146,7 @@ def _tier_one_unsure_does_not_escalate(raw):
 )
 def test_a_broken_protocol_stops_the_skill_from_starting(mutate, problem):
     with pytest.raises(ContentError, match=problem):
-        parse_protocol(broken_protocol(mutate))
+        parse_protocol(broken_protocol(mutate), CONTENT.names)
 
 
 def _role_dropped(raw):
@@ -173,7 +174,7 @@ def _unknown_role(raw):
 ], ids=["dropped", "wrong-kind", "twice", "unknown"])
 def test_a_missing_or_misplaced_role_stops_the_skill_from_starting(mutate, problem):
     with pytest.raises(ContentError, match=problem):
-        parse_protocol(broken_protocol(mutate))
+        parse_protocol(broken_protocol(mutate), CONTENT.names)
 
 
 def renamed_content(tmp_path, renames: dict, keep_role: bool = True) -> Path:
@@ -218,14 +219,14 @@ def test_renaming_a_role_step_and_losing_its_role_fails_at_load_naming_it(tmp_pa
 
 def test_a_missing_prompt_is_reported():
     prompts = broken_prompts(lambda tree: tree["steps"]["rest"].pop("ask"))
-    assert "missing text for steps.rest.ask" in check_prompts(PROTOCOL, prompts)
+    assert "missing text for steps.rest.ask" in check_prompts(PROTOCOL, prompts, CONTENT.names)
 
 
 def test_an_unknown_placeholder_is_reported():
     def mutate(tree):
         tree["steps"]["rest"]["say"] += " Take {dose} now."
 
-    assert "steps.rest.say: unknown placeholder {dose}" in check_prompts(PROTOCOL, broken_prompts(mutate))
+    assert "steps.rest.say: unknown placeholder {dose}" in check_prompts(PROTOCOL, broken_prompts(mutate), CONTENT.names)
 
 
 @pytest.mark.parametrize("markup", ['<break time="1s"/>', "<emphasis>now</emphasis>", "rest & relax"])
@@ -233,8 +234,8 @@ def test_markup_in_a_prompt_is_reported(markup):
     def mutate(tree):
         tree["steps"]["legs_2"]["say"] += " " + markup
 
-    assert "steps.legs_2.say: plain text only (no SSML or markup)" in check_prompts(PROTOCOL,
-                                                                                   broken_prompts(mutate))
+    assert "steps.legs_2.say: plain text only (no SSML or markup)" in check_prompts(
+        PROTOCOL, broken_prompts(mutate), CONTENT.names)
 
 
 @pytest.mark.parametrize("typo", ["Trratment", "warm water bowel", "the flower"])
@@ -242,7 +243,7 @@ def test_a_seed_typo_in_a_prompt_is_reported(typo):
     def mutate(tree):
         tree["steps"]["heat_options"]["say"] += f" Try {typo} too."
 
-    problems = check_prompts(PROTOCOL, broken_prompts(mutate))
+    problems = check_prompts(PROTOCOL, broken_prompts(mutate), CONTENT.names)
     assert any(p.startswith("steps.heat_options.say: contains the seed typo") for p in problems), problems
 
 

@@ -17,7 +17,7 @@ import pytest
 from envelopes import Conversation, intent, resolved_slot
 from skill.alexa.handlers import INTENT_EVENTS
 from skill.alexa.turns import STATE_KEY
-from skill.engine import EVENT_KINDS, Event, Guide, Line, Plan, Turn, default_content
+from skill.engine import EVENT_KINDS, Event, Guide, Line, Plan, TurnResult, default_content
 from skill.engine.plan import SILENT_EVENTS
 from skill.render import Renderer, plain
 
@@ -135,15 +135,15 @@ def places() -> dict[str, Place]:
     return reached
 
 
-def handle(state: dict, item, now: datetime) -> Turn:
+def handle(state: dict, item, now: datetime) -> TurnResult:
     """One engine turn; a turn that raises comes back as an answer that fails every sweep and names the error."""
     try:
         return GUIDE.handle(state, event(item), now, LOCALE)
     except Exception as exc:  # noqa: BLE001 - listed with the other failures, not the first and only one
-        return Turn(state=state, plan=Plan(lines=[Line(f"(raised {exc!r})")], end_session=False))
+        return TurnResult(state=state, plan=Plan(lines=[Line(f"(raised {exc!r})")], end_session=False))
 
 
-def turn(place: Place, item, after: timedelta = timedelta(minutes=1)) -> Turn:
+def turn(place: Place, item, after: timedelta = timedelta(minutes=1)) -> TurnResult:
     return handle(place.state, item, place.now + after)
 
 

@@ -15,16 +15,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skill.engine import compress
 from skill.engine.plan import (EFFECT_OUTCOMES, AskPermission, CancelReminders, CancelTimers, ClockTime,
                                CreateReminders, Event, StartTimer)
 from skill.engine.record import PackTimer, iso, parse_time
-
-if TYPE_CHECKING:
-    from skill.engine.guide import Reply
+from skill.engine.reply import Reply
 
 UNKNOWN_ZONE = "unknown"  # Event.zone when the platform asked and could not find out
 
@@ -128,7 +125,7 @@ def effect_done(reply: Reply, event: Event) -> None:
     """The platform tried what the last plan asked: say how it went, then the question again."""
     use = compress.in_use(reply)
     if use is None or reply.emergency_active():
-        return reply.launch()
+        return reply.nav.launch()
     if event.target not in EFFECT_OUTCOMES:
         return carry_on(reply)  # nothing the engine asked for: the question again
     alerts = reply.record.alerts
@@ -166,7 +163,7 @@ def permission(reply: Reply, event: Event) -> None:
     waiting, pack, asked = alerts.waiting_for, alerts.waiting_pack, reply.hours_since(alerts.asked_at)
     reply.record.alerts = replace(alerts, waiting_for=None, waiting_pack=None, asked_at=None)
     if waiting is None or pack is None or asked is None or reply.emergency_active():
-        return reply.launch()
+        return reply.nav.launch()
     if event.target == "accepted":
         if asked * 60 <= reply.settings["timers"]["answer_within_minutes"]:
             plan_timer(reply, pack) if waiting == "timer" else plan_reminders(reply)
@@ -256,5 +253,5 @@ def remember_zone(reply: Reply) -> None:
 
 def carry_on(reply: Reply) -> None:
     if reply.step is not None and reply.step.is_question and reply.record.side_question is None:
-        return reply.render_step(reply.step)
-    reply.carry_on()
+        return reply.nav.render_step(reply.step)
+    reply.nav.carry_on()
