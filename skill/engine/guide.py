@@ -737,8 +737,14 @@ def _pack_put_on(turn: GuideTurn, heard: Heard) -> None:
     turn.go(turn.protocol.roles["pack_on"])
 
 
+def _say_off_time_if_on(turn: GuideTurn, heard: Heard) -> None:
+    if alerts.pack_still_on(turn) and not turn.emergency_active():
+        alerts.say_off_time(turn)  # "take the cold pack off at 9:15"
+
+
 def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
-    return heard.finding is None and (heard.means("symptom") or not turn.opening)
+    remark = heard.reading.kind in HEARD_REMARKS
+    return remark and heard.finding is None and (heard.means("symptom") or not turn.opening)
 
 
 HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
@@ -767,6 +773,9 @@ HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
     ("\"the ice pack is on now\" to \"is the cold pack on now?\": yes", _pack_on_to_is_the_pack_on, as_event("yes")),
     ("\"the ice pack is on now\", said later than \"is the pack on?\": it is, and the timer is offered",
      _pack_newly_on, _pack_put_on),
+    ("\"the ice pack is on now\" when it is on already, or before the safety questions are done: when it comes "
+     "off, if it is on, and the question again", lambda turn, heard: heard.means("request", "pack_on"),
+     then_carry_on(_say_off_time_if_on)),
     ("reminders: set them, cancel them, when the next pack is due",
      lambda turn, heard: heard.means("request", "reminder", "cancel_reminders", "next_due"),
      then_carry_on(lambda turn, heard: alerts.reminder_request(turn, heard.reading.value))),

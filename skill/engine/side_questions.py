@@ -122,6 +122,8 @@ def _delete(reply: Reply, event: Event) -> None:
 def _keep(reply: Reply, event: Event) -> None:
     reply.record.side_question = None
     reply.say("events.delete_kept")
+    if reply.step is None:  # asked before the guide began ("tell back spasm coach to delete my data")
+        return reply.end()
     reply.nav.restate()
 
 
