@@ -520,3 +520,18 @@ def test_every_prompt_renders_for_every_locale(locale, spoken):
         assert text and "{" not in text and "}" not in text, f"{locale}:{key}: {text!r}"
         if spoken:
             assert EMERGENCY_NUMBERS[locale] not in text, f"{locale}:{key} speaks digits: {text!r}"
+
+
+def test_a_prompts_file_missing_a_key_the_default_locale_has_is_refused(tmp_path):
+    # A key the code names (no step implies it) missing in one locale's file: found at start-up, not when a
+    # person in that country first hears it.
+    copy_dir = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, copy_dir)
+    tree = yaml.safe_load((copy_dir / "prompts" / "en-US.yaml").read_text(encoding="utf-8"))
+    del tree["events"]["moment"]
+    (copy_dir / "prompts" / "en-GB.yaml").write_text(yaml.safe_dump(tree), encoding="utf-8")
+    locales = (copy_dir / "locales.yaml").read_text(encoding="utf-8")
+    (copy_dir / "locales.yaml").write_text(locales.replace("  en-GB:\n    prompts: en-US", "  en-GB:\n    prompts: en-GB"),
+                                           encoding="utf-8")
+    with pytest.raises(ContentError, match=r"prompts/en-GB.yaml: missing text for events.moment"):
+        load_content(copy_dir)

@@ -24,6 +24,8 @@ from skill.engine.record import PackTimer, iso, parse_time
 from skill.engine.reply import Reply
 
 UNKNOWN_ZONE = "unknown"  # Event.zone when the platform asked and could not find out
+# "Alexa will ask for your permission": for a timer, and for reminders.
+ASKING_PERMISSION = {"timer": "timers.asking_permission", "reminders": "reminders.asking_permission"}
 
 
 # ---------------------------------------------------------------------------- the local time
@@ -130,7 +132,6 @@ def effect_done(reply: Reply, event: Event) -> None:
         return carry_on(reply)  # nothing the engine asked for: the question again
     alerts = reply.record.alerts
     kind, _, outcome = event.target.partition("_")  # timer_set, reminders_need_permission...
-    section = "timers" if kind == "timer" else "reminders"  # (prompts)
     if event.target == "timer_set":
         minutes = reply.settings["compress"][use.pack]["minutes"]
         timer = PackTimer(use.pack, event.detail, reply.now_iso, minutes)
@@ -145,7 +146,7 @@ def effect_done(reply: Reply, event: Event) -> None:
     elif outcome.startswith("need") and (kind == "reminders" or not declined_lately(reply, alerts.declined_at)):
         # Alexa asks by voice; its answer comes back as a permission event, in a new request.
         reply.record.alerts = replace(alerts, waiting_for=kind, waiting_pack=use.pack, asked_at=reply.now_iso)
-        reply.say(f"{section}.asking_permission")
+        reply.say(ASKING_PERMISSION[kind])
         reply.plan.effects.append(AskPermission("timers" if kind == "timer" else "reminders"))
         return reply.end()
     elif kind == "timer":

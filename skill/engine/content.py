@@ -73,8 +73,10 @@ class Prompts:
         return [k for k in out if k.startswith(prefix)]
 
 
-def required_prompt_keys(protocol: Protocol, names: EngineNames) -> list[str]:
-    """Every key the engine can ask a prompts file for."""
+def required_prompt_keys(protocol: Protocol) -> list[str]:
+    """The keys the protocol implies: each step's words, its title, its compress plan, and each pack's. (The
+    keys the code names itself are checked by tests/test_prompt_keys.py, which reads the code, and every
+    prompts file must have the default locale's keys: ``check_same_keys``.)"""
     keys = []
     for step in protocol.steps.values():
         base = f"steps.{step.id}"
@@ -90,30 +92,9 @@ def required_prompt_keys(protocol: Protocol, names: EngineNames) -> list[str]:
     summary = f"steps.{protocol.roles.get('summary')}"
     keys += [f"{summary}.{part}" for part in ("card_title", "rest", "warning", "close")]
     keys += [f"packs.{pack}" for pack in packs(protocol)]
-    keys += ["next_compress.due_later", "next_compress.due_now", "durations.minutes", "durations.one_hour",
-             "durations.hours", "breathing.first_in", "breathing.first_out", "breathing.in", "breathing.out",
-             "breathing.audio_title", "breathing.audio_start", "breathing.audio_nearest", "breathing.audio_resume", "breathing.audio_done", "breathing.audio_failed",
-             "breathing.audio_help", "breathing.audio_unsupported", "breathing.spoken_instead",
-             "emergency.say", "emergency.card_title", "emergency.reminder", "emergency.ask_got_help",
-             "emergency.ask_got_help_reprompt", "emergency.got_help", "urgent.say", "urgent.ask",
-             "urgent.reprompt", "urgent.card_title", "urgent.screening_first", f"titles.{protocol.roles.get('urgent')}",
-             "help.screening", "help.question", "help.offer", "compress_plan.changed", "urgent.reminder",
-             "emergency.since", "events.report_signs", "timers.set", "timers.failed", "timers.asking_permission",
-             "timers.declined", "timers.take_off", "timers.left", "timers.left_one", "timers.cancelled",
-             "timers.none_running", "timers.when_pack_on", "clock.at", "clock.in_minutes", "clock.in_a_minute",
-             "next_compress.due_at"]
-    keys += [f"reminders.{name}" for name in ("times", "set", "failed", "asking_permission", "declined", "cancelled",
-                                              "none_set", "when_pack_on", "none_today")]
+    keys.append(f"titles.{protocol.roles.get('urgent')}")  # ("paused at {title}" names any step)
     keys += [f"reminders.text_{pack}" for pack in packs(protocol)]
     keys += [f"timers.{kind}_{pack}" for pack in packs(protocol) for kind in ("name", "label", "announce")]
-    keys += [f"events.{name}" for name in (
-        "welcome_back", "resume_ask", "resume_reprompt", "done_ask", "done_reprompt", "restart", "two_weeks",
-        "wait", "wait_ask", "wait_reprompt", "paused", "stop", "back_at_start", "fallback", "unknown_step",
-        "screening_finish_first", "screening_needs_answer", "pain_better", "pain_worse", "symptom_unmatched",
-        "heat_worse", "delete_ask", "delete_reprompt", "deleted", "delete_kept", "save_failed", "load_failed",
-        "delete_failed", "error", "error_ask", "remark", "pain_remark", "pain_same", "question_other", "question_off_topic", "moment",
-        "unsupported")]
-    keys += names.side_question_prompts  # (the clarifying question's are per red flag: red_flag_prompt_keys)
     return keys
 
 
@@ -152,7 +133,7 @@ def check_prompts(protocol: Protocol, prompts: Prompts, names: EngineNames, red_
     problems = []
     extra = red_flag_prompt_keys(red_flags, names) if red_flags is not None else []
     extra += question_prompt_keys(understanding) if understanding is not None else []
-    for key in required_prompt_keys(protocol, names) + extra:
+    for key in required_prompt_keys(protocol) + extra:
         if prompts.get(key) is None:
             problems.append(f"missing text for {key}")
     formatter = string.Formatter()
@@ -168,6 +149,16 @@ def check_prompts(protocol: Protocol, prompts: Prompts, names: EngineNames, red_
         if re.search(r"[<>&]", text):
             problems.append(f"{key}: plain text only (no SSML or markup)")
     return problems
+
+
+def check_same_keys(prompts: dict, default: str) -> list[str]:
+    """Every prompts file has the words the default locale's file has (which tests/test_prompt_keys.py
+    keeps to the keys the content and the code use): a key the code names is never missing in one locale."""
+    if default not in prompts:
+        return []
+    wanted = set(prompts[default].keys())
+    return [f"prompts/{name}.yaml: missing text for {key} (prompts/{default}.yaml has it)"
+            for name, other in prompts.items() for key in sorted(wanted - set(other.keys()))]
 
 
 @dataclass(frozen=True)
@@ -225,6 +216,8 @@ def read_content(directory: Path, names: EngineNames) -> Content:
     default = raw_locales.get("default")
     if default not in locales:
         problems.append(f"locales.yaml: default locale {default!r} is not listed")
+    else:
+        problems += check_same_keys(prompts, locales[default].prompts)
     if problems:
         raise ContentError("\n  ".join(["content:"] + problems))
     return Content(protocol=protocol, prompts=prompts, locales=locales, default_locale=default,

@@ -58,7 +58,6 @@ ENGINE_NAMES = EngineNames(
     records=frozenset(RECORDS),
     includes=frozenset(INCLUDES),
     side_questions=frozenset(side_questions.SIDE_QUESTIONS),
-    side_question_prompts=side_questions.fixed_prompt_keys(),
     clarify_prompts=side_questions.clarify_prompt_keys,
 )
 

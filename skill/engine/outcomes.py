@@ -100,11 +100,28 @@ def remind_emergency(reply: Reply) -> None:
     reply.plan.triage = "emergency"
 
 
+@dataclass(frozen=True)
+class OutcomeWords:
+    """The prompt keys of a triage outcome: what to do now, its card's title, and the section of the reasons
+    (one per red flag)."""
+
+    say: str
+    card_title: str
+    reasons: str
+
+
+TRIAGE_WORDS = {
+    "emergency": OutcomeWords("emergency.say", "emergency.card_title", "emergency.reasons"),
+    "urgent": OutcomeWords("urgent.say", "urgent.card_title", "urgent.reasons"),
+}
+
+
 def _triage_answer(reply: Reply, outcome: str, flag: str | None) -> None:
     """The words and card for "emergency" or "urgent": the advice, then why (every flag has a reason)."""
-    lines = [Line(f"{outcome}.say")]
+    words = TRIAGE_WORDS[outcome]
+    lines = [Line(words.say)]
     if flag is not None:
-        lines.append(Line(f"{outcome}.reasons.{flag}"))
+        lines.append(Line(f"{words.reasons}.{flag}"))
     reply.plan.lines.extend(lines)
-    reply.plan.card = Card(title=Line(f"{outcome}.card_title"), lines=lines)
+    reply.plan.card = Card(title=Line(words.card_title), lines=lines)
     reply.plan.triage = outcome

@@ -83,15 +83,13 @@ class Protocol:
 class EngineNames:
     """What the engine's code gives a meaning to, for the content check: the router conditions, recorded
     facts and included lines protocol.yaml may name (``rules.py``'s tables), and the side questions a
-    stored record may be on, with the prompt keys they ask (``side_questions.py``)."""
+    stored record may be on (``side_questions.py``)."""
 
     conditions: frozenset
     records: frozenset
     includes: frozenset
     side_questions: frozenset
-    # The prompt keys of the side questions with fixed words ("shall we carry on?"), and those of the
-    # clarifying question asked about one red flag ("do your legs feel weak or numb?").
-    side_question_prompts: tuple = ()
+    # The prompt keys of the clarifying question asked about one red flag ("do your legs feel weak or numb?").
     clarify_prompts: Callable[[str], tuple] = field(default=lambda flag: ())
 
 def _transition(value) -> Transition:

@@ -38,11 +38,6 @@ def ask(reply: Reply, name: str, flag: str | None = None) -> None:
     reply.ask(question, reprompt, **spec.params(reply))
 
 
-def fixed_prompt_keys() -> tuple[str, ...]:
-    """The prompt keys of every side question with fixed words (for the content check)."""
-    return tuple(key for name, spec in SIDE_QUESTIONS.items() if name != "clarify_red_flag" for key in spec.keys(None))
-
-
 def clarify_prompt_keys(flag: str) -> tuple[str, ...]:
     """The prompt keys the clarifying question about red flag ``flag`` uses (for the content check)."""
     question, reprompt = SIDE_QUESTIONS["clarify_red_flag"].keys(flag)
