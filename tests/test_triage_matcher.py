@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.alexa.handlers import CARRIERS
+from skill.alexa.carriers import default_carriers
 from skill.engine.triage import (
     NEGATION_WINDOW,
     REQUIRED_IDS,
@@ -32,6 +32,7 @@ from skill.engine.triage import (
 ROOT = Path(__file__).resolve().parent.parent
 RED_FLAGS_FILE = ROOT / "skill" / "content" / "red_flags.yaml"
 EVAL_FILE = ROOT / "eval" / "triage_phrases.tsv"
+CARRIERS = default_carriers().meanings
 
 
 @pytest.fixture(scope="module")
