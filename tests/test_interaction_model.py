@@ -8,7 +8,7 @@ import re
 import pytest
 
 from skill.alexa.carriers import default_carriers
-from skill.engine.triage import NEGATION_CUES, normalise
+from skill.engine.triage import default_red_flags, matching_form
 from skill.interaction_model import (
     REQUIRED_BUILTINS,
     load_model,
@@ -238,19 +238,18 @@ def test_every_free_text_intent_has_a_meaning_and_every_carrier_agrees_with_it(m
     free_text = {intent["name"] for intent in intents_of(model).values()
                  if any(slot["type"] == "AMAZON.SearchQuery" for slot in intent.get("slots", []))}
     assert free_text == set(SYMPTOM_CATCH_ALLS)
-    from skill.engine.triage import CLAUSE_BREAKS
-
+    matcher_words = default_red_flags().matcher_words
     # Words a carrier may not drop: they end a negation's reach ("no but i can't feel my legs") or carry
     # the strength of a pain report ("it's really bad").
-    kept = CLAUSE_BREAKS | {"really", "very", "so", "too", "much", "more", "less", "even", "still", "worse",
-                            "better", "bit", "little"}
+    kept = matcher_words.clause_breaks | {"really", "very", "so", "too", "much", "more", "less", "even", "still",
+                                          "worse", "better", "bit", "little"}
 
     def dropped(carrier: str, meaning: str) -> set:
-        return (set(normalise(carrier).split()) & kept) - set(normalise(meaning).split())
+        return (set(matching_form(carrier).split()) & kept) - set(matching_form(meaning).split())
 
     def polarity(words: str) -> tuple[bool, bool]:
-        tokens = set(normalise(words).split())
-        return bool(tokens & (NEGATION_CUES | {"cannot", "nah", "nope"})), "unsure" in tokens
+        tokens = set(matching_form(words).split())
+        return bool(tokens & (matcher_words.negation_cues | {"cannot", "nah", "nope"})), "unsure" in tokens
 
     failures = []
     for name, meaning in SYMPTOM_CATCH_ALLS.items():
