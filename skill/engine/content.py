@@ -40,7 +40,7 @@ ROLES = {
 # Targets that are not steps: stay here and take your time; the step asked for before screening.
 SPECIAL_TARGETS = {"wait", "requested_step", "return_step"}
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
-                "heat_minutes", "heat_every_hours", "when", "time", "times"}
+                "heat_minutes", "heat_every_hours", "when", "time", "times", "first", "second", "others"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
 
@@ -96,6 +96,7 @@ class LocaleInfo:
     prompts: str
     spoken: dict
     written: dict
+    clock_hours: int  # 12 ("3:40 PM") or 24 ("15:40")
 
 
 def _transition(value) -> Transition:
@@ -321,7 +322,7 @@ def required_prompt_keys(protocol: Protocol) -> list[str]:
              "emergency.since", "events.report_signs", "timers.set", "timers.failed", "timers.asking_permission",
              "timers.declined", "timers.take_off", "timers.left", "timers.left_one", "timers.cancelled",
              "timers.none_running", "timers.when_pack_on", "clock.at", "clock.in_minutes", "clock.in_a_minute",
-             "next_compress.due_at"]
+             "clock.am", "clock.pm", "lists.two", "lists.more", "next_compress.due_at"]
     keys += [f"reminders.{name}" for name in ("times", "set", "failed", "asking_permission", "declined", "cancelled",
                                               "none_set", "when_pack_on", "none_today")]
     keys += [f"reminders.text_{pack}" for pack in packs(protocol)]
@@ -428,7 +429,9 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
     locales, prompts, problems = {}, {}, check_screening_flags(protocol, red_flags)
     for name, spec in (raw_locales.get("locales") or {}).items():
         info = LocaleInfo(name=name, prompts=spec["prompts"], spoken=dict(spec["spoken"]),
-                          written=dict(spec["written"]))
+                          written=dict(spec["written"]), clock_hours=spec.get("clock_hours"))
+        if info.clock_hours not in (12, 24):
+            problems.append(f"locales.yaml {name}: clock_hours must be 12 or 24, not {info.clock_hours!r}")
         for table in ("spoken", "written"):
             missing = {"emergency_number", "urgent_action"} - set(getattr(info, table))
             if missing:
