@@ -53,40 +53,41 @@ def test_a_copy_of_the_shipped_files_loads(models_dir):
     assert load_carriers("en", models_dir) == default_carriers()
 
 
-def test_a_meaning_for_an_intent_the_model_lacks_is_refused(models_dir):
-    edit_carriers(models_dir, '  CannotDoIntent: "i cannot"\n', '  CannotDoIntent: "i cannot"\n  GoneIntent: "gone"\n')
-    assert "free_text.GoneIntent: no such intent in the model" in refusal(models_dir)
+CANNOT = '  CannotDoIntent: "i cannot"\n'
+BROKEN_TABLES = [  # (edits of the carrier file, what the refusal says)
+    ([(CANNOT, CANNOT + '  GoneIntent: "gone"\n')], "free_text.GoneIntent: no such intent in the model"),
+    ([(CANNOT, "")], "CannotDoIntent: has a {description} slot but no meaning"),
+    ([(CANNOT, ""), ("words_are_the_meaning:\n", "words_are_the_meaning:\n" + CANNOT)],
+     "words_are_the_meaning.CannotDoIntent: the intent has slots ['description']"),
+    ([('  YesAndIntent: "yes"', "  YesAndIntent: yes")],
+     "free_text.YesAndIntent: the meaning must be quoted words, not True"),
+]
 
 
-def test_an_intent_with_free_text_and_no_meaning_is_refused(models_dir):
-    edit_carriers(models_dir, '  CannotDoIntent: "i cannot"\n', "")
-    assert "CannotDoIntent: has a {description} slot but no meaning" in refusal(models_dir)
+@pytest.mark.parametrize("edits, problem", BROKEN_TABLES,
+                         ids=["intent-not-in-model", "no-meaning", "slot-under-words", "unquoted-yes"])
+def test_a_carrier_table_that_disagrees_with_the_model_is_refused(models_dir, edits, problem):
+    for old, new in edits:
+        edit_carriers(models_dir, old, new)
+    assert problem in refusal(models_dir)
 
 
-def test_a_new_model_intent_with_free_text_needs_a_meaning(models_dir):
-    def add(_, intents):
-        intents.append({"name": "NewCarrierIntent", "slots": [{"name": "description", "type": "AMAZON.SearchQuery"}],
-                        "samples": ["new {description}"]})
-    edit_model(models_dir, add)
-    assert "NewCarrierIntent: has a {description} slot but no meaning" in refusal(models_dir)
+def _new_free_text_intent(_, intents):
+    intents.append({"name": "NewCarrierIntent", "slots": [{"name": "description", "type": "AMAZON.SearchQuery"}],
+                    "samples": ["new {description}"]})
 
 
-def test_a_free_text_meaning_needs_the_description_slot(models_dir):
-    def drop_slot(intents, _):
-        intents["CannotDoIntent"]["slots"] = []
-    edit_model(models_dir, drop_slot)
-    assert "free_text.CannotDoIntent: the intent has no {description} slot" in refusal(models_dir)
+def _description_slot_dropped(intents, _):
+    intents["CannotDoIntent"]["slots"] = []
 
 
-def test_an_intent_whose_words_are_the_meaning_has_no_slot(models_dir):
-    edit_carriers(models_dir, '  CannotDoIntent: "i cannot"\n', "")
-    edit_carriers(models_dir, "words_are_the_meaning:\n", 'words_are_the_meaning:\n  CannotDoIntent: "i cannot"\n')
-    assert "words_are_the_meaning.CannotDoIntent: the intent has slots ['description']" in refusal(models_dir)
-
-
-def test_an_unquoted_yes_is_refused(models_dir):
-    edit_carriers(models_dir, '  YesAndIntent: "yes"', "  YesAndIntent: yes")
-    assert "free_text.YesAndIntent: the meaning must be quoted words, not True" in refusal(models_dir)
+@pytest.mark.parametrize("change, problem", [
+    (_new_free_text_intent, "NewCarrierIntent: has a {description} slot but no meaning"),
+    (_description_slot_dropped, "free_text.CannotDoIntent: the intent has no {description} slot"),
+], ids=["new-intent-without-meaning", "slot-dropped"])
+def test_a_model_that_disagrees_with_the_carrier_table_is_refused(models_dir, change, problem):
+    edit_model(models_dir, change)
+    assert problem in refusal(models_dir)
 
 
 def test_a_missing_or_unreadable_file_is_refused(models_dir):
