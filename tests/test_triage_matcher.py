@@ -318,13 +318,13 @@ NORMALISED = [
 ]
 
 
-def test_normalise_puts_every_phrasing_into_one_form():
+def test_matching_form_puts_every_phrasing_into_one_form():
     failures = [f"{text!r} -> {matching_form(text)!r}, want {expected!r}" for text, expected in NORMALISED
                 if matching_form(text) != expected]
     assert not failures, report(failures, "texts normalised wrongly")
 
 
-def test_normalise_is_idempotent_on_every_eval_phrase():
+def test_matching_form_is_idempotent_on_every_eval_phrase():
     for line in EVAL_FILE.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             once = matching_form(line.split("\t")[0])
