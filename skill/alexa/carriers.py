@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -36,7 +35,7 @@ class Carriers:
     free_text: dict  # intent -> meaning put in front of its {description} words ("" adds nothing)
     words_are_the_meaning: dict  # intent (no slot) -> the meaning that stands for its words
 
-    @cached_property
+    @functools.cached_property
     def meanings(self) -> dict:
         """Every catch-all intent -> its meaning: the table the handlers read."""
         return {**self.free_text, **self.words_are_the_meaning}
