@@ -24,7 +24,7 @@ from skill.engine.understanding import Understanding, load_understanding
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
-                "heat_minutes", "heat_every_hours", "when", "time", "times"}
+                "heat_minutes", "heat_every_hours", "when", "time", "times", "first", "second", "others"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
 
@@ -35,6 +35,7 @@ class LocaleInfo:
     prompts: str
     spoken: dict
     written: dict
+    clock_hours: int  # 12 ("3:40 PM") or 24 ("15:40")
 
 
 class Prompts:
@@ -199,7 +200,9 @@ def read_content(directory: Path, names: EngineNames) -> Content:
     locales, prompts, problems = {}, {}, check_screening_flags(protocol, red_flags)
     for name, spec in (raw_locales.get("locales") or {}).items():
         info = LocaleInfo(name=name, prompts=spec["prompts"], spoken=dict(spec["spoken"]),
-                          written=dict(spec["written"]))
+                          written=dict(spec["written"]), clock_hours=spec.get("clock_hours"))
+        if info.clock_hours not in (12, 24):
+            problems.append(f"locales.yaml {name}: clock_hours must be 12 or 24, not {info.clock_hours!r}")
         for table in ("spoken", "written"):
             missing = {"emergency_number", "urgent_action"} - set(getattr(info, table))
             if missing:
