@@ -85,16 +85,3 @@ def test_a_locale_without_a_12_or_24_hour_clock_stops_the_skill_from_starting(tm
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(ContentError, match=f"locales.yaml en-GB: clock_hours must be 12 or 24, not {value!r}"):
         load_content(directory)
-
-
-@pytest.mark.parametrize("key", ["lists.two", "lists.more", "clock.am", "clock.pm"])
-def test_the_renderers_words_are_required_prompts(tmp_path, key):
-    directory = tmp_path / "content"
-    shutil.copytree(CONTENT_DIR, directory)
-    path = directory / "prompts" / "en-US.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    section, name = key.split(".")
-    del raw[section][name]
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(ContentError, match=f"missing text for {key}"):
-        load_content(directory)
