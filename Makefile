@@ -73,7 +73,7 @@ lambda-check: bootstrap
 # The interaction models, validated, copied into the ASK CLI's layout (skill-package/interactionModels/custom/),
 # for `ask deploy`: interaction_models/ is the one source, the copy is not committed.
 skill-package: bootstrap
-	$(PY) -m skill.interaction_model
+	$(PY) -m skill.skill_package
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "interaction_models"
-SKILL_PACKAGE = MODELS_DIR.parent / "skill-package"
 
 REQUIRED_BUILTINS = (
     "AMAZON.HelpIntent",
@@ -184,33 +183,6 @@ def _check_type(type_name: str, slot_type) -> list[str]:
     return problems
 
 
-# ---------------------------------------------------------------------------- the ASK CLI's copy
+# ---------------------------------------------------------------------------- the locales there are
 def model_locales(models_dir: Path = MODELS_DIR) -> list[str]:
     return sorted(path.stem for path in models_dir.glob("*.json"))
-
-
-def export_to_skill_package(package: Path = SKILL_PACKAGE, models_dir: Path = MODELS_DIR) -> list[Path]:
-    """Copy every model, validated, to where the ASK CLI deploys it from
-    (``skill-package/interactionModels/custom/<locale>.json``): interaction_models/ stays the one source, and
-    the copy is never edited (or committed). Raises ValueError naming every problem, copying nothing."""
-    problems = []
-    for locale in model_locales(models_dir):
-        model = json.loads((models_dir / f"{locale}.json").read_text(encoding="utf-8"))
-        problems += [f"{locale}: {problem}" for problem in validate_model(model)]
-    if problems:
-        raise ValueError("the interaction models are not valid:\n  " + "\n  ".join(problems))
-    target = package / "interactionModels" / "custom"
-    target.mkdir(parents=True, exist_ok=True)
-    for stale in target.glob("*.json"):
-        stale.unlink()
-    copied = []
-    for locale in model_locales(models_dir):
-        copy = target / f"{locale}.json"
-        copy.write_bytes((models_dir / f"{locale}.json").read_bytes())
-        copied.append(copy)
-    return copied
-
-
-if __name__ == "__main__":  # `make skill-package`: before `ask deploy`
-    for path in export_to_skill_package():
-        print(f"wrote {path.relative_to(SKILL_PACKAGE.parent)}")

@@ -188,7 +188,8 @@ def test_skill_disabled_event_is_subscribed_at_the_skill_endpoint(manifest):
 def test_the_deploy_step_copies_exactly_the_validated_models_into_the_ask_cli_layout(tmp_path):
     import shutil
 
-    from skill.interaction_model import export_to_skill_package, model_locales
+    from skill.interaction_model import model_locales
+    from skill.skill_package import export_to_skill_package
 
     package = tmp_path / "skill-package"
     shutil.copytree(ROOT / "skill-package", package)
@@ -203,7 +204,7 @@ def test_the_deploy_step_copies_exactly_the_validated_models_into_the_ask_cli_la
 
 
 def test_a_model_that_does_not_validate_is_not_copied(tmp_path):
-    from skill.interaction_model import export_to_skill_package
+    from skill.skill_package import export_to_skill_package
 
     models = tmp_path / "models"
     models.mkdir()
