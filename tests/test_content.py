@@ -17,7 +17,7 @@ import yaml
 
 from skill.engine import ContentError, Event, Guide, load_content
 from skill.engine.content import CONTENT_DIR, Prompts, check_prompts, check_protocol, parse_protocol
-from skill.engine.plan import Breathing, ClockTime, Line
+from skill.engine.plan import Breathing, Card, ClockTime, Line, Plan
 from skill.render import MAX_BREAK_SECONDS, Renderer
 
 CONTENT = load_content()
@@ -519,3 +519,20 @@ def test_every_prompt_renders_for_every_locale(locale, spoken):
         assert text and "{" not in text and "}" not in text, f"{locale}:{key}: {text!r}"
         if spoken:
             assert EMERGENCY_NUMBERS[locale] not in text, f"{locale}:{key} speaks digits: {text!r}"
+
+
+def test_the_renderer_names_the_keys_it_used_in_the_order_said():
+    """Lines, then notices, then the question; a nested Line or prompt key after its line's; each breathing key
+    once; the reprompt's and the card's apart."""
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+    plan = Plan(lines=[Line("steps.screening_clear.say"), Breathing(3, 4, 6),
+                       Line("next_compress.due_at", {"pack": "packs.cold", "when": ClockTime(now, now)})],
+                question=Line("events.resume_ask", {"title": Line("titles.legs_1")}),
+                reprompt=Line("events.resume_reprompt"), end_session=False,
+                card=Card(Line("emergency.card_title"), [Line("emergency.say")]))
+    rendered = RENDER.render(plan, "en-US", notices=(Line("events.save_failed"),))
+    assert rendered.keys == ("steps.screening_clear.say", "breathing.first_in", "breathing.first_out",
+                             "breathing.in", "breathing.out", "next_compress.due_at", "packs.cold",
+                             "clock.in_a_minute", "events.save_failed", "events.resume_ask", "titles.legs_1")
+    assert rendered.reprompt_keys == ("events.resume_reprompt",)
+    assert rendered.card_keys == ("emergency.card_title", "emergency.say")

@@ -312,3 +312,18 @@ def test_every_response_of_a_test_is_checked_against_the_alexa_limits(shared_cli
     shared_client.post("/alexa", json=launch())
     checked = module_app.config["CHECKED_RESPONSES"]
     assert len(checked) == 1 and checked[0][0]["response"]["outputSpeech"]
+
+
+def test_prompt_keys_are_named_in_a_header_only_when_configured(tmp_path):
+    """The keys travel beside the Alexa response, never in it, and only from an app made to show them."""
+    hidden = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "hidden.sqlite3")})
+    shown = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "shown.sqlite3"),
+                        "EXPOSE_PROMPT_KEYS": True})
+    plain_answer = hidden.test_client().post("/alexa", json=launch())
+    answer = shown.test_client().post("/alexa", json=launch())
+    assert endpoint.KEYS_HEADER not in plain_answer.headers
+    keys = json.loads(answer.headers[endpoint.KEYS_HEADER])
+    assert keys == {"say": ["steps.stop_activity.say", "steps.screening_intro.say", "steps.screen_saddle.ask"],
+                    "reprompt": ["steps.screen_saddle.reprompt"], "card": [], "triage": None, "heard": None}
+    assert answer.get_json()["response"] == plain_answer.get_json()["response"]
+    assert "steps." not in answer.get_data(as_text=True)

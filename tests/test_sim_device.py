@@ -30,7 +30,7 @@ from simulator.device import Device
 from simulator.envelopes import DEVICE_PROFILES, EnvelopeFactory, Identity, Player, Session, new_id
 from simulator.fake_api import TIMERS_SCOPE, FakeAlexaApi
 from simulator.resolver import Resolver
-from simulator.script import load_dialogue, replay
+from simulator.script import check, load_dialogue, replay
 from simulator.speech import output_text
 from simulator.transport import HttpTransport, InProcessTransport
 
@@ -318,11 +318,46 @@ def test_project_dialogues_replay_cleanly(path, tmp_path):
 def test_script_mode_exits_non_zero_on_a_mismatch(tmp_path, capsys):
     script = tmp_path / "wrong.yaml"
     script.write_text("name: wrong on purpose\nturns:\n  - user: open back spasm coach\n"
-                      "    expect: {speech: welcome to the moon}\n")
+                      "    expect: {say: steps.welcome_to_the_moon.say}\n")
     assert cli_main(["--script", str(script)]) == 1
     out = capsys.readouterr().out
-    assert "MISMATCH turn 1: speech" in out and "welcome to the moon" in out
+    assert "MISMATCH turn 1: say (in order)" in out and "steps.welcome_to_the_moon.say" in out
     assert cli_main(["--script", str(DIALOGUES[0])]) == 0
+
+
+# Each prompt-key expectation, given a wrong key or kind, and the mismatch it must report.
+WRONG_KEYS = [
+    ({"say": ["steps.screen_saddle.ask", "steps.stop_activity.say"]}, "say (in order)"),  # right keys, wrong order
+    ({"say": "emergency.say"}, "say (in order)"),
+    ({"say_exactly": ["steps.stop_activity.say", "steps.screen_saddle.ask"]}, "say_exactly"),  # one left out
+    ({"not_say": "steps.screening_intro.say"}, "not_say"),
+    ({"reprompt_keys": "steps.screen_saddle.ask"}, "reprompt_keys (in order)"),
+    ({"card_keys": "emergency.card_title"}, "card_keys (in order)"),
+    ({"triage": "emergency"}, "triage"),
+    ({"heard": "remark"}, "heard"),
+]
+
+
+def test_every_key_expectation_reports_a_wrong_key(device):
+    exchanges = device.say("open back spasm coach")
+    right = {"say": ["steps.stop_activity.say", "steps.screen_saddle.ask"],
+             "say_exactly": ["steps.stop_activity.say", "steps.screening_intro.say", "steps.screen_saddle.ask"],
+             "not_say": "emergency.say", "reprompt_keys": "steps.screen_saddle.reprompt", "triage": "none"}
+    assert check(right, exchanges, device, 1) == []
+    for expect, what in WRONG_KEYS:
+        assert [m.what for m in check(expect, exchanges, device, 1)] == [what], expect
+
+
+def test_key_expectations_need_a_skill_that_shows_its_keys(tmp_path):
+    """Against a skill not configured with EXPOSE_PROMPT_KEYS (as in production) a key check fails: it never
+    passes for want of keys."""
+    from skill.app import create_app
+
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "hidden.sqlite3")})
+    dev = Device(InProcessTransport(app=app), Resolver(), SimClock())
+    exchanges = dev.say("open back spasm coach")
+    assert exchanges[0].speech and not exchanges[0].keys.shown
+    assert "EXPOSE_PROMPT_KEYS" in str(check({"not_say": "emergency.say"}, exchanges, dev, 1)[0])
 
 
 def test_script_mode_rejects_a_malformed_file(tmp_path):
