@@ -24,6 +24,7 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 import skill.web.verification  # noqa: F401  - applies the oscrypto fix before ask_sdk_webservice_support loads
+from said import words
 from simulator.cli import build_device, main as cli_main
 from simulator.clock import SimClock
 from simulator.device import Device
@@ -118,7 +119,7 @@ def test_session_attributes_are_carried_and_a_new_session_gets_a_new_id(device):
 def test_silence_speaks_the_reprompt_then_ends_with_exceeded_max_reprompts(device):
     device.say("open back spasm coach")
     reprompt = device.silence()[0]
-    assert reprompt.note == "(reprompt)" and "around your bottom" in reprompt.speech
+    assert reprompt.note == "(reprompt)" and reprompt.keys.say == ("steps.screen_saddle.reprompt",)
     ended = device.silence()[0]
     assert ended.request_type == "SessionEndedRequest"
     assert ended.request["request"]["reason"] == "EXCEEDED_MAX_REPROMPTS"
@@ -141,21 +142,22 @@ def test_utterances_out_of_session_that_do_not_address_the_skill_are_not_sent(de
 def test_one_shot_red_flag_through_the_simulator(device):
     exchange = device.say("alexa, tell back spasm coach i can't feel my legs")[0]
     assert exchange.intent == "CannotDoIntent"
-    assert exchange.speech.startswith("This needs help now.") and exchange.ends_session is True
+    assert exchange.keys.say[0] == "emergency.say" and exchange.ends_session is True
 
 
 def test_http_transport_against_a_running_server(tmp_path):
     from skill.app import create_app
 
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "http.sqlite3")})
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "http.sqlite3"), "EXPOSE_PROMPT_KEYS": True})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         dev = build_device(url=f"http://127.0.0.1:{server.server_port}/alexa")
         try:
-            assert "stop what you're doing" in dev.say("open back spasm coach")[0].speech
-            assert "trouble peeing" in dev.say("no")[0].speech
+            first = dev.say("open back spasm coach")[0]  # the keys come over HTTP too (X-Prompt-Keys)
+            assert first.speech and first.keys.say[0] == "steps.stop_activity.say"
+            assert dev.say("no")[0].keys.say == ("steps.screen_bladder.ask",)
         finally:
             dev.api.stop()
     finally:
@@ -372,6 +374,7 @@ def test_the_console_command_reads_turns_from_stdin():
                             capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Alexa: I'm sorry your back hurts." in out
+    assert f"Alexa: {words('steps.stop_activity.say')}" in out
+    assert "[keys] say: steps.stop_activity.say, steps.screening_intro.say, steps.screen_saddle.ask" in out
     assert "Alexa (reprompt):" in out and "EXCEEDED_MAX_REPROMPTS" in out
     assert "[explain] matched AMAZON.NoIntent" in out
