@@ -38,7 +38,8 @@ in-process skill, ``make run``).
 
 For trying things out by hand, the words can be checked too: ``speech`` (a substring, case-insensitive;
 a list: all of them), ``not_speech``, ``speech_regex``, ``reprompt`` and ``card``; the committed
-dialogues (tests/dialogues) use keys only, except ``speech_regex`` on the breathing's pauses.
+dialogues (tests/dialogues) use keys only, and words only for what no prompt holds: the digits of a time of
+day ("6:30") and the breathing's pause marks ("[pause 4s]").
 
 Each turn's expectations are checked against the first exchange the turn produced; ``expect_any``
 checks against every exchange of the turn (e.g. after a wait). A mismatch is reported with the turn

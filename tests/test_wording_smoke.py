@@ -3,7 +3,9 @@
 Every other test checks what the skill said by prompt key (tests/said.py, the dialogues' ``say:``), so a
 clinician can reword any prompt and run ``make test``. These few read the words, where the words themselves
 are the point: the emergency number, spoken in words and written in digits, in every locale; no medicine
-dose in any prompt; no typo of the seed article in any prompt; every prompt well-formed in SSML.
+dose in any prompt; no typo of the seed article in any prompt; every prompt well-formed in SSML; and the
+words clinical.md asks for (what each safety question asks about, the cautions with medicines, reasons that
+say what a sign "can mean", never what it is).
 ``scripts/reword_prompts.py`` rewords every prompt in a scratch copy and runs the suite: only tests of this
 file may fail there (and which do is in its output).
 """
@@ -20,7 +22,7 @@ from said import keys_of
 from skill.engine import default_content
 from skill.engine.plan import Line
 from skill.render import Renderer, plain
-from test_content import SAMPLE_PARAMS
+from test_content import ALL_PROMPTS, CLINICAL_QUESTIONS, PROMPT_FILES, SAMPLE_PARAMS
 
 CONTENT = default_content()
 RENDER = Renderer(CONTENT)
@@ -102,3 +104,38 @@ def test_every_prompt_is_well_formed_ssml_in_every_locale():
         except ElementTree.ParseError as exc:
             broken.append(f"{locale}:{key}: {exc}: {ssml[:80]}")
     assert not broken
+
+
+# ---------------------------------------------------------------------------- the words clinical.md asks for
+
+def test_every_screening_question_asks_about_what_clinical_md_names():
+    prompts = CONTENT.prompts_for("en-US")
+    for step_id, _, phrases in CLINICAL_QUESTIONS:
+        ask = prompts.text(f"steps.{step_id}.ask").lower()
+        missing = [phrase for phrase in phrases if phrase not in ask]
+        assert not missing, f"{step_id} does not ask about {missing}: {ask!r}"
+
+
+def test_pain_medicines_are_named_only_with_a_doctor_or_pharmacist():
+    named = [(name, key, text) for name, key, text in ALL_PROMPTS if re.search(r"ibuprofen|naproxen", text, re.I)]
+    assert named, "the medicines step names the seed's examples"
+    for name, key, text in named:
+        assert "doctor or pharmacist" in text.lower(), f"{name}:{key}"
+
+
+def test_muscle_relaxants_come_with_the_drowsiness_and_driving_warning():
+    text = CONTENT.prompts_for("en-US").text("steps.relaxants.say").lower()
+    assert "doctor" in text and "drowsy" in text and "don't drive" in text
+
+
+
+def test_triage_reasons_say_what_a_sign_can_mean_or_what_needs_checking():
+    # clinical.md: "The skill never diagnoses". Reasons hedge ("can mean"); the injury reason, which names
+    # no cause, says what needs checking instead.
+    for name in PROMPT_FILES:
+        prompts = CONTENT.prompts[name]
+        for key in prompts.keys("emergency.reasons.") + prompts.keys("urgent.reasons."):
+            text = prompts.text(key).lower()
+            assert re.search(r"can mean|can be a sign|needs? check|should be checked|should check", text), \
+                f"{name}:{key}: {text!r}"
+            assert not re.search(r"\b(?:is|are) (?:caused by|due to)\b", text), f"{name}:{key}"
