@@ -65,7 +65,7 @@ def test_the_emergency_number_is_spoken_in_words_and_written_in_digits_in_every_
         emergency = shared_client.post("/alexa", json=env)
         speech = plain(emergency.get_json()["response"]["outputSpeech"]["ssml"]).lower()
         card = emergency.get_json()["response"]["card"]["content"]
-        if keys_of(emergency).say[0] != "emergency.say" or f"call {number}" not in speech or written not in card \
+        if keys_of(emergency).say[0] != "emergency.say" or number not in speech or written not in card \
                 or re.search(r"\d", speech):
             failures.append(f"{locale} emergency: said {speech[:80]!r}, card {card[:80]!r}")
         convo.say("DescribeSymptomIntent", {"description": "a fever"})
