@@ -71,12 +71,12 @@ def main(argv=None) -> int:
     parser.add_argument("file", nargs="?", default=str(DEFAULT_FILE))
     args = parser.parse_args(argv)
     try:
-        from skill.alexa.handlers import CARRIERS
+        from skill.alexa.carriers import default_carriers
         from skill.app import create_app
         from skill.interaction_model import load_model
 
         rows = read_set(Path(args.file))
-        router = Router(load_model("en-US"), CARRIERS)
+        router = Router(load_model("en-US"), default_carriers().meanings)
         emergency, _ = markers()
         asked = clarifying_questions()
         with tempfile.TemporaryDirectory() as tmp:

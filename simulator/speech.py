@@ -55,7 +55,7 @@ def announced_key(text: str, locale: str) -> str | None:
 
 @functools.cache
 def _prompts_by_words(locale: str) -> dict[str, str]:
-    from skill.engine.content import default_content
+    from skill.engine import default_content
     from skill.engine.plan import Line
     from skill.render import Renderer
 

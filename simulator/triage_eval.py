@@ -68,7 +68,8 @@ def read_phrases(path: Path) -> list[tuple[int, str, int]]:
 
 class Router:
     """Routes phrases with the simulator's resolver; ``frames`` are the symptom intents whose
-    ``description`` slot carries what the person said, with their carrier meaning (``CARRIERS``)."""
+    ``description`` slot carries what the person said, with their carrier meaning
+    (interaction_models/carriers.en.yaml)."""
 
     def __init__(self, model: dict, frames: dict):
         self.resolver = Resolver(model)
@@ -110,7 +111,7 @@ def direct_tier(route: Route, red_flags, frames) -> int:
 
 def markers(locale: str = "en-US") -> tuple[str, str]:
     """The opening words of the emergency and the see-a-doctor-today answers, as spoken."""
-    from skill.engine.content import default_content
+    from skill.engine import default_content
 
     content = default_content()
     prompts = content.prompts_for(locale)
@@ -125,7 +126,7 @@ def markers(locale: str = "en-US") -> tuple[str, str]:
 
 def clarifying_questions(locale: str = "en-US") -> tuple[str, ...]:
     """The clarifying questions' last sentences, as spoken."""
-    from skill.engine.content import default_content
+    from skill.engine import default_content
 
     content = default_content()
     prompts = content.prompts_for(locale)
@@ -230,16 +231,17 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        from skill.alexa.handlers import CARRIERS
+        from skill.alexa.carriers import default_carriers
         from skill.engine.triage import default_red_flags
         from skill.interaction_model import load_model
 
         rows = read_phrases(Path(args.file))
-        router = Router(load_model("en-US"), CARRIERS)
+        carriers = default_carriers().meanings
+        router = Router(load_model("en-US"), carriers)
         routes = [router.route(phrase) for _, phrase, _ in rows]
         if args.direct:
             red_flags = default_red_flags()
-            results = [direct_tier(r, red_flags, CARRIERS) for r in routes]
+            results = [direct_tier(r, red_flags, carriers) for r in routes]
             report(rows, results, "direct", routes)
             return 0
         emergency, urgent = markers()

@@ -108,7 +108,7 @@ class Judge:
     """Classifies what the skill said, from the prompts' own words (so rewording needs no change here)."""
 
     def __init__(self, canonical: dict, locale: str = "en-US"):
-        from skill.engine.content import default_content
+        from skill.engine import default_content
 
         content = default_content()
         self.prompts = content.prompts_for(locale)
@@ -368,7 +368,7 @@ def main(argv=None) -> int:
     parser.add_argument("--misses", action="store_true", help="list every phrase not understood")
     args = parser.parse_args(argv)
     try:
-        from skill.engine.content import default_content
+        from skill.engine import default_content
         from skill.interaction_model import load_model
 
         understanding = getattr(default_content(), "understanding", None)

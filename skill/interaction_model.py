@@ -30,9 +30,9 @@ _SLOT_REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _SAMPLE_TEXT = re.compile(r"[a-z' .]*")
 
 
-def load_model(locale: str = "en-US") -> dict:
+def load_model(locale: str = "en-US", models_dir: Path = MODELS_DIR) -> dict:
     """The interaction model for ``locale``, as the parsed JSON document."""
-    with open(MODELS_DIR / f"{locale}.json", encoding="utf-8") as fh:
+    with open(models_dir / f"{locale}.json", encoding="utf-8") as fh:
         return json.load(fh)
 
 

@@ -10,7 +10,7 @@ said by key and a reworded prompt breaks no test about meaning.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Callable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
@@ -63,10 +63,10 @@ class Renderer:
                 if "{" + name + "}" not in template:
                     continue  # not said: the device's time zone is not looked up for it
                 moments = value if isinstance(value, tuple) else (value,)
-                value = self.text(self.clock_line(moments[0], clock), locale, spoken, used=used)
-                if len(moments) > 1:  # "at 12:40 PM, 2:40 PM and 4:40 PM"
-                    rest = [self.clock_line(m, clock).params.get("time", "") for m in moments[1:]]
-                    value = ", ".join([value, *rest[:-1]]) + f" and {rest[-1]}"
+                first = self.text(self.clock_line(moments[0], clock, locale), locale, spoken, used=used)
+                # "at 12:40 PM, 2:40 PM and 4:40 PM": the later times without a second "at"
+                later = [self.clock_line(m, clock, locale).params.get("time", "") for m in moments[1:]]
+                value = self.joined([first, *later], locale)
             elif isinstance(value, Line):
                 value = self.text(value, locale, spoken, clock, used)
             elif isinstance(value, str) and prompts.get(value) is not None:
@@ -76,15 +76,28 @@ class Renderer:
             values[name] = value
         return " ".join(template.format(**values).split())
 
-    @staticmethod
-    def clock_line(moment: ClockTime, clock: LocalClock | None) -> Line:
+    def joined(self, items: list[str], locale: str | None) -> str:
+        """Several things in one sentence, in the prompts' words: "a", "a and b", "a, b and c"."""
+        if len(items) == 1:
+            return items[0]
+        prompts = self.content.prompts_for(locale)
+        if len(items) == 2:
+            return prompts.text("lists.two").format(first=items[0], second=items[1])
+        return prompts.text("lists.more").format(first=items[0], others=self.joined(items[1:], locale))
+
+    def time_of_day(self, local: datetime, locale: str | None) -> str:
+        """ "3:40 PM", "9 AM" on a 12-hour clock (the words around it from the prompts); "15:40" on a 24-hour one."""
+        if self.content.locale(locale).clock_hours == 24:
+            return f"{local.hour}:{local.minute:02d}"
+        hour = local.hour % 12 or 12
+        time = f"{hour}:{local.minute:02d}" if local.minute else str(hour)
+        return self.content.prompts_for(locale).text("clock.am" if local.hour < 12 else "clock.pm").format(time=time)
+
+    def clock_line(self, moment: ClockTime, clock: LocalClock | None, locale: str | None) -> Line:
         """ "at 3:40 PM" in the device's time zone; "in about 15 minutes" where that zone is unknown."""
         zone = clock.zone() if clock is not None else None
         if zone is not None:
-            local = moment.at.astimezone(zone)
-            hour = local.hour % 12 or 12
-            time = f"{hour}:{local.minute:02d}" if local.minute else str(hour)
-            return Line("clock.at", {"time": f"{time} {'AM' if local.hour < 12 else 'PM'}"})
+            return Line("clock.at", {"time": self.time_of_day(moment.at.astimezone(zone), locale)})
         minutes = round((moment.at - moment.now).total_seconds() / 60)
         return Line("clock.in_minutes", {"n": minutes}) if minutes > 1 else Line("clock.in_a_minute")
 

@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from skill.engine import ContentError, Event, Guide, load_content
-from skill.engine.content import CONTENT_DIR, Prompts, check_prompts, check_protocol, parse_protocol
-from skill.engine.plan import Breathing, Card, ClockTime, Line, Plan
+from skill.engine.content import CONTENT_DIR, Prompts, check_prompts
+from skill.engine.protocol import check_protocol, parse_protocol
+from skill.engine.plan import Breathing, ClockTime, Line
 from skill.render import MAX_BREAK_SECONDS, Renderer
 
 CONTENT = load_content()
@@ -72,14 +73,14 @@ def broken_prompts(mutate) -> Prompts:
 
 def test_shipped_content_loads_and_the_protocol_check_finds_nothing():
     content = load_content()
-    assert check_protocol(content.protocol) == []
+    assert check_protocol(content.protocol, content.names) == []
     for name, prompts in content.prompts.items():
-        assert check_prompts(content.protocol, prompts) == [], name
+        assert check_prompts(content.protocol, prompts, content.names) == [], name
 
 
 def test_an_unmodified_copy_of_the_protocol_parses():
     # The control for every broken copy below: the copying itself breaks nothing.
-    assert parse_protocol(broken_protocol(lambda raw: None)).start == "stop_activity"
+    assert parse_protocol(broken_protocol(lambda raw: None), CONTENT.names).start == "stop_activity"
 
 
 # ---------------------------------------------------------------------------- the validator catches mistakes
@@ -145,7 +146,7 @@ def _tier_one_unsure_does_not_escalate(raw):
 )
 def test_a_broken_protocol_stops_the_skill_from_starting(mutate, problem):
     with pytest.raises(ContentError, match=problem):
-        parse_protocol(broken_protocol(mutate))
+        parse_protocol(broken_protocol(mutate), CONTENT.names)
 
 
 def _role_dropped(raw):
@@ -173,7 +174,7 @@ def _unknown_role(raw):
 ], ids=["dropped", "wrong-kind", "twice", "unknown"])
 def test_a_missing_or_misplaced_role_stops_the_skill_from_starting(mutate, problem):
     with pytest.raises(ContentError, match=problem):
-        parse_protocol(broken_protocol(mutate))
+        parse_protocol(broken_protocol(mutate), CONTENT.names)
 
 
 def renamed_content(tmp_path, renames: dict, keep_role: bool = True) -> Path:
@@ -218,14 +219,14 @@ def test_renaming_a_role_step_and_losing_its_role_fails_at_load_naming_it(tmp_pa
 
 def test_a_missing_prompt_is_reported():
     prompts = broken_prompts(lambda tree: tree["steps"]["rest"].pop("ask"))
-    assert "missing text for steps.rest.ask" in check_prompts(PROTOCOL, prompts)
+    assert "missing text for steps.rest.ask" in check_prompts(PROTOCOL, prompts, CONTENT.names)
 
 
 def test_an_unknown_placeholder_is_reported():
     def mutate(tree):
         tree["steps"]["rest"]["say"] += " Take {dose} now."
 
-    assert "steps.rest.say: unknown placeholder {dose}" in check_prompts(PROTOCOL, broken_prompts(mutate))
+    assert "steps.rest.say: unknown placeholder {dose}" in check_prompts(PROTOCOL, broken_prompts(mutate), CONTENT.names)
 
 
 @pytest.mark.parametrize("markup", ['<break time="1s"/>', "<emphasis>now</emphasis>", "rest & relax"])
@@ -233,8 +234,8 @@ def test_markup_in_a_prompt_is_reported(markup):
     def mutate(tree):
         tree["steps"]["legs_2"]["say"] += " " + markup
 
-    assert "steps.legs_2.say: plain text only (no SSML or markup)" in check_prompts(PROTOCOL,
-                                                                                   broken_prompts(mutate))
+    assert "steps.legs_2.say: plain text only (no SSML or markup)" in check_prompts(
+        PROTOCOL, broken_prompts(mutate), CONTENT.names)
 
 
 @pytest.mark.parametrize("typo", ["Trratment", "warm water bowel", "the flower"])
@@ -242,7 +243,7 @@ def test_a_seed_typo_in_a_prompt_is_reported(typo):
     def mutate(tree):
         tree["steps"]["heat_options"]["say"] += f" Try {typo} too."
 
-    problems = check_prompts(PROTOCOL, broken_prompts(mutate))
+    problems = check_prompts(PROTOCOL, broken_prompts(mutate), CONTENT.names)
     assert any(p.startswith("steps.heat_options.say: contains the seed typo") for p in problems), problems
 
 
@@ -442,6 +443,7 @@ def test_every_clinical_locale_is_shipped():
 
 SAMPLE_PARAMS = {"title": "titles.rest", "pack": "packs.cold", "due": Line("durations.hours", {"n": 2}), "n": 2,
                  "minutes": 15, "every_hours": 2, "heat_minutes": 15, "heat_every_hours": 4, "time": "3:40 PM",
+                 "first": "4 PM", "second": "6 PM", "others": "6 PM and 8 PM",
                  "when": ClockTime(datetime(2026, 1, 1, 15, 40, tzinfo=timezone.utc),
                                    datetime(2026, 1, 1, 15, 25, tzinfo=timezone.utc)),
                  "times": (ClockTime(datetime(2026, 1, 1, 15, 40, tzinfo=timezone.utc),
@@ -459,18 +461,16 @@ def test_every_prompt_renders_for_every_locale(locale, spoken):
             assert EMERGENCY_NUMBERS[locale] not in text, f"{locale}:{key} speaks digits: {text!r}"
 
 
-def test_the_renderer_names_the_keys_it_used_in_the_order_said():
-    """Lines, then notices, then the question; a nested Line or prompt key after its line's; each breathing key
-    once; the reprompt's and the card's apart."""
-    now = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
-    plan = Plan(lines=[Line("steps.screening_clear.say"), Breathing(3, 4, 6),
-                       Line("next_compress.due_at", {"pack": "packs.cold", "when": ClockTime(now, now)})],
-                question=Line("events.resume_ask", {"title": Line("titles.legs_1")}),
-                reprompt=Line("events.resume_reprompt"), end_session=False,
-                card=Card(Line("emergency.card_title"), [Line("emergency.say")]))
-    rendered = RENDER.render(plan, "en-US", notices=(Line("events.save_failed"),))
-    assert rendered.keys == ("steps.screening_clear.say", "breathing.first_in", "breathing.first_out",
-                             "breathing.in", "breathing.out", "next_compress.due_at", "packs.cold",
-                             "clock.in_a_minute", "events.save_failed", "events.resume_ask", "titles.legs_1")
-    assert rendered.reprompt_keys == ("events.resume_reprompt",)
-    assert rendered.card_keys == ("emergency.card_title", "emergency.say")
+def test_a_prompts_file_missing_a_key_the_default_locale_has_is_refused(tmp_path):
+    # A key the code names (no step implies it) missing in one locale's file: found at start-up, not when a
+    # person in that country first hears it.
+    copy_dir = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, copy_dir)
+    tree = yaml.safe_load((copy_dir / "prompts" / "en-US.yaml").read_text(encoding="utf-8"))
+    del tree["events"]["moment"]
+    (copy_dir / "prompts" / "en-GB.yaml").write_text(yaml.safe_dump(tree), encoding="utf-8")
+    locales = (copy_dir / "locales.yaml").read_text(encoding="utf-8")
+    (copy_dir / "locales.yaml").write_text(locales.replace("  en-GB:\n    prompts: en-US", "  en-GB:\n    prompts: en-GB"),
+                                           encoding="utf-8")
+    with pytest.raises(ContentError, match=r"prompts/en-GB.yaml: missing text for events.moment"):
+        load_content(copy_dir)

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from skill.engine import EVENT_KINDS, Event, Guide, default_content
-from skill.engine.content import CONTENT_DIR, parse_protocol
+from skill.engine.content import CONTENT_DIR
+from skill.engine.protocol import parse_protocol
 from skill.engine.guide import ANYWHERE, EVENTS
 from skill.engine.plan import SILENT_EVENTS, Line
 from skill.engine.record import SCHEMA_VERSION, Record, iso, migrate
@@ -444,7 +445,7 @@ def test_a_small_trail_limit_is_honoured_on_a_walk_through_the_guide():
     with (CONTENT_DIR / "protocol.yaml").open(encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
     raw["settings"]["trail_limit"] = 3
-    guide = Guide(dataclasses.replace(CONTENT, protocol=parse_protocol(raw)))
+    guide = Guide(dataclasses.replace(CONTENT, protocol=parse_protocol(raw, CONTENT.names)))
     state, now = on_step("rest"), NOW
     walked = ["rest"]
     for _ in range(8):  # rest, compress_cold, legs_1 .. legs_4, relax, breathing/pain_check, medicines

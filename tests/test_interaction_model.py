@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from skill.alexa.handlers import CARRIERS
-from skill.engine.triage import NEGATION_CUES, normalise
+from skill.alexa.carriers import default_carriers
+from skill.engine.triage import default_red_flags, matching_form
 from skill.interaction_model import (
     REQUIRED_BUILTINS,
     load_model,
@@ -20,8 +20,9 @@ STEP_IDS = {
     "rest", "compress", "legs", "relax", "breathing", "exercises", "medicines",
     "therapy", "injections", "get_help", "summary", "stop_activity",
 }
-# Free-text intents: intent -> the carrier meaning its handler hands the engine. The handlers' table is
-# the source; the tests below check it against every sample of the model.
+# Free-text intents: intent -> the carrier meaning its handler hands the engine. The carrier file
+# (interaction_models/carriers.en.yaml) is the source; the tests below check it against every sample of the model.
+CARRIERS = default_carriers().meanings
 # These have no slot: their words are their meaning ("it's just the pain", "not really", "okay", "thanks").
 WORDS_ARE_THE_MEANING = {"PainOnlyIntent", "SoftNoIntent", "OkayIntent", "ThanksIntent", "MomentIntent",
                          "CancelTimerIntent", "TimeLeftIntent", "CancelRemindersIntent", "RemindMeIntent",
@@ -54,7 +55,7 @@ CUSTOM_INTENT_MINIMUMS = {
     "CancelRemindersIntent": 10,
     "RemindMeIntent": 8,
     "NextPackIntent": 10,
-    # Free words behind the carrier phrases people open with (handlers.CARRIERS).
+    # Free words behind the carrier phrases people open with (carriers.en.yaml).
     **{name: 1 for name in SYMPTOM_CATCH_ALLS if name not in ("DescribeSymptomIntent", "CannotDoIntent",
                                                               "LegsSymptomIntent", "LegSymptomIntent")},
 }
@@ -237,19 +238,18 @@ def test_every_free_text_intent_has_a_meaning_and_every_carrier_agrees_with_it(m
     free_text = {intent["name"] for intent in intents_of(model).values()
                  if any(slot["type"] == "AMAZON.SearchQuery" for slot in intent.get("slots", []))}
     assert free_text == set(SYMPTOM_CATCH_ALLS)
-    from skill.engine.triage import CLAUSE_BREAKS
-
+    matcher_words = default_red_flags().matcher_words
     # Words a carrier may not drop: they end a negation's reach ("no but i can't feel my legs") or carry
     # the strength of a pain report ("it's really bad").
-    kept = CLAUSE_BREAKS | {"really", "very", "so", "too", "much", "more", "less", "even", "still", "worse",
-                            "better", "bit", "little"}
+    kept = matcher_words.clause_breaks | {"really", "very", "so", "too", "much", "more", "less", "even", "still",
+                                          "worse", "better", "bit", "little"}
 
     def dropped(carrier: str, meaning: str) -> set:
-        return (set(normalise(carrier).split()) & kept) - set(normalise(meaning).split())
+        return (set(matching_form(carrier).split()) & kept) - set(matching_form(meaning).split())
 
     def polarity(words: str) -> tuple[bool, bool]:
-        tokens = set(normalise(words).split())
-        return bool(tokens & (NEGATION_CUES | {"cannot", "nah", "nope"})), "unsure" in tokens
+        tokens = set(matching_form(words).split())
+        return bool(tokens & (matcher_words.negation_cues | {"cannot", "nah", "nope"})), "unsure" in tokens
 
     failures = []
     for name, meaning in SYMPTOM_CATCH_ALLS.items():

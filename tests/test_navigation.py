@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import yaml
 
 from envelopes import Conversation, intent, resolved_slot
 from skill.alexa.handlers import INTENT_EVENTS
 from skill.alexa.turns import STATE_KEY
-from skill.engine import EVENT_KINDS, Event, Guide, Line, Plan, Turn, default_content
+from skill.engine import EVENT_KINDS, Event, Guide, Line, Plan, TurnResult, default_content
+from skill.engine.content import CONTENT_DIR
 from skill.engine.plan import SILENT_EVENTS
 from skill.render import Renderer, plain
 
@@ -110,19 +112,26 @@ TO["resume offer"] = then(TO["rest"], timedelta(hours=2), "launch")
 TO["restart offer"] = then(TO["get_help"], "yes", LATER, "launch")
 TO["delete question"] = then(TO["rest"], "delete_data")
 TO["got-help question"] = then(TO["screen_saddle"], "yes", LATER, "launch")
+TO["delete question before the guide"] = ["delete_data"]  # "Alexa, tell back spasm coach to delete my data"
 
 # The question each place asks (by prompt key): the replay must end on it.
 QUESTION = {name: f"steps.{name}.ask" for name in STEP_PLACES} | {
     "urgent": "urgent.ask", "resume offer": "events.resume_ask", "restart offer": "events.done_ask",
-    "delete question": "events.delete_ask", "got-help question": "emergency.ask_got_help"}
+    "delete question": "events.delete_ask", "got-help question": "emergency.ask_got_help",
+    "delete question before the guide": "events.delete_ask"}
 SCREENING = sorted(s.id for s in STEPS.values() if s.kind == "screening")
-SIDE_QUESTIONS = ["resume offer", "restart offer", "delete question", "got-help question"]
+SIDE_QUESTIONS = ["resume offer", "restart offer", "delete question", "got-help question",
+                  "delete question before the guide"]
 # The place a person comes back to after leaving a question: the question itself, or for an offer to carry
 # on and the delete question, the step they are about.
-HOME = dict(QUESTION) | {"resume offer": "steps.rest.ask", "delete question": "steps.rest.ask"}
+# "Delete my data" asked before the guide began: "no" keeps it all and ends, there being no question to go back to.
+DELETE_QUESTIONS = ("delete question", "delete question before the guide")
+HOME = dict(QUESTION) | {"resume offer": "steps.rest.ask", "delete question": "steps.rest.ask",
+                         "delete question before the guide": None}
 # Where a relaunch carries on: the timer offer belongs to the moment the pack goes on, so coming back, the
 # guide carries on after it.
 HOME_AFTER_RELAUNCH = HOME | {"pack_timer": "steps.legs_1.ask", "reminders_offer": "steps.legs_1.ask",
+                              "delete question before the guide": "steps.screen_saddle.ask",
                               # ... and left waiting for the pack, it asks whether the pack is on now.
                               "compress_later": "steps.compress_cold.ask", "heat_options": "steps.compress_heat.ask"}
 
@@ -135,15 +144,15 @@ def places() -> dict[str, Place]:
     return reached
 
 
-def handle(state: dict, item, now: datetime) -> Turn:
+def handle(state: dict, item, now: datetime) -> TurnResult:
     """One engine turn; a turn that raises comes back as an answer that fails every sweep and names the error."""
     try:
         return GUIDE.handle(state, event(item), now, LOCALE)
     except Exception as exc:  # noqa: BLE001 - listed with the other failures, not the first and only one
-        return Turn(state=state, plan=Plan(lines=[Line(f"(raised {exc!r})")], end_session=False))
+        return TurnResult(state=state, plan=Plan(lines=[Line(f"(raised {exc!r})")], end_session=False))
 
 
-def turn(place: Place, item, after: timedelta = timedelta(minutes=1)) -> Turn:
+def turn(place: Place, item, after: timedelta = timedelta(minutes=1)) -> TurnResult:
     return handle(place.state, item, place.now + after)
 
 
@@ -169,9 +178,28 @@ def test_every_question_of_the_guide_is_a_place_swept_here():
 
 
 # ---------------------------------------------------------------------- every event, every place
+# Free words of every kind understanding.yaml reads, and every request it names (checked below).
+FREE_WORDS = {"the ice pack is on now": ("request", "pack_on"), "set a timer": ("request", "timer"),
+              "how long is left on the timer": ("request", "time_left"), "cancel the timer": ("request", "cancel_timer"),
+              "remind me": ("request", "reminder"), "cancel my reminders": ("request", "cancel_reminders"),
+              "when is my next pack due": ("request", "next_due"), "hang on": ("request", "moment"),
+              "say that again": ("request", "repeat"), "what do you mean": ("request", "help"),
+              "okay": ("answer", "okay"), "nah": ("answer", "no"), "still the same": ("pain", "same"),
+              "it is a bit better": ("pain", "better"), "heat makes it worse": ("pain", "heat_worse"),
+              "this one hurts": ("pain_remark", None), "how long do i keep the ice on": ("question", "cold_timing"),
+              "my neck is sore": ("symptom", None), "what is the weather like": ("question", "off_topic"),
+              "blah": ("remark", None)}
 SWEPT_EVENTS = [Event(kind) for kind in sorted(EVENT_KINDS - {"describe", "jump"})] + [
     Event("jump", target="breathing"), Event("jump", target="no_such_step"), red_flag("t1_legs"),
-    red_flag("t3_one_leg")]
+    red_flag("t3_one_leg")] + [Event("describe", text=words) for words in FREE_WORDS]
+
+
+def test_the_swept_free_words_read_as_their_kind_and_cover_every_request():
+    read = {words: CONTENT.understanding.read(words, None, CONTENT.red_flags) for words in FREE_WORDS}
+    wrong = {words: reading for words, reading in read.items() if (reading.kind, reading.value) != FREE_WORDS[words]}
+    requests = {value for kind, value in FREE_WORDS.values() if kind == "request"}
+    named = set(yaml.safe_load((CONTENT_DIR / "understanding.yaml").read_text())["requests"]) | {"pack_on"}
+    assert not wrong and requests == named, (wrong, named - requests)
 
 
 def test_every_event_in_every_place_asks_with_a_reprompt_or_ends_and_renders(places):
@@ -260,9 +288,9 @@ def test_stop_and_cancel_end_kindly_everywhere_and_keep_the_place(places):
         for kind in ("stop", "cancel"):
             result = turn(place, kind)
             plan = result.plan
-            if name == "delete question" and kind == "cancel":
+            if name in DELETE_QUESTIONS and kind == "cancel":
                 # Cancel answers the delete question ("no, keep it"), and the guide carries on.
-                if keys(plan) != ["events.delete_kept"] or asked(plan) != home[name]:
+                if keys(plan) != ["events.delete_kept"] or asked(plan) != HOME[name]:
                     failures.append(f"{name} + cancel: {describe(plan)}")
                 continue
             if said[name] not in keys(plan) or not plan.end_session:
@@ -293,7 +321,8 @@ ANSWERS = {"yes", "no", "unsure"}
 def test_nothing_but_an_answer_gets_past_a_screening_question(places):
     # Side questions a person may always ask ("delete my data") or be asked ("shall we carry on?").
     still_screening = {f"steps.{s}.ask" for s in SCREENING} | {"events.delete_ask", "events.resume_ask"}
-    others = [ev for ev in SWEPT_EVENTS if ev.kind not in ANSWERS | {"red_flag", "session_ended"}]
+    others = [ev for ev in SWEPT_EVENTS if ev.kind not in ANSWERS | {"red_flag", "session_ended"}
+              and FREE_WORDS.get(ev.text, ("",))[0] != "answer"]  # ("nah" is an answer)
     failures = []
     for name in SCREENING:
         for ev in others:
@@ -374,7 +403,7 @@ def test_start_over_and_my_back_is_spasming_begin_again_with_stop_what_you_are_d
             said = [k for k in keys(plan) if k not in ("events.restart", "events.two_weeks")]
             if name == "got-help question":  # nothing but "yes, I got help" leaves it
                 ok = "emergency.reminder" in said and asked(plan) == QUESTION[name]
-            elif name == "delete question" and kind == "start_over":  # it wants a yes or a no first
+            elif name in DELETE_QUESTIONS and kind == "start_over":  # it wants a yes or a no first
                 ok = asked(plan) == QUESTION[name]
             else:
                 expected = skipped_urgent if name == "urgent" else begun
@@ -410,7 +439,7 @@ def test_jumping_to_a_step_waits_for_screening_and_for_help_in_an_emergency(plac
         plan = turn(place, Event("jump", target="breathing")).plan
         if name in SCREENING:
             ok = keys(plan) == ["events.screening_finish_first"] and asked(plan) == QUESTION[name]
-        elif name in ("got-help question", "delete question"):
+        elif name in ("got-help question", *DELETE_QUESTIONS):
             # Nothing but "yes, I got help" leaves the first; the other wants a yes or a no.
             ok = asked(plan) == QUESTION[name]
         else:  # (the restart offer too: the guide has finished, and a place asked for by name is gone to)

@@ -12,11 +12,12 @@ from ask_sdk_model import RequestEnvelope
 from envelopes import envelope
 from simulator.resolver import (BUILTIN_PHRASES, DEFAULT_SKILL_ID, FALLBACK_INTENT, Invocation, Resolution,
                                 Resolver, Score, Turn, parse_invocation, resolve_turn)
-from skill.alexa.handlers import CARRIERS
+from skill.alexa.carriers import default_carriers
 from skill.engine.triage import default_red_flags, described_text
 from skill.interaction_model import load_model
 
 MODEL = load_model()
+CARRIERS = default_carriers().meanings
 LM = MODEL["interactionModel"]["languageModel"]
 INVOCATION = LM["invocationName"]
 TYPES = {t["name"]: t for t in LM["types"]}

@@ -16,8 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
-from skill.alexa.handlers import CARRIERS
+from skill.alexa.carriers import default_carriers
 from skill.engine.triage import (
     NEGATION_WINDOW,
     REQUIRED_IDS,
@@ -25,13 +26,15 @@ from skill.engine.triage import (
     compile_pattern,
     default_red_flags,
     described_text,
+    load_matcher_words,
     load_red_flags,
-    normalise,
+    matching_form,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 RED_FLAGS_FILE = ROOT / "skill" / "content" / "red_flags.yaml"
 EVAL_FILE = ROOT / "eval" / "triage_phrases.tsv"
+CARRIERS = default_carriers().meanings
 
 
 @pytest.fixture(scope="module")
@@ -283,7 +286,7 @@ def test_after_two_weeks_tier_3_but_a_red_flag_still_wins(red_flags):
     assert red_flags.match("it's been two weeks and now i can't pee").flag_id == "t1_bladder"
 
 
-# ---------------------------------------------------------------------- normalise
+# ---------------------------------------------------------------------- matching_form
 NORMALISED = [
     ("I can't feel my legs", "i cannot feel my legs"),
     ("i cannot pee", "i cannot pee"),
@@ -315,17 +318,17 @@ NORMALISED = [
 ]
 
 
-def test_normalise_puts_every_phrasing_into_one_form():
-    failures = [f"{text!r} -> {normalise(text)!r}, want {expected!r}" for text, expected in NORMALISED
-                if normalise(text) != expected]
+def test_matching_form_puts_every_phrasing_into_one_form():
+    failures = [f"{text!r} -> {matching_form(text)!r}, want {expected!r}" for text, expected in NORMALISED
+                if matching_form(text) != expected]
     assert not failures, report(failures, "texts normalised wrongly")
 
 
-def test_normalise_is_idempotent_on_every_eval_phrase():
+def test_matching_form_is_idempotent_on_every_eval_phrase():
     for line in EVAL_FILE.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
-            once = normalise(line.split("\t")[0])
-            assert normalise(once) == once, line
+            once = matching_form(line.split("\t")[0])
+            assert matching_form(once) == once, line
 
 
 # ---------------------------------------------------------------------- frames
@@ -421,12 +424,19 @@ def test_every_red_flag_slot_synonym_matches_its_own_flag(red_flags):
 # ---------------------------------------------------------------------- the loader refuses broken files
 
 
-def _file(tmp_path, flags_yaml: str, words_yaml: str = "") -> Path:
+def _matcher_words_yaml(**changes) -> str:
+    """The shipped file's ``matcher_words`` section, with ``changes`` (a list name -> its words, or None to drop it)."""
+    section = {**yaml.safe_load(RED_FLAGS_FILE.read_text(encoding="utf-8"))["matcher_words"], **changes}
+    return yaml.safe_dump({"matcher_words": {k: v for k, v in section.items() if v is not None}}, width=10_000)
+
+
+def _file(tmp_path, flags_yaml: str, words_yaml: str = "", matcher_words_yaml: str | None = None) -> Path:
     required = "".join(
         f"  - id: {flag}\n    tier: {flag[1]}\n    label: x\n    phrases: [\"{flag[3:].replace('_', ' ')} sign\"]\n"
         for flag in REQUIRED_IDS)
+    matcher_words_yaml = _matcher_words_yaml() if matcher_words_yaml is None else matcher_words_yaml
     path = tmp_path / "red_flags.yaml"
-    path.write_text(f"version: 1\n{words_yaml}flags:\n{required}{flags_yaml}")
+    path.write_text(f"version: 1\n{matcher_words_yaml}{words_yaml}flags:\n{required}{flags_yaml}")
     return path
 
 
@@ -503,6 +513,42 @@ def test_loader_reports_word_list_problems(tmp_path):
     assert "words.spare: never used" in str(info.value)
 
 
+EXTRA_SIGN = "  - id: t3_extra\n    tier: 3\n    label: x\n    phrases: [\"extra sign\"]\n"
+
+
+def test_the_matcher_words_come_from_the_file(tmp_path):
+    shipped = load_red_flags(_file(tmp_path, EXTRA_SIGN))
+    assert shipped.match("the dog extra sign") is None  # an animal did it
+    (tmp_path / "cats").mkdir()
+    cats_only = load_red_flags(_file(tmp_path / "cats", EXTRA_SIGN, matcher_words_yaml=_matcher_words_yaml(
+        animals="cat cats")))
+    assert cats_only.match("the dog extra sign").flag_id == "t3_extra"
+
+
+BROKEN_MATCHER_WORDS = [
+    ("", "'matcher_words:' must map each of negation_cues, clause_breaks"),
+    (_matcher_words_yaml(animals=None), "matcher_words.animals: must be single words separated by spaces"),
+    (_matcher_words_yaml(clause_breaks=""), "matcher_words.clause_breaks: must be single words separated by spaces"),
+    (_matcher_words_yaml(hedges=["mostly", "probably"]), "matcher_words.hedges: must be single words separated"),
+    (_matcher_words_yaml(subjects="my i Both"), "matcher_words.subjects: 'Both' must be one plain lowercase word"),
+    (_matcher_words_yaml(animals="dog dog's"), "matcher_words.animals: \"dog's\" must be one plain lowercase word"),
+    (_matcher_words_yaml(list_words="or nor or"), "matcher_words.list_words: 'or' listed twice"),
+    (_matcher_words_yaml(pets="dog"), "matcher_words.pets: not a list the matcher uses"),
+]
+
+
+def test_loader_reports_each_kind_of_broken_matcher_word_list(tmp_path):
+    failures = []
+    for n, (section, problem) in enumerate(BROKEN_MATCHER_WORDS):
+        (tmp_path / str(n)).mkdir()
+        found = loader_problem(_file(tmp_path / str(n), EXTRA_SIGN, matcher_words_yaml=section), problem)
+        if found:
+            failures.append(f"{problem}: {found}")
+        with pytest.raises(RedFlagError, match=re.escape(problem)):
+            load_matcher_words(tmp_path / str(n) / "red_flags.yaml")
+    assert not failures, report(failures, "broken matcher word lists not reported")
+
+
 def test_loader_lists_every_problem_at_once(tmp_path):
     entries = ("  - id: t1_extra\n    tier: 2\n    label: x\n    phrases: [\"(a sign\"]\n"
                "  - id: t2_more\n    tier: 2\n    label: x\n    phrases: [\"i am\"]\n")
@@ -560,7 +606,7 @@ PATTERNS = [
 
 def test_pattern_syntax_matches_whole_words_options_gaps_and_anchors():
     failures = [f"{pattern!r} on {text!r}: {'missed' if hit else 'matched'}" for pattern, text, hit in PATTERNS
-                if bool(re.compile(compile_pattern(pattern)).search(normalise(text) + " ")) is not hit]
+                if bool(re.compile(compile_pattern(pattern)).search(matching_form(text) + " ")) is not hit]
     assert not failures, report(failures, "patterns that match the wrong texts")
 
 

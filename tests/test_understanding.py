@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from skill.engine import Event, Guide
-from skill.engine.content import CONTENT_DIR, load_content
+from skill.engine import load_content
+from skill.engine.content import CONTENT_DIR
 from skill.engine.understanding import Reading, UnderstandingError, load_understanding
 
 CONTENT = load_content()

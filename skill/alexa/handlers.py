@@ -13,6 +13,7 @@ from ask_sdk_core.utils import get_intent_name, get_request_type, is_intent_name
 from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, CanFulfillSlot, CanFulfillSlotValues,
                                       CanUnderstandSlotValues)
 
+from skill.alexa.carriers import DESCRIPTION_SLOT, default_carriers
 from skill.alexa.turns import Coach, device_player, error_response, red_flag_response, run_turn
 from skill.engine import Event
 from skill.engine.playback import HELD, SOUNDING, is_ours
@@ -53,134 +54,15 @@ BREATHING_SESSION_INTENT = "BreathingSessionIntent"
 MINUTES_SLOT = "minutes"
 # Free words: a custom slot of named red flags, and catch-alls with free text (AMAZON.SearchQuery)
 # behind the carrier phrases people open with ("i'm ...", "my wife ...", "how ...", "can i ..."). Alexa
-# cuts the carrier off and does not say which one matched, so each catch-all intent stands for one
-# meaning, which the engine puts back in front before reading the words: "i can't feel my legs" reaches
-# CannotDoIntent as "feel my legs", and is read as "i cannot feel my legs". A carrier never carries a
-# negation its meaning lacks (checked by the model tests): "i don't ..." is left to "i {description}".
+# cuts the carrier off, so each catch-all intent stands for one meaning, which the engine puts back in
+# front before reading the words (interaction_models/carriers.en.yaml, skill/alexa/carriers.py).
 SYMPTOM_INTENT = "SymptomIntent"
 SYMPTOM_SLOT = "symptom"
-DESCRIPTION_SLOT = "description"
-CARRIERS = {
-    "DescribeSymptomIntent": "",
-    "CannotDoIntent": "i cannot",
-    "LegsSymptomIntent": "my legs",
-    "LegSymptomIntent": "my leg",
-    # Statements, by their opening words.
-    "IStatementIntent": "i",
-    "IAmIntent": "i am",
-    "IHaveIntent": "i have",
-    "MyIntent": "my",
-    "ThereIsIntent": "there is",
-    "TheIntent": "the",
-    "ThisIntent": "this",
-    "ItIntent": "it",
-    "ItIsIntent": "it is",
-    "TheyIntent": "they",
-    "TheyAreIntent": "they are",
-    "WeIntent": "we",
-    "IWouldIntent": "i would",
-    "BothIntent": "both",
-    "AIntent": "a",
-    "PainWordIntent": "pain",
-    "HeatWordIntent": "heat",
-    "ColdWordIntent": "cold",
-    "IceWordIntent": "ice",
-    # Said with the "i" dropped ("fell down the stairs", "keep tripping"), or opening with a time or a cause.
-    "KeepIntent": "i keep",
-    "FellIntent": "i fell",
-    "SlippedIntent": "i slipped",
-    "TrippedIntent": "i tripped",
-    "EasedIntent": "eased",
-    "LostIntent": "i lost",
-    "ThinkIntent": "i think",
-    "FeelLikeIntent": "i feel like",
-    "SinceIntent": "since",
-    "SomeoneIntent": "someone",
-    "SomethingIntent": "something",
-    "NothingIntent": "nothing",
-    "ThereIntent": "there",
-    "NumbIntent": "numb",
-    "PinsAndNeedlesIntent": "pins and needles",
-    "FeetIntent": "my feet",
-    "DownThereIntent": "down there",
-    "WetIntent": "i wet",
-    "HaventIntent": "i have not",
-    "WhoIntent": "who",
-    "HadIntent": "i had",
-    "GotIntent": "i got",
-    "TriedIntent": "i tried",
-    "FrozenIntent": "frozen",
-    "CarIntent": "car",
-    "MotionIntent": "motion",
-    "BreathingIntent": "breathing",
-    "PeeingIntent": "peeing",
-    "IfIntent": "if",
-    "BurnsIntent": "it burns",
-    "StingsIntent": "it stings",
-    "HurtsIntent": "it hurts",
-    "ThermometerIntent": "my temperature",
-    "RestingIntent": "resting",
-    # A partner speaking for the person (the engine reads "she" and "my wife" as "i").
-    "PartnerIntent": "my partner",
-    "PartnerPossessiveIntent": "my partner's",
-    "HeSheIntent": "he",
-    "HeSheIsIntent": "he is",
-    "HisHerIntent": "his",
-    # An answer with more after it ("yeah, and my bum feels numb").
-    "YesAndIntent": "yes",
-    "NoAndIntent": "no",
-    "PartlyIntent": "sort of",
-    "NotIntent": "not",
-    "NotYetIntent": "not yet",
-    "UnsureIntent": "not sure",
-    "MaybeIntent": "maybe",
-    # One word people open with that matters: it ends a "no" ("no, but my legs...") or says how much.
-    "ABitIntent": "a bit",
-    "ALittleIntent": "a little bit",
-    "AndIntent": "and",
-    "ButIntent": "but",
-    "SoIntent": "so",
-    "MuchIntent": "much",
-    "ReallyIntent": "really",
-    "FillerIntent": "",
-    # Questions and requests.
-    "HowIntent": "how",
-    "HowLongIntent": "how long",
-    "HowOftenIntent": "how often",
-    "AuxQuestionIntent": "would",
-    "WhatIntent": "what",
-    "WhatIsIntent": "what is",
-    "WhyIntent": "why",
-    "WhenIntent": "when",
-    "WhereIntent": "where",
-    "WhichIntent": "which",
-    "CanIIntent": "can i",
-    "ShouldIIntent": "should i",
-    "DoIIntent": "do i",
-    "IsItIntent": "is it",
-    "IsItOkIntent": "is it ok to",
-    "AmIIntent": "am i",
-    "CanYouIntent": "can you",
-    "TellMeIntent": "tell me",
-    "SetIntent": "set",
-    "RemindIntent": "remind me",
-    "SayIntent": "say",
-    # No slot: the words say it all. "It's just the pain" answers the clarifying question; a soft no
-    # ("not really", "I don't think so") is no to most questions but not the clear no that question needs.
-    "PainOnlyIntent": "it is only the pain",
-    "SoftNoIntent": "not really",
-    # "Okay" acknowledges as often as it agrees: yes to "ready for the next step?", but at a safety
-    # question the skill asks for a yes or a no.
-    "OkayIntent": "okay",
-    "ThanksIntent": "thanks",  # a remark: acknowledged, and the question asked again
-    "MomentIntent": "hold on",  # "hold on", "one moment": take your time (a pause would end the session)
-    "CancelTimerIntent": "cancel the timer",  # the pack's Alexa timer: stop it
-    "TimeLeftIntent": "how long is left",  # ... or say how long it has left
-    "CancelRemindersIntent": "cancel my reminders",  # the reminders for the next packs
-    "RemindMeIntent": "remind me",
-    "NextPackIntent": "when is my next pack due",
-}
-SYMPTOM_INTENTS = frozenset({SYMPTOM_INTENT, *CARRIERS})
+
+
+def symptom_intents() -> frozenset[str]:
+    """The intents that describe something: the named red flags and every catch-all with a carrier meaning."""
+    return frozenset({SYMPTOM_INTENT, *default_carriers().meanings})
 
 # Skill events that need no answer beyond an acknowledgement.
 QUIET_SKILL_EVENTS = (
@@ -192,7 +74,7 @@ QUIET_SKILL_EVENTS = (
 
 
 def handled_intent_names() -> set[str]:
-    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT, BREATHING_SESSION_INTENT} | SYMPTOM_INTENTS
+    return set(INTENT_EVENTS) | {GO_TO_STEP_INTENT, BREATHING_SESSION_INTENT} | symptom_intents()
 
 
 class _CoachHandler(AbstractRequestHandler):
@@ -253,17 +135,22 @@ def describe_event(handler_input) -> Event | None:
     if name == SYMPTOM_INTENT:
         slot = _slot(handler_input, SYMPTOM_SLOT)
         return Event("describe", text=getattr(slot, "value", None) or "", flag=resolved_id(slot))
-    if name in CARRIERS:
+    meanings = default_carriers().meanings
+    if name in meanings:
         text = getattr(_slot(handler_input, DESCRIPTION_SLOT), "value", None) or ""
-        return Event("describe", text=text, carrier=CARRIERS[name])
+        return Event("describe", text=text, carrier=meanings[name])
     return None
 
 
 class SymptomHandler(_CoachHandler):
     """Something the person described ("I can't feel my legs"): the engine triages it."""
 
+    def __init__(self, coach: Coach):
+        super().__init__(coach)
+        self.intents = symptom_intents()  # built with the skill: the carrier table is loaded and checked now
+
     def can_handle(self, handler_input):
-        return is_request_type("IntentRequest")(handler_input) and get_intent_name(handler_input) in SYMPTOM_INTENTS
+        return is_request_type("IntentRequest")(handler_input) and get_intent_name(handler_input) in self.intents
 
     def handle(self, handler_input):
         return run_turn(handler_input, self.coach, describe_event(handler_input))

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from ask_sdk_model import Response
 from ask_sdk_model.ui import SimpleCard
 
-from skill.engine import Event, Guide, Line, Plan, Turn
+from skill.engine import Event, Guide, Line, Plan, TurnResult
 from skill.engine.alerts import UNKNOWN_ZONE
 from skill.alexa import effects
 from skill.render import LocalClock, Renderer, Rendered
@@ -206,7 +206,7 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     return build_response(handler_input, rendered, directives, turn.plan)
 
 
-def plan_turn(handler_input, coach: Coach, state, event: Event, now, locale) -> tuple[Turn, Event, list]:
+def plan_turn(handler_input, coach: Coach, state, event: Event, now, locale) -> tuple[TurnResult, Event, list]:
     """The engine's turn, with what it asks of the platform carried out: the final turn, the event as
     last put to the engine (with the device's zone if it was needed) and the directives to send."""
     session = handler_input.request_envelope.session
@@ -235,7 +235,7 @@ def plan_turn(handler_input, coach: Coach, state, event: Event, now, locale) -> 
     return turn, event, effects.carry_out_quiet(handler_input, turn.plan.effects)
 
 
-def local_clock(handler_input, event: Event, turn: Turn) -> LocalClock:
+def local_clock(handler_input, event: Event, turn: TurnResult) -> LocalClock:
     """The device's zone for saying a time of day: as the event or the record knows it, else looked up,
     only if a time of day is said, and never for a red flag."""
     def zone():

@@ -15,18 +15,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skill.engine import compress
 from skill.engine.plan import (EFFECT_OUTCOMES, AskPermission, CancelReminders, CancelTimers, ClockTime,
                                CreateReminders, Event, StartTimer)
 from skill.engine.record import PackTimer, iso, parse_time
-
-if TYPE_CHECKING:
-    from skill.engine.guide import Reply
+from skill.engine.reply import Reply
 
 UNKNOWN_ZONE = "unknown"  # Event.zone when the platform asked and could not find out
+# "Alexa will ask for your permission": for a timer, and for reminders.
+ASKING_PERMISSION = {"timer": "timers.asking_permission", "reminders": "reminders.asking_permission"}
 
 
 # ---------------------------------------------------------------------------- the local time
@@ -128,12 +127,11 @@ def effect_done(reply: Reply, event: Event) -> None:
     """The platform tried what the last plan asked: say how it went, then the question again."""
     use = compress.in_use(reply)
     if use is None or reply.emergency_active():
-        return reply.launch()
+        return reply.nav.launch()
     if event.target not in EFFECT_OUTCOMES:
         return carry_on(reply)  # nothing the engine asked for: the question again
     alerts = reply.record.alerts
     kind, _, outcome = event.target.partition("_")  # timer_set, reminders_need_permission...
-    section = "timers" if kind == "timer" else "reminders"  # (prompts)
     if event.target == "timer_set":
         minutes = reply.settings["compress"][use.pack]["minutes"]
         timer = PackTimer(use.pack, event.detail, reply.now_iso, minutes)
@@ -148,7 +146,7 @@ def effect_done(reply: Reply, event: Event) -> None:
     elif outcome.startswith("need") and (kind == "reminders" or not declined_lately(reply, alerts.declined_at)):
         # Alexa asks by voice; its answer comes back as a permission event, in a new request.
         reply.record.alerts = replace(alerts, waiting_for=kind, waiting_pack=use.pack, asked_at=reply.now_iso)
-        reply.say(f"{section}.asking_permission")
+        reply.say(ASKING_PERMISSION[kind])
         reply.plan.effects.append(AskPermission("timers" if kind == "timer" else "reminders"))
         return reply.end()
     elif kind == "timer":
@@ -166,7 +164,7 @@ def permission(reply: Reply, event: Event) -> None:
     waiting, pack, asked = alerts.waiting_for, alerts.waiting_pack, reply.hours_since(alerts.asked_at)
     reply.record.alerts = replace(alerts, waiting_for=None, waiting_pack=None, asked_at=None)
     if waiting is None or pack is None or asked is None or reply.emergency_active():
-        return reply.launch()
+        return reply.nav.launch()
     if event.target == "accepted":
         if asked * 60 <= reply.settings["timers"]["answer_within_minutes"]:
             plan_timer(reply, pack) if waiting == "timer" else plan_reminders(reply)
@@ -256,5 +254,5 @@ def remember_zone(reply: Reply) -> None:
 
 def carry_on(reply: Reply) -> None:
     if reply.step is not None and reply.step.is_question and reply.record.side_question is None:
-        return reply.render_step(reply.step)
-    reply.carry_on()
+        return reply.nav.render_step(reply.step)
+    reply.nav.carry_on()

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
-
-from skill.engine import content  # (packs: the one list of compress kinds)
+from skill.engine import protocol  # (packs: the one list of compress kinds)
 from skill.engine.plan import ClockTime, Line
+from skill.engine.protocol import Step
 from skill.engine.record import parse_time
-
-if TYPE_CHECKING:
-    from skill.engine.content import Step
-    from skill.engine.guide import Reply
+from skill.engine.reply import Reply
 
 
 def todays_step(reply: Reply) -> Step:
     """The compress step that fits this person now (cold today, moist heat, heat first, cold only)."""
-    return reply.protocol.steps[reply.route(reply.protocol.role("compress"), consume=False)]
+    return reply.protocol.steps[reply.nav.route(reply.protocol.role("compress"), consume=False)]
 
 
 def pack_params(reply: Reply, step: Step) -> dict:
@@ -32,7 +28,7 @@ def pack_params(reply: Reply, step: Step) -> dict:
     of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...").
     A step with ``pack: in_use`` (the timer offer after "the pack is on") speaks of the pack in use: its
     {minutes}, its name as {pack} and {when} it comes off."""
-    timings = {name: reply.settings["compress"][name] for name in content.packs(reply.protocol)}
+    timings = {name: reply.settings["compress"][name] for name in protocol.packs(reply.protocol)}
     params = {}
     for name, spec in timings.items():
         params[f"{name}_minutes"] = spec["minutes"]
@@ -115,7 +111,7 @@ def _duration(minutes: int) -> Line:
 
 
 def packs(reply: Reply) -> list[str]:
-    return content.packs(reply.protocol)
+    return protocol.packs(reply.protocol)
 
 
 def time_left(reply: Reply) -> Line | None:

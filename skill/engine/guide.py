@@ -3,34 +3,75 @@
 It knows the protocol and the person's record, nothing about Alexa or HTTP. Every turn ends with
 either a question (the session stays open, with a reprompt) or nothing to ask (the session ends).
 
-How one event is answered (``Reply.answer_event``), in order:
-1. the session ended: nothing is said (an unanswered clarifying question counts as an emergency);
-2. "do your legs feel weak or numb?" is being asked: it stands until answered, whatever is said;
-3. a request that opens a session first runs the episode logic (a long gap means a new spasm);
-4. free words ("i can't feel my legs", "nah", "how long do I keep the ice on"): a red flag first
-   (``outcomes.triage``), answered this turn whatever else was going on; else what the words mean
-   (``Reply.hear``, in ``understanding``'s order: an answer, a request, a question, a pain report, a
-   symptom, a remark);
-5. a launch, a "my back is spasming", or any other request that opens a session: the coming-back
-   logic (``Reply.launch``: an emergency reminder first, the safety questions again after 12 hours,
-   today's compress plan, else an offer to carry on);
-6. a side question is being asked (``side_questions``): its table answers, or lets the event through;
-7. stop, cancel and "delete my data" work the same everywhere;
-8. nothing is under way (a one-shot "yes", a finished guide): answered as a launch;
-9. otherwise ``EVENTS`` says what the event does on the current step.
+How one event is answered: the rows of ``ANSWERING``, in order (each row says why it is where it is):
+the session ending, the platform's reports (effects, permissions, the player), a clarifying question
+that stands until answered, the player's controls, the episode logic for every request that opens a
+session, free words (``hear``: a red flag first, then the rows of ``HEARING``), launches, a side
+question's own table (``side_questions.SIDE_QUESTIONS``), stop / cancel / "delete my data", and
+finally ``EVENTS``: what the event does on the current step, by the step's answers in protocol.yaml.
+
+One utterance, from the request to the words, each hop a named table:
+    "i can't feel my legs", said at "ready for the next step?"
+    1. ``POST /alexa`` (skill/web/endpoint.py): the request is verified and handed to the ask-sdk skill.
+    2. skill/alexa/handlers.py ``request_handlers``: the first handler that can handle it wins. Alexa
+       resolved ``CannotDoIntent`` with the free words "feel my legs"; ``SymptomHandler`` puts the
+       carrier phrase's meaning ("i cannot", ``CARRIERS``) back in front: ``Event("describe", ...)``.
+    3. skill/alexa/turns.py ``run_turn``: the record from the store, the device, then ``Guide.handle``.
+    4. Here: ``Guide.handle`` reads the record (record.py), and ``GuideTurn.answer_event`` tries the rows
+       of ``ANSWERING``: the row for free words calls ``hear``; ``outcomes.find`` matches the words
+       against red_flags.yaml (triage.py): a tier-1 sign, so ``outcomes.emergency`` plans the lines
+       ``emergency.say`` and ``emergency.reasons.<flag>``, a card, and cancels the pack timers
+       (``alerts.cancel_everything``). (A plain "yes" would reach the last row instead: ``EVENTS["yes"]``,
+       ``GuideTurn.answer``, the step's ``answers.yes`` in protocol.yaml, its ``RECORDS`` fact, and
+       ``go`` to the next step, whose ``steps.<id>.say`` and ``.ask`` are planned.)
+    5. Back in ``run_turn``: the effects are carried out (skill/alexa/effects.py), the new record saved,
+       and skill/render.py turns each prompt key into words from prompts/<locale>.yaml, with the
+       locale's emergency number (locales.yaml), into the response's SSML and card.
+
+Modules depend downward only (tests/test_engine_imports.py): this module and ``rules`` at the top;
+``side_questions``, ``outcomes``, ``alerts``, ``playback``, ``compress`` below, each taking the
+``Reply`` of reply.py and moving through the guide only by its ``Navigation``; content.py, protocol.py,
+triage.py, understanding.py, record.py and plan.py at the bottom, importing no code above them.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import functools
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Callable
 
 from skill.engine import alerts, compress, outcomes, playback, side_questions
-from skill.engine.content import Content, Step, Transition, default_content
-from skill.engine.plan import Card, Event, Line, Plan, Turn
-from skill.engine.record import Record, iso, since
+from skill.engine.content import CONTENT_DIR, Content, read_content
+from skill.engine.outcomes import Finding
+from skill.engine.plan import Card, Event, Line, Plan, TurnResult
+from skill.engine.protocol import EngineNames, Step, Transition
+from skill.engine.record import Record, iso
+from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
+from skill.engine.understanding import Reading
+
+# What the engine's code gives a meaning to, for the content check (content.py imports none of it).
+ENGINE_NAMES = EngineNames(
+    conditions=frozenset(CONDITIONS),
+    records=frozenset(RECORDS),
+    includes=frozenset(INCLUDES),
+    side_questions=frozenset(side_questions.SIDE_QUESTIONS),
+    clarify_prompts=side_questions.clarify_prompt_keys,
+)
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    """The content files in ``directory``, checked against this engine."""
+    return read_content(directory, ENGINE_NAMES)
+
+
+@functools.cache
+def default_content() -> Content:
+    """The shipped content, loaded and checked once per process."""
+    return load_content()
+
 
 # Events that mean the same thing whatever step the person is on, so a request that opens a session
 # with one of them is taken at its word ("Alexa, tell back spasm coach go to breathing"). Anything
@@ -51,139 +92,47 @@ class Guide:
     def __init__(self, content: Content | None = None):
         self.content = content or default_content()
 
-    def handle(self, raw_record: dict | None, event: Event, now: datetime, locale: str | None = None) -> Turn:
+    def handle(self, raw_record: dict | None, event: Event, now: datetime, locale: str | None = None) -> TurnResult:
         record = Record.from_json(raw_record, now, self.content.known)
         side_questions.drop_if_stale(record)
-        reply = Reply(self.content, record, now, locale, opening=event.opens_session)
-        reply.event_zone = event.zone
-        reply.event_tracks = event.tracks
-        reply.device_event = event  # what the device's player holds (playback.held_offset)
-        alerts.remember_zone(reply)
-        reply.answer_event(event)
-        if not reply.answered_as_player:
-            playback.stop_if_sounding(reply, event)
+        turn = GuideTurn(self.content, record, now, event, locale)
+        alerts.remember_zone(turn)
+        turn.answer_event(event)
+        if not turn.answered_as_player:
+            playback.stop_if_sounding(turn, event)
+        # (``record``, not ``turn.record``: after "delete my data" the turn holds a fresh one, and the caller
+        # erases what is stored.)
         record.last_seen = iso(now)
-        return Turn(state=record.to_json(), plan=reply.plan)
+        return TurnResult(state=record.to_json(), plan=turn.plan)
 
 
-class Reply:
-    """One turn being built: its methods change ``record`` (this turn's own copy) and add to ``plan``."""
+class GuideTurn(Reply):
+    """The guide's side of one turn: it walks the protocol (``Navigation``, which the helper modules see
+    as ``reply.nav``) on top of the turn's state and plan (``Reply``), and answers the event through
+    the tables below (``ANSWERING``, ``HEARING``, ``EVENTS``)."""
 
-    def __init__(self, content: Content, record: Record, now: datetime, locale: str | None, opening: bool):
-        self.content = content
-        self.protocol = content.protocol
-        self.settings = content.protocol.settings
-        self.record = record
-        self.now = now
-        self.now_iso = iso(now)
-        self.locale = locale
-        self.opening = opening  # this request opened a session
-        self.event_zone: str | None = None  # the device's time zone, when the event says it
-        self.event_tracks: frozenset = frozenset()  # the breathing tracks the device can be played
-        self.answered_as_player = False  # "Alexa, pause" and the like, answered by playback.control
-        self.device_event: Event | None = None
-        self.plan = Plan()
+    def __init__(self, content: Content, record: Record, now: datetime, event: Event, locale: str | None):
+        super().__init__(content, record, now, event, locale)
+        self.nav = self
 
-    # ------------------------------------------------------------------ what we know
-    @property
-    def step(self) -> Step | None:
-        return self.protocol.steps.get(self.record.step) if self.record.step else None
-
-    def hours_since(self, value: str | None) -> float | None:
-        delta = since(value, self.now)
-        return None if delta is None else delta.total_seconds() / 3600
-
-    def emergency_active(self) -> bool:
-        last = self.record.last_emergency
-        if last is None or last.acknowledged:
-            return False
-        return self.within_reminder_window(last.at)
-
-    def screening_done(self) -> bool:
-        """Every emergency question answered "no" in this episode."""
-        return self.record.episode.screened_at is not None
-
-    def nothing_under_way(self) -> bool:
-        """No question is waiting for an answer: before the first turn, after the guide ended, or
-        after an emergency answer (which ends the guide)."""
-        step = self.step
-        return step is None or step.kind == "end" or (step.kind == "outcome" and step.tier == 1)
-
-    def episode_lapsed(self) -> bool:
-        hours = self.hours_since(self.record.last_seen)
-        return self.record.step is not None and hours is not None and hours >= self.settings["episode_gap_hours"]
-
-    def maybe_new_episode(self) -> bool:
-        if self.episode_lapsed():
-            self.record.start_new_episode(self.now)
-            return True
-        return False
-
-    # ------------------------------------------------------------------ building the plan
-    def say(self, key: str, **params) -> None:
-        self.plan.lines.append(Line(key, params))
-
-    def ask(self, key: str, reprompt_key: str, **params) -> None:
-        self.plan.question = Line(key, params)
-        self.plan.reprompt = Line(reprompt_key, params)
-        self.plan.end_session = False
-
-    def end(self) -> None:
-        self.plan.question = None
-        self.plan.reprompt = None
-        self.plan.end_session = True
+    def ask_side_question(self, name: str, flag: str | None = None) -> None:
+        side_questions.ask(self, name, flag)
 
     # ------------------------------------------------------------------ one event
     def answer_event(self, event: Event) -> None:
-        if event.kind == "session_ended":
-            return self.session_ended()
-        if event.kind == "effect_done":
-            return alerts.effect_done(self, event)
-        if event.kind == "permission":
-            return alerts.permission(self, event)
-        if event.kind == "playback":
-            return playback.report(self, event)
-        question = self.record.side_question
-        if question is not None and question.name == "clarify_red_flag":
-            # "Do your legs feel weak or numb?" stands until answered: anything else escalates.
-            side_questions.handle(self, event)
-            return
-        if playback.control(self, event):
-            self.answered_as_player = True  # "Alexa, pause" while the breathing track plays
-            return
-        if event.kind == "breathe":
-            # "A five minute breathing session": the length is kept for the breathing step, which is a
-            # place like any other ("go to breathing"), the safety questions first.
-            self.record.breathing_minutes = event.minutes or self.record.breathing_minutes
-            event = replace(event, kind="jump", target=self.breathing_target())
-        if self.opening:
-            # The same episode logic for every way in: after a long gap, this is a new spasm.
-            self.maybe_new_episode()
-        if event.kind == "describe":
-            return self.hear(event)
-        if event.kind == "launch":
-            return self.launch()
-        if event.kind == "start":
-            return self.begin()
-        if self.opening and event.kind not in SELF_CONTAINED:
-            return self.open_with(event)
-        if self.opening and event.kind not in ANYWHERE and (self.emergency_active() or self.record.step is None):
-            # An emergency reminder comes first; a new episode starts with the safety questions.
-            return self.launch(requested=event.target if event.kind == "jump" else None)
-        if self.opening and event.kind == "jump" and compress.plan_moved_on(self):
-            self.say_plan_moved_on()
-        if self.record.side_question is not None and side_questions.handle(self, event):
-            return
-        if event.kind in ("stop", "cancel"):
-            return self.stop()
-        if event.kind == "delete_data":
-            return side_questions.ask(self, "confirm_delete")
-        if self.nothing_under_way() and not (event.kind == "jump" and self.step is not None and self.step.kind == "end"):
-            return self.launch()  # (a place asked for by name after the guide has finished is gone to)
-        EVENTS[event.kind](self, event)
+        """The first row of ``ANSWERING`` whose condition holds answers the event; a row that hands an event
+        back (rewritten, or as it was) lets the rows after it answer."""
+        for _, applies, answer in ANSWERING:
+            if applies(self, event):
+                handed_back = answer(self, event)
+                if not isinstance(handed_back, Event):
+                    return
+                event = handed_back
+        raise AssertionError("the last row of ANSWERING answers every event")
 
     def hear(self, event: Event) -> None:
-        """Free words: a red flag first, then what ``understanding`` reads in them."""
+        """Free words: a red flag first (answered this turn, whatever else was going on), then what
+        ``understanding`` reads in them, answered by the first row of ``HEARING`` that fits."""
         finding = outcomes.find(self, event)
         if finding is not None and finding.tier in (1, 2):
             return outcomes.triage(self, finding)
@@ -193,61 +142,23 @@ class Reply:
         sign = step.flag if step is not None and step.kind == "screening" else None
         reading = self.content.understanding.read(outcomes.described_text(event), sign, self.content.red_flags)
         self.plan.heard = reading.kind
-
-        def as_event(kind: str) -> None:
-            """The words meant what an intent would have: answer them as that event."""
-            return self.answer_event(replace(event, kind=kind, text="", carrier="", flag=None))
-
         on_a_question = step is not None and self.record.side_question is None
-        if finding is None and (reading.kind in HEARD_REMARKS or reading.kind == "question") \
-                and playback.keeps_playing(self, event):
-            # "My legs feel nice and heavy now", "how long do I keep the ice on?", while the breathing track
-            # plays: heard or answered, and it plays on.
-            if reading.kind == "question":
-                self.answer_question(reading.value)
-            else:
-                self.say(HEARD_REMARKS[reading.kind])
+        heard = Heard(event, finding, reading, step, on_a_question)
+        for _, applies, answer in HEARING:
+            if applies(self, heard):
+                return answer(self, heard)
+        raise AssertionError("the last row of HEARING answers everything")
+
+    def as_event(self, heard: Heard, kind: str) -> None:
+        """The words meant what an intent would have: answer them as that event."""
+        return self.answer_event(replace(heard.event, kind=kind, text="", carrier="", flag=None))
+
+    def answer_as_player(self, event: Event) -> Event | None:
+        """ "Alexa, pause" and the like while the breathing track is on the device: the player's answer."""
+        if playback.control(self, event):
             self.answered_as_player = True
-            return self.end()
-        if reading.kind == "answer" and reading.value == "okay":
-            if on_a_question and step.kind == "screening" and not self.opening:
-                self.say("events.screening_needs_answer")  # "okay" to "any numbness?" is no answer
-                return self.restate()
-            return as_event("yes")  # "okay" to "ready for the next step?" is yes
-        if reading.kind == "answer" or reading.kind == "pain" and reading.value != "same":
-            return as_event(reading.value)
-        if reading.kind == "request" and reading.value in ("repeat", "help"):
-            return as_event(reading.value)
-        if reading.kind == "pain_remark" and on_a_question and "worse" in step.on and "better" not in step.on:
-            return as_event("worse")  # "this one hurts", during an exercise that says "stop if it hurts more"
-        if reading.kind == "nothing":
-            return as_event("fallback")
-        if reading.kind == "pain":  # "no better": no to "has the pain eased?", a remark anywhere else
-            if on_a_question and "better" in step.on:
-                return as_event("no")
-            self.say("events.pain_same")
-        elif reading.kind == "request" and reading.value == "moment":
-            self.say("events.moment")
-        elif reading.kind == "request" and reading.value in REQUESTS_THAT_SAY_YES and on_a_question \
-                and step.on.get("yes") is not None and step.on["yes"].record == REQUESTS_THAT_SAY_YES[reading.value]:
-            return as_event("yes")  # "set a timer" to "shall I set a timer?", "remind me" to "shall I remind you?"
-        elif reading.kind == "request" and reading.value in ("timer", "time_left", "cancel_timer"):
-            # (a timer being set: this plan stands until the platform's second pass words the outcome)
-            alerts.timer_request(self, reading.value)
-        elif reading.kind == "request" and reading.value == "pack_on" and self.screening_done() \
-                and not self.emergency_active() and not alerts.pack_still_on(self):
-            # "The ice pack is on now", said later than "is the pack on?": it is, and the timer is offered.
-            if on_a_question and step.pack in compress.packs(self) and step.plan:
-                return as_event("yes")  # the answer to "is the cold pack on now?"
-            self.record.episode = self.record.episode.with_compress(compress.todays_step(self).pack, self.now)
-            return self.go(self.protocol.roles["pack_on"])
-        elif reading.kind == "request" and reading.value in ("reminder", "cancel_reminders", "next_due"):
-            alerts.reminder_request(self, reading.value)
-        elif reading.kind == "question":
-            self.answer_question(reading.value)
-        elif finding is None and (reading.kind == "symptom" or not self.opening):
-            self.say(HEARD_REMARKS[reading.kind])  # (opening a session, the welcome acknowledges a remark)
-        self.carry_on()
+            return None
+        return event
 
     def answer_question(self, question_id: str) -> None:
         question = self.content.understanding.question(question_id)
@@ -325,15 +236,6 @@ class Reply:
         self.say("compress_plan.changed")
         self.plan.lines.extend(compress.todays_plan(self))
 
-    def urgent_standing(self) -> bool:
-        urgent = self.record.episode.urgent
-        return urgent is not None and self.within_reminder_window(urgent.at)
-
-    def within_reminder_window(self, moment: str) -> bool:
-        """Recent enough for an emergency or a "see a doctor today" to be said again (a day)."""
-        hours = self.hours_since(moment)
-        return hours is not None and hours < self.settings["emergency_reminder_hours"]
-
     def open_with(self, event: Event) -> None:
         """A request that opened a session with an answer meant for some step ("yes", "next", or an
         utterance Alexa could not resolve): answer as a launch, keeping what the words said."""
@@ -395,10 +297,6 @@ class Reply:
         self.say_urgent_reminder()
         self.say("events.stop")
         self.end()
-
-    def say_urgent_reminder(self) -> None:
-        if self.urgent_standing():
-            self.say("urgent.reminder")
 
     def forget_everything(self) -> None:
         self.plan.forget_user = True
@@ -614,22 +512,275 @@ class Reply:
 
 
 # What each event does on a step (stop, cancel, "delete my data", launches and descriptions are
-# answered before a step is consulted: see Reply.answer_event).
-EVENTS: dict[str, Callable[[Reply, Event], None]] = {
-    "yes": Reply.answer,
-    "no": Reply.answer,
-    "unsure": Reply.answer,
-    "better": Reply.answer,
-    "worse": Reply.answer,
-    "next": Reply.next,
-    "back": Reply.back,
-    "repeat": Reply.repeat,
-    "start_over": Reply.start_over,
-    "jump": Reply.jump,
-    "pause": Reply.pause,
-    "resume": Reply.resume,
-    "help": Reply.help,
-    "fallback": Reply.fallback,
-    "heat_worse": Reply.heat_worse,
-    "unsupported": Reply.unsupported,
+# answered before a step is consulted: see GuideTurn.answer_event).
+EVENTS: dict[str, Callable[[GuideTurn, Event], None]] = {
+    "yes": GuideTurn.answer,
+    "no": GuideTurn.answer,
+    "unsure": GuideTurn.answer,
+    "better": GuideTurn.answer,
+    "worse": GuideTurn.answer,
+    "next": GuideTurn.next,
+    "back": GuideTurn.back,
+    "repeat": GuideTurn.repeat,
+    "start_over": GuideTurn.start_over,
+    "jump": GuideTurn.jump,
+    "pause": GuideTurn.pause,
+    "resume": GuideTurn.resume,
+    "help": GuideTurn.help,
+    "fallback": GuideTurn.fallback,
+    "heat_worse": GuideTurn.heat_worse,
+    "unsupported": GuideTurn.unsupported,
 }
+
+
+# ---------------------------------------------------------------------------- how an event is answered
+# Rows of (why, when, answer), tried in order: the first row whose ``when`` holds answers the event, unless
+# its answer hands an event back (as it was, or rewritten), for the rows after it to answer.
+Condition = Callable[[GuideTurn, Event], bool]
+Answer = Callable[[GuideTurn, Event], "Event | None"]
+
+
+def kind_is(*kinds: str) -> Condition:
+    return lambda turn, event: event.kind in kinds
+
+
+def _always(turn: GuideTurn, event: Event) -> bool:
+    return True
+
+
+def _clarifying(turn: GuideTurn, event: Event) -> bool:
+    question = turn.record.side_question
+    return question is not None and question.name == "clarify_red_flag"
+
+
+def _answer_clarifying(turn: GuideTurn, event: Event) -> None:
+    side_questions.handle(turn, event)  # (its table escalates anything but a clear "only the pain")
+
+
+def _breathing_as_a_place(turn: GuideTurn, event: Event) -> Event:
+    """The length asked for is kept for the breathing step, which is gone to like any other place (the
+    safety questions first)."""
+    turn.record.breathing_minutes = event.minutes or turn.record.breathing_minutes
+    return replace(event, kind="jump", target=turn.breathing_target())
+
+
+def _opening(turn: GuideTurn, event: Event) -> bool:
+    return turn.opening
+
+
+def _new_episode_if_lapsed(turn: GuideTurn, event: Event) -> Event:
+    turn.maybe_new_episode()
+    return event
+
+
+def _opening_with_words_for_a_step(turn: GuideTurn, event: Event) -> bool:
+    return turn.opening and event.kind not in SELF_CONTAINED
+
+
+def _opening_to_a_reminder_or_a_new_episode(turn: GuideTurn, event: Event) -> bool:
+    return turn.opening and event.kind not in ANYWHERE and (turn.emergency_active() or turn.record.step is None)
+
+
+def _launch_keeping_the_place_asked_for(turn: GuideTurn, event: Event) -> None:
+    turn.launch(requested=event.target if event.kind == "jump" else None)
+
+
+def _opening_on_a_plan_that_moved_on(turn: GuideTurn, event: Event) -> bool:
+    return turn.opening and event.kind == "jump" and compress.plan_moved_on(turn)
+
+
+def _say_plan_moved_on(turn: GuideTurn, event: Event) -> Event:
+    turn.say_plan_moved_on()
+    return event
+
+
+def _side_question_pending(turn: GuideTurn, event: Event) -> bool:
+    return turn.record.side_question is not None
+
+
+def _answer_side_question(turn: GuideTurn, event: Event) -> Event | None:
+    return None if side_questions.handle(turn, event) else event
+
+
+def _nothing_under_way(turn: GuideTurn, event: Event) -> bool:
+    # (a place asked for by name after the guide has finished is gone to)
+    finished = turn.step is not None and turn.step.kind == "end"
+    return turn.nothing_under_way() and not (event.kind == "jump" and finished)
+
+
+def _on_the_step(turn: GuideTurn, event: Event) -> None:
+    EVENTS[event.kind](turn, event)
+
+
+ANSWERING: tuple[tuple[str, Condition, Answer], ...] = (
+    ("the session ended: nothing is said (an unanswered clarifying question counts as an emergency)",
+     kind_is("session_ended"), lambda turn, event: turn.session_ended()),
+    ("how the timer or reminders the last plan asked for went", kind_is("effect_done"), alerts.effect_done),
+    ("Alexa's answer to a permission request", kind_is("permission"), alerts.permission),
+    ("what the player reports about the breathing track", kind_is("playback"), playback.report),
+    ("\"do your legs feel weak or numb?\" stands until answered, whatever is said", _clarifying, _answer_clarifying),
+    ("\"Alexa, pause\" and the like while the breathing track is on the device", _always, GuideTurn.answer_as_player),
+    ("\"a five minute breathing session\": a place like any other", kind_is("breathe"), _breathing_as_a_place),
+    ("every way into a session: after a long gap, this is a new spasm", _opening, _new_episode_if_lapsed),
+    ("free words: a red flag first, then what they mean (HEARING)", kind_is("describe"), GuideTurn.hear),
+    ("\"open back spasm coach\": the coming-back logic", kind_is("launch"), lambda turn, event: turn.launch()),
+    ("\"my back is spasming\": the guide from the start", kind_is("start"), lambda turn, event: turn.begin()),
+    ("a session opened with words meant for some step (\"yes\", \"next\"): a launch, keeping what they said",
+     _opening_with_words_for_a_step, GuideTurn.open_with),
+    ("opening: an emergency reminder comes first; a new episode starts with the safety questions",
+     _opening_to_a_reminder_or_a_new_episode, _launch_keeping_the_place_asked_for),
+    ("opening with a place asked for by name, the plan having moved on: today's pack is said first",
+     _opening_on_a_plan_that_moved_on, _say_plan_moved_on),
+    ("a side question answers, or lets the event go on (side_questions.SIDE_QUESTIONS)",
+     _side_question_pending, _answer_side_question),
+    ("stop and cancel work the same everywhere: the place saved, a kind goodbye",
+     kind_is("stop", "cancel"), lambda turn, event: turn.stop()),
+    ("\"delete my data\": asked to confirm first", kind_is("delete_data"),
+     lambda turn, event: side_questions.ask(turn, "confirm_delete")),
+    ("nothing under way (a one-shot \"yes\", a finished guide): answered as a launch",
+     _nothing_under_way, lambda turn, event: turn.launch()),
+    ("on a step: EVENTS says what the event does there", _always, _on_the_step),
+)
+
+
+# ---------------------------------------------------------------------------- how free words are answered
+@dataclass(frozen=True)
+class Heard:
+    """Free words that are no emergency, as ``understanding`` read them, and where they were said."""
+
+    event: Event
+    finding: Finding | None  # a tier-3 red flag, its advice already said
+    reading: Reading
+    step: Step | None
+    on_a_question: bool  # the step's own question is pending (no side question)
+
+    def means(self, kind: str, *values: str) -> bool:
+        return self.reading.kind == kind and (not values or self.reading.value in values)
+
+
+HeardCondition = Callable[[GuideTurn, Heard], bool]
+HeardAnswer = Callable[[GuideTurn, Heard], None]
+
+
+def as_event(kind: str | None = None) -> HeardAnswer:
+    """Answered as the event the words meant (``kind``, else the value they were read as)."""
+    return lambda turn, heard: turn.as_event(heard, kind or heard.reading.value)
+
+
+def then_carry_on(act: HeardAnswer) -> HeardAnswer:
+    """``act``, then back to where the person was (the question again)."""
+
+    def answer(turn: GuideTurn, heard: Heard) -> None:
+        act(turn, heard)
+        turn.carry_on()
+
+    return answer
+
+
+def _heard_over_the_track(turn: GuideTurn, heard: Heard) -> bool:
+    remark_or_question = heard.reading.kind in HEARD_REMARKS or heard.reading.kind == "question"
+    return heard.finding is None and remark_or_question and playback.keeps_playing(turn, heard.event)
+
+
+def _answer_over_the_track(turn: GuideTurn, heard: Heard) -> None:
+    if heard.reading.kind == "question":
+        turn.answer_question(heard.reading.value)
+    else:
+        turn.say(HEARD_REMARKS[heard.reading.kind])
+    turn.answered_as_player = True
+    turn.end()
+
+
+def _okay_to_a_safety_question(turn: GuideTurn, heard: Heard) -> bool:
+    return heard.means("answer", "okay") and heard.on_a_question and heard.step.kind == "screening" \
+        and not turn.opening
+
+
+def _needs_a_safety_answer(turn: GuideTurn, heard: Heard) -> None:
+    turn.say("events.screening_needs_answer")
+    turn.restate()
+
+
+def _an_answer_or_a_change_in_pain(turn: GuideTurn, heard: Heard) -> bool:
+    return heard.means("answer") or heard.means("pain") and heard.reading.value != "same"
+
+
+def _it_hurts_during_an_exercise(turn: GuideTurn, heard: Heard) -> bool:
+    on = heard.step.on if heard.on_a_question else {}
+    return heard.means("pain_remark") and "worse" in on and "better" not in on
+
+
+def _no_better_to_has_it_eased(turn: GuideTurn, heard: Heard) -> bool:
+    return heard.means("pain") and heard.on_a_question and "better" in heard.step.on
+
+
+def _the_request_its_question_offers(turn: GuideTurn, heard: Heard) -> bool:
+    if not heard.means("request", *REQUESTS_THAT_SAY_YES) or not heard.on_a_question:
+        return False
+    yes = heard.step.on.get("yes")
+    return yes is not None and yes.record == REQUESTS_THAT_SAY_YES[heard.reading.value]
+
+
+def _pack_newly_on(turn: GuideTurn, heard: Heard) -> bool:
+    return heard.means("request", "pack_on") and turn.screening_done() and not turn.emergency_active() \
+        and not alerts.pack_still_on(turn)
+
+
+def _pack_on_to_is_the_pack_on(turn: GuideTurn, heard: Heard) -> bool:
+    step = heard.step
+    return _pack_newly_on(turn, heard) and heard.on_a_question and step.pack in compress.packs(turn) and bool(step.plan)
+
+
+def _pack_put_on(turn: GuideTurn, heard: Heard) -> None:
+    turn.record.episode = turn.record.episode.with_compress(compress.todays_step(turn).pack, turn.now)
+    turn.go(turn.protocol.roles["pack_on"])
+
+
+def _say_off_time_if_on(turn: GuideTurn, heard: Heard) -> None:
+    if alerts.pack_still_on(turn) and not turn.emergency_active():
+        alerts.say_off_time(turn)  # "take the cold pack off at 9:15"
+
+
+def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
+    remark = heard.reading.kind in HEARD_REMARKS
+    return remark and heard.finding is None and (heard.means("symptom") or not turn.opening)
+
+
+HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
+    ("a remark or a question while the breathing track plays: heard or answered, and it plays on",
+     _heard_over_the_track, _answer_over_the_track),
+    ("\"okay\" to a safety question is no answer", _okay_to_a_safety_question, _needs_a_safety_answer),
+    ("\"okay\" to anything else (\"ready for the next step?\") is yes",
+     lambda turn, heard: heard.means("answer", "okay"), as_event("yes")),
+    ("an answer (\"nah\", \"yeah a bit\"), or the pain better or worse: that event",
+     _an_answer_or_a_change_in_pain, as_event()),
+    ("\"say that again\", \"what do you mean?\"", lambda turn, heard: heard.means("request", "repeat", "help"),
+     as_event()),
+    ("\"this one hurts\", during an exercise that says stop if it hurts more", _it_hurts_during_an_exercise,
+     as_event("worse")),
+    ("nothing the skill can read", lambda turn, heard: heard.means("nothing"), as_event("fallback")),
+    ("\"no better\" to \"has the pain eased?\" is no", _no_better_to_has_it_eased, as_event("no")),
+    ("\"no better\" anywhere else: heard", lambda turn, heard: heard.means("pain"),
+     then_carry_on(lambda turn, heard: turn.say("events.pain_same"))),
+    ("\"give me a moment\"", lambda turn, heard: heard.means("request", "moment"),
+     then_carry_on(lambda turn, heard: turn.say("events.moment"))),
+    ("\"set a timer\" to \"shall I set a timer?\", \"remind me\" to \"shall I remind you?\": yes",
+     _the_request_its_question_offers, as_event("yes")),
+    ("a timer: set one, how long is left, cancel it (a timer being set: the plan stands until the platform's "
+     "second pass words the outcome)", lambda turn, heard: heard.means("request", "timer", "time_left", "cancel_timer"),
+     then_carry_on(lambda turn, heard: alerts.timer_request(turn, heard.reading.value))),
+    ("\"the ice pack is on now\" to \"is the cold pack on now?\": yes", _pack_on_to_is_the_pack_on, as_event("yes")),
+    ("\"the ice pack is on now\", said later than \"is the pack on?\": it is, and the timer is offered",
+     _pack_newly_on, _pack_put_on),
+    ("\"the ice pack is on now\" when it is on already, or before the safety questions are done: when it comes "
+     "off, if it is on, and the question again", lambda turn, heard: heard.means("request", "pack_on"),
+     then_carry_on(_say_off_time_if_on)),
+    ("reminders: set them, cancel them, when the next pack is due",
+     lambda turn, heard: heard.means("request", "reminder", "cancel_reminders", "next_due"),
+     then_carry_on(lambda turn, heard: alerts.reminder_request(turn, heard.reading.value))),
+    ("a question: its answer", lambda turn, heard: heard.means("question"),
+     then_carry_on(lambda turn, heard: turn.answer_question(heard.reading.value))),
+    ("a remark: heard (opening a session, the welcome acknowledges it)", _a_remark,
+     then_carry_on(lambda turn, heard: turn.say(HEARD_REMARKS[heard.reading.kind]))),
+    ("anything else: back to where the person was", lambda turn, heard: True, lambda turn, heard: turn.carry_on()),
+)

@@ -11,17 +11,13 @@ question with yes.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
-
-from skill.engine import alerts, side_questions
+from skill.engine import alerts
 from skill.engine.plan import Card, Event, Line
 from skill.engine.record import Emergency, Urgent
+from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS
 from skill.engine.triage import described_text as _joined
 from skill.engine.triage import spoken_for_someone_else
-
-if TYPE_CHECKING:
-    from skill.engine.guide import Reply
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ def triage(reply: Reply, finding: Finding) -> None:
     reply.record.side_question = None
     if finding.tier == 1:
         if finding.ambiguous:
-            return side_questions.ask(reply, "clarify_red_flag", finding.flag)
+            return reply.nav.ask_side_question("clarify_red_flag", finding.flag)
         return emergency(reply, finding.flag)
     return remind_emergency(reply) if reply.emergency_active() else urgent(reply, finding.flag)
 
@@ -88,10 +84,10 @@ def urgent(reply: Reply, flag: str | None) -> None:
         # Not asked in this episode, or long enough ago for things to have changed.
         if current is not None and current.kind == "screening" and current.tier == 1:
             reply.say("urgent.screening_first")
-            return reply.restate()
+            return reply.nav.restate()
         # Nothing under way (a one-shot): the guide from its start, so "stop what you're doing" comes too.
         start = reply.protocol.start if reply.nothing_under_way() else reply.protocol.roles["screening_start"]
-        return reply.go(start, push=False)
+        return reply.nav.go(start, push=False)
     record.step = reply.protocol.roles["urgent"]
     record.side_question = None
     reply.ask("urgent.ask", "urgent.reprompt")
@@ -100,15 +96,32 @@ def urgent(reply: Reply, flag: str | None) -> None:
 def remind_emergency(reply: Reply) -> None:
     """An emergency answer stands: remind, and ask whether they have got help."""
     reply.say("emergency.reminder")
-    side_questions.ask(reply, "confirm_help")
+    reply.nav.ask_side_question("confirm_help")
     reply.plan.triage = "emergency"
+
+
+@dataclass(frozen=True)
+class OutcomeWords:
+    """The prompt keys of a triage outcome: what to do now, its card's title, and the section of the reasons
+    (one per red flag)."""
+
+    say: str
+    card_title: str
+    reasons: str
+
+
+TRIAGE_WORDS = {
+    "emergency": OutcomeWords("emergency.say", "emergency.card_title", "emergency.reasons"),
+    "urgent": OutcomeWords("urgent.say", "urgent.card_title", "urgent.reasons"),
+}
 
 
 def _triage_answer(reply: Reply, outcome: str, flag: str | None) -> None:
     """The words and card for "emergency" or "urgent": the advice, then why (every flag has a reason)."""
-    lines = [Line(f"{outcome}.say")]
+    words = TRIAGE_WORDS[outcome]
+    lines = [Line(words.say)]
     if flag is not None:
-        lines.append(Line(f"{outcome}.reasons.{flag}"))
+        lines.append(Line(f"{words.reasons}.{flag}"))
     reply.plan.lines.extend(lines)
-    reply.plan.card = Card(title=Line(f"{outcome}.card_title"), lines=lines)
+    reply.plan.card = Card(title=Line(words.card_title), lines=lines)
     reply.plan.triage = outcome

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from skill.engine.triage import _compile, prepared
+from skill.engine.triage import MatcherWords, _compile, prepared
 
 
 class PhraseError(ValueError):
@@ -17,15 +17,17 @@ class PhraseError(ValueError):
 
 
 class PhraseBook:
-    def __init__(self, lists: dict[str, list[str]], words: dict | None = None):
-        self.words = {name: tuple(entries) for name, entries in (words or {}).items()}
+    def __init__(self, lists: dict[str, list[str]], words: dict, matcher_words: MatcherWords):
+        self.words = {name: tuple(entries) for name, entries in words.items()}
+        self.matcher_words = matcher_words
         self._lists: dict[str, list[re.Pattern]] = {}
         problems = []
         for name, phrases in lists.items():
             compiled = []
             for phrase in phrases or []:
                 try:
-                    compiled.append(re.compile(f"(?=({_compile(' '.join(phrase.split()), self.words, True)[0]}))"))
+                    body = _compile(" ".join(phrase.split()), self.words, matcher_words, short_words_only=True)[0]
+                    compiled.append(re.compile(f"(?=({body}))"))
                 except ValueError as exc:
                     problems.append(f"{name}: {phrase!r}: {exc}")
             self._lists[name] = compiled
@@ -34,7 +36,7 @@ class PhraseBook:
 
     def _hits(self, name: str, text: str):
         """Whether each place a phrase of ``name`` is found is negated."""
-        subject, starts, negators = prepared(text)
+        subject, starts, negators = prepared(text, self.matcher_words)
         for regex in self._lists.get(name, ()):
             for m in regex.finditer(subject):
                 yield negators[starts[m.start()]] is not None

@@ -208,6 +208,8 @@ class Plan:
 
 
 @dataclass
-class Turn:
+class TurnResult:
+    """What ``Guide.handle`` gives back: the person's new record and the plan for the adapter."""
+
     state: dict
     plan: Plan

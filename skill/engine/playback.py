@@ -18,14 +18,10 @@ track plays stops it, a red flag first of all: the guide's answer is not talked 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
-
 from skill.engine.plan import SILENT_EVENTS, Breathing, Event, Line, PlayAudio, StopAudio
+from skill.engine.protocol import Step
 from skill.engine.record import Playback, parse_time
-
-if TYPE_CHECKING:
-    from skill.engine.content import Step
-    from skill.engine.guide import Reply
+from skill.engine.reply import Reply
 
 # The player is sounding the stream, or holding it where it stopped.
 SOUNDING = frozenset({"PLAYING", "BUFFER_UNDERRUN"})
@@ -199,7 +195,7 @@ def control(reply: Reply, event: Event) -> bool:
         # Skip the rest: the guide goes on from the step after the breathing, in this session.
         reply.plan.effects.append(StopAudio())
         reply.record.step = step
-        reply.go(reply.protocol.steps[step].next)
+        reply.nav.go(reply.protocol.steps[step].next)
         return True
     elif event.kind == "unsupported":
         reply.say("breathing.audio_unsupported")  # the track goes on once this is said

@@ -2,19 +2,17 @@
 records, and lines a step includes. Plain tables, so a reader (and "find usages") can go from a
 name in the protocol to the code it runs; the content loader checks the protocol against their keys.
 
-Each function takes the turn being built (``skill.engine.guide.Reply``).
+Each function takes the turn being built (``skill.engine.reply.Reply``).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from skill.engine import alerts, compress, playback
-
-if TYPE_CHECKING:
-    from skill.engine.content import Step
-    from skill.engine.guide import Reply
+from skill.engine.protocol import Step
+from skill.engine.reply import Reply
 
 
 # ---------------------------------------------------------------------------- router conditions

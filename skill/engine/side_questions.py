@@ -9,16 +9,14 @@ handled as usual ("go to breathing" at "shall we carry on?" just goes there).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import Callable, Mapping
 
 from skill.engine import outcomes
 from skill.engine.plan import Event
 from skill.engine.record import Emergency, Record, SideQuestion
+from skill.engine.reply import Reply
 
-if TYPE_CHECKING:
-    from skill.engine.guide import Reply
-
-Action = Callable[["Reply", Event], None]
+Action = Callable[[Reply, Event], None]
 
 
 @dataclass(frozen=True)
@@ -38,6 +36,12 @@ def ask(reply: Reply, name: str, flag: str | None = None) -> None:
     reply.record.side_question = SideQuestion(name, flag)
     question, reprompt = spec.keys(flag)
     reply.ask(question, reprompt, **spec.params(reply))
+
+
+def clarify_prompt_keys(flag: str) -> tuple[str, ...]:
+    """The prompt keys the clarifying question about red flag ``flag`` uses (for the content check)."""
+    question, reprompt = SIDE_QUESTIONS["clarify_red_flag"].keys(flag)
+    return question, reprompt, f"clarify.{flag}.pain_only", f"clarify.{flag}.help"
 
 
 def drop_if_stale(record: Record) -> None:
@@ -88,7 +92,7 @@ KEEP_ASKING: dict[str, Action] = {
 def _resume(reply: Reply, event: Event) -> None:
     reply.record.side_question = None
     reply.record.paused = False
-    reply.render_step(reply.step)
+    reply.nav.render_step(reply.step)
 
 
 def _offer_start_again(reply: Reply, event: Event) -> None:
@@ -97,28 +101,30 @@ def _offer_start_again(reply: Reply, event: Event) -> None:
 
 def _begin_again(reply: Reply, event: Event) -> None:
     reply.maybe_new_episode()
-    reply.start_guide()
+    reply.nav.start_guide()
 
 
 def _goodbye(reply: Reply, event: Event) -> None:
     reply.record.side_question = None
-    reply.finish(reply.protocol.role("goodbye"))
+    reply.nav.finish(reply.protocol.role("goodbye"))
 
 
 # ---------------------------------------------------------------------------- delete my data
 def _delete(reply: Reply, event: Event) -> None:
-    reply.forget_everything()
+    reply.nav.forget_everything()
 
 
 def _keep(reply: Reply, event: Event) -> None:
     reply.record.side_question = None
     reply.say("events.delete_kept")
-    reply.restate()
+    if reply.step is None:  # asked before the guide began ("tell back spasm coach to delete my data")
+        return reply.end()
+    reply.nav.restate()
 
 
 def _keep_and_stop(reply: Reply, event: Event) -> None:
     reply.record.side_question = None
-    reply.stop()  # "I've saved your place" says it is all kept
+    reply.nav.stop()  # "I've saved your place" says it is all kept
 
 
 # ---------------------------------------------------------------------------- after an emergency
@@ -129,7 +135,7 @@ def _got_help(reply: Reply, event: Event) -> None:
     reply.record.side_question = None
     reply.record.trail = []
     reply.say("emergency.got_help")
-    reply.go(reply.protocol.roles["comfort_start"], push=False)
+    reply.nav.go(reply.protocol.roles["comfort_start"], push=False)
 
 
 def _not_yet_helped(reply: Reply, event: Event) -> None:
@@ -161,7 +167,7 @@ def _only_pain(reply: Reply, event: Event) -> None:
     flag = reply.record.side_question.flag
     reply.record.side_question = None
     reply.say(f"clarify.{flag}.pain_only")
-    reply.carry_on()
+    reply.nav.carry_on()
 
 
 def _clarify_described(reply: Reply, event: Event) -> None:
@@ -177,7 +183,7 @@ def _fixed(question: str, reprompt: str) -> Callable[[str | None], tuple[str, st
 
 
 def _stop(reply: Reply, event: Event) -> None:
-    reply.stop()
+    reply.nav.stop()
 
 
 # Yes: carry on at the saved step ({title}); no: ask before starting again; pause: end kindly.

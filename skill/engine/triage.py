@@ -3,9 +3,11 @@
 Pure Python (stdlib and PyYAML only). The phrase list is data, ``skill/content/red_flags.yaml``,
 written for a clinician to read; its header documents the pattern syntax. This module:
 
-- ``normalise(text)``: the one form both the phrases and the utterances are matched in
+- ``matching_form(text)``: the one form both the phrases and the utterances are matched in
   (lowercase, contractions expanded, "not sure"/"don't know" -> "unsure", punctuation -> "." breaks).
 - ``load_red_flags(path)`` / ``default_red_flags()``: parse, validate and compile the phrase list.
+- ``MatcherWords``: the English words the rules below work with (negation cues, clause breaks, subjects,
+  fillers, stop words...), the file's ``matcher_words``, where each list's comment says what it does.
 - ``RedFlags.match(text)``: the most severe red flag described and not negated, or None; a match
   only through a flag's ``ambiguous`` phrases (pain alone could explain them) says so.
 - ``RedFlags.means_pain_only(flag, text)``: the answer to the clarifying question says "only the pain".
@@ -17,7 +19,7 @@ Negation (NegEx-style, deliberately simple):
   stands at most ``NEGATION_WINDOW`` (4) words before the match's first word, in the same clause;
   filler words (a, the, any, is, have, do...) are not counted ("i do not think there is any blood
   in my pee" stays negated);
-- clauses end at punctuation and at the words in ``CLAUSE_BREAKS`` (but, and, however, though...);
+- clauses end at punctuation and at the clause breaks (but, and, however, though...);
   a new subject ("my", "i", "both", "there", "it") also starts a clause unless it follows a
   preposition or a verb of thinking ("i don't think my legs are numb" stays negated;
   "no fever my legs are numb" and "no, i can't feel my legs" do not);
@@ -57,53 +59,12 @@ REQUIRED_IDS = (
     "t2_immune", "t2_lump", "t2_upper_belly",
 )
 
-BOUNDARY = "."  # the clause-break token normalise() puts where punctuation was
-NEGATION_CUES = frozenset({"no", "not", "never", "without", "none", "neither", "nor", "nothing"})
+BOUNDARY = "."  # the clause-break token matching_form() puts where punctuation was
 NEGATION_WINDOW = 4
-# Words that bring something said to be long ago back to now: "i fell years ago and again this morning" is a
-# fall this morning (a flag's ``past`` words then do not count).
-RECENT_WORDS = frozenset({"again", "today", "yesterday", "tonight", "now", "morning", "recently", "just", "earlier",
-                          "week", "weekend", "night", "hour", "hours", "days", "day"})
-# An animal just before a sign is what did it: "the dog peed on the floor" is no red flag. (People, babies and
-# children included, are never excluded this way: a parent may be speaking for any of them.)
-ANIMALS = frozenset({"dog", "dogs", "cat", "cats", "puppy", "puppies", "kitten", "kittens", "pet", "pets", "horse",
-                     "rabbit", "hamster", "bird", "parrot"})
-# Words that end a clause for negation: "no fever but my legs are numb".
-CLAUSE_BREAKS = frozenset({"but", "and", "however", "though", "although", "except", "yet", "whereas",
-                           "plus", "also", "then", "now", "anyway", "because", "cos", "cause"})
-# In an answer to a clarifying question, these start what the person says it is instead ("no, just sore").
-RESTRICTORS = frozenset({"just", "only", "simply", "purely"})
-# A hedged answer is not a clear no: "it's mostly pain", "probably just the pain", "just pain i reckon".
-HEDGES = frozenset({"mostly", "probably", "maybe", "perhaps", "possibly", "reckon", "guess", "suppose", "think",
-                    "might", "unsure"})
-# Inside a negated stretch these carry the negation on to the next item of a list.
-LIST_WORDS = frozenset({"or", "nor"})
-# A new subject starts a new clause ("no fever my legs are numb") ...
-SUBJECTS = frozenset({"my", "i", "both", "there", "it"})
-# ... unless it follows one of these (a preposition, a verb that takes it as an object, or a verb of
-# thinking): "i don't think my legs are numb" stays negated.
-LINKERS = frozenset("""
-    in on at of to from with into onto around between down up under over near by for about across
-    through along behind below above inside like than as both either neither all any
-    think thought believe reckon suppose guess say said saying feel feels felt feeling notice
-    noticed know knew that if whether seem seems mean
-    have has had having got move lift use control hold lost lose losing hurt hurting injured
-    injure bend wet soiled is am are was were be been do does did
-""".split())
-
-SUBJECT_KEEPERS = LINKERS | {"neither", "nor", "not", "or"}
-# Words that do not count towards the negation window ("i do not think there is any blood ...").
-FILLERS = frozenset("a an the any some really very much is am are was were been have has got do does did".split())
-
-# Words too common to be a phrase on their own (a phrase made only of these is refused).
-STOP_WORDS = frozenset("""
-    i me my mine myself a an the is am are was were be been being have has had having do does did
-    it its this that these those there here they them their he she we you your his her our
-    in on at of to from with into onto by for about as than and or but so if when whether then
-    just really very too also still now all some any bit little lot can cannot could would will
-    should may might must not no never none nor neither what which who how why where yes yeah okay
-    ok unsure
-""".split() + [BOUNDARY])
+# The English words the negation, clause and "only the pain" rules work with are data, in red_flags.yaml's
+# ``matcher_words`` (each list's comment there says what it does): see ``MatcherWords``.
+MATCHER_WORD_LISTS = ("negation_cues", "clause_breaks", "list_words", "subjects", "linkers", "fillers", "stop_words",
+                      "recent_words", "animals", "restrictors", "hedges")
 
 GAP_WORDS = 3  # "..." in a phrase: up to this many words
 
@@ -190,16 +151,16 @@ _PARTNER_COMPILED = [re.compile(p) for p, _ in _PARTNER]
 
 def spoken_for_someone_else(text: str) -> bool:
     """Someone describing another person ("he can't move his legs", "my wife's legs have gone"): the words
-    a partner uses, which ``normalise`` turns into the first person."""
+    a partner uses, which ``matching_form`` turns into the first person."""
     words = " ".join(re.sub(r"[^a-z' ]+", " ", (text or "").lower().replace("\u2019", "'")).split())
     words = re.sub(r"(?<=[a-z])'s\b", " is", words)
     return any(pattern.search(words) for pattern in _PARTNER_COMPILED[:-1])  # (not "em", which is "them")
 
 
-def normalise(text: str) -> str:
+def matching_form(text: str) -> str:
     """The form phrases and utterances are matched in.
 
-    >>> normalise("I'm not sure if I can't feel my legs. But no fever!")
+    >>> matching_form("I'm not sure if I can't feel my legs. But no fever!")
     'i am unsure i cannot feel my legs . but no fever'
     """
     text = (text or "").lower().replace("\u2019", "'").replace("\u2018", "'").replace("`", "'")
@@ -233,7 +194,8 @@ def described_text(carrier: str, captured: str | None) -> str:
     carrier = " ".join((carrier or "").split())
     if not carrier:
         return captured
-    if normalise(captured).startswith(normalise(carrier) + " ") or normalise(captured) == normalise(carrier):
+    said, meant = matching_form(captured), matching_form(carrier)
+    if said.startswith(meant + " ") or said == meant:
         return captured
     return f"{carrier} {captured}".strip()
 
@@ -264,12 +226,27 @@ _START = r"(?:^|(?<=\. ))"  # the start of what was said, or of a sentence
 _END = r"(?=\. |$)"  # the end of what was said, or of a sentence
 
 
-def _gap_regex() -> str:
-    blocked = "|".join(sorted(NEGATION_CUES | CLAUSE_BREAKS | {re.escape(BOUNDARY)}))
-    return rf"(?:(?!(?:{blocked}) )[^ ]+ ){{0,{GAP_WORDS}}}"
+@dataclass(frozen=True)  # hashable by value: the red flags and the other phrase lists share ``prepared``'s cache
+class MatcherWords:
+    """The matcher's own words (red_flags.yaml, ``matcher_words``), each a set of single normalised words."""
 
+    negation_cues: frozenset
+    clause_breaks: frozenset
+    list_words: frozenset
+    subjects: frozenset
+    linkers: frozenset
+    fillers: frozenset
+    stop_words: frozenset
+    recent_words: frozenset
+    animals: frozenset
+    restrictors: frozenset
+    hedges: frozenset
 
-_GAP = _gap_regex()
+    @functools.cached_property
+    def gap(self) -> str:
+        """The regex for "..." in a phrase: up to GAP_WORDS words, never a negation cue or a clause break."""
+        blocked = "|".join(sorted(self.negation_cues | self.clause_breaks | {re.escape(BOUNDARY)}))
+        return rf"(?:(?!(?:{blocked}) )[^ ]+ ){{0,{GAP_WORDS}}}"
 
 
 class _Parser:
@@ -336,43 +313,43 @@ class _Parser:
         return options
 
 
-def _regex(seq) -> str:
+def _regex(seq, gap: str) -> str:
     out = []
     for node in seq:
         kind = node[0]
         if kind == "word":
             out.append(re.escape(node[1]) + " ")
         elif kind == "gap":
-            out.append(_GAP)
+            out.append(gap)
         elif kind == "start":
             out.append(_START)
         elif kind == "end":
             out.append(_END)
         else:
             # Longest alternatives first, so the matched text shows the whole phrase.
-            options = sorted((_regex(option) for option in node[1]), key=len, reverse=True)
+            options = sorted((_regex(option, gap) for option in node[1]), key=len, reverse=True)
             out.append("(?:" + "|".join(options) + ")" + ("?" if kind == "opt" else ""))
     return "".join(out)
 
 
-def _can_be_only_stop_words(seq) -> bool:
+def _can_be_only_stop_words(seq, stop_words: frozenset) -> bool:
     """True if some expansion of ``seq`` is empty or made of stop words only."""
     for node in seq:
-        if node[0] == "word" and node[1] not in STOP_WORDS:
+        if node[0] == "word" and node[1] not in stop_words:
             return False
-        if node[0] == "alt" and not any(_can_be_only_stop_words(option) for option in node[1]):
+        if node[0] == "alt" and not any(_can_be_only_stop_words(option, stop_words) for option in node[1]):
             return False
     return True
 
 
-def _anchor_set(node) -> frozenset | None:
+def _anchor_set(node, stop_words: frozenset) -> frozenset | None:
     """Words one of which must appear for ``node`` to match, or None if it can match nothing."""
     if node[0] == "word":
         return frozenset([node[1]])
     if node[0] == "alt":
         words = set()
         for option in node[1]:
-            option_set = _seq_anchor(option)
+            option_set = _seq_anchor(option, stop_words)
             if option_set is None:
                 return None
             words |= option_set
@@ -380,14 +357,14 @@ def _anchor_set(node) -> frozenset | None:
     return None  # optional, gap, anchors
 
 
-def _seq_anchor(seq) -> frozenset | None:
+def _seq_anchor(seq, stop_words: frozenset) -> frozenset | None:
     """The most telling set of words one of which must appear for ``seq`` to match."""
     best = None
     for node in seq:
-        words = _anchor_set(node)
+        words = _anchor_set(node, stop_words)
         if words is None:
             continue
-        rank = (len(words & STOP_WORDS) > 0, len(words))
+        rank = (len(words & stop_words) > 0, len(words))
         if best is None or rank < best[0]:
             best = (rank, words)
     return best[1] if best else None
@@ -410,32 +387,35 @@ def _literal_runs(seq):
         yield " ".join(run)
 
 
-def compile_pattern(pattern: str, words: dict | None = None) -> str:
+def compile_pattern(pattern: str, words: dict | None = None, matcher_words: MatcherWords | None = None) -> str:
     """The regex for one phrase pattern, matched against normalised text plus a trailing space.
 
-    ``words`` holds the named word lists (``@name``). Raises ValueError with a readable reason.
+    ``words`` holds the named word lists (``@name``); ``matcher_words`` defaults to the shipped file's.
+    Raises ValueError with a readable reason.
     """
-    return _compile(pattern, words or {})[0]
+    return _compile(pattern, words or {}, matcher_words or default_red_flags().matcher_words)[0]
 
 
 @functools.lru_cache(maxsize=None)
-def _normal_form(text: str) -> str:
-    """``normalise`` of a fragment of red_flags.yaml, for the load-time checks: the same few thousand
+def _content_matching_form(text: str) -> str:
+    """``matching_form`` of a fragment of red_flags.yaml, for the load-time checks: the same few thousand
     fragments come back over and over (a tenth of the calls are new), and loading is the skill's cold start.
     Only the content's words are kept here, never what a person said."""
-    return normalise(text)
+    return matching_form(text)
 
 
-def _compile(pattern: str, words: dict, short_words_only: bool = False) -> tuple[str, set, frozenset | None]:
+def _compile(pattern: str, words: dict, matcher_words: MatcherWords,
+             short_words_only: bool = False) -> tuple[str, set, frozenset | None]:
     """``short_words_only``: allow a phrase of stop words alone (an answer such as "^no$")."""
     parser = _Parser(pattern, words)
     seq = parser.parse()
-    if not short_words_only and _can_be_only_stop_words(seq):
+    stop_words = matcher_words.stop_words
+    if not short_words_only and _can_be_only_stop_words(seq, stop_words):
         raise _PatternError("can match stop words only (add a word that carries the meaning)")
     for run in _literal_runs(seq):
-        if _normal_form(run) != run:
-            raise _PatternError(f"{run!r} is not in normalised form (write {_normal_form(run)!r})")
-    return r"(?<![^ ])" + _regex(seq), parser.used, _seq_anchor(seq)
+        if _content_matching_form(run) != run:
+            raise _PatternError(f"{run!r} is not in normalised form (write {_content_matching_form(run)!r})")
+    return r"(?<![^ ])" + _regex(seq, matcher_words.gap), parser.used, _seq_anchor(seq, stop_words)
 
 
 # ---------------------------------------------------------------------- the flags
@@ -459,23 +439,24 @@ class RedFlag:
 class RedFlags:
     """The validated, compiled phrase list. Build with ``load_red_flags``."""
 
-    def __init__(self, flags: list[RedFlag], words: dict | None = None):
+    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords):
         self._flags = {flag.id: flag for flag in flags}
         self._order = {flag.id: i for i, flag in enumerate(flags)}
-        self.words = dict(words or {})
+        self.words = dict(words)
+        self.matcher_words = matcher_words
         # One compiled regex per phrase, each behind the words one of which must be present: an
         # utterance only runs the few phrases whose key words it contains.
         self._patterns = []  # (flag, phrase, ambiguous, regex)
         self._by_word: dict[str, list[int]] = {}
         self._always: list[int] = []
         def compiled(phrases):
-            return [re.compile(f"(?=({_compile(p, self.words)[0]}))") for p in phrases]
+            return [re.compile(f"(?=({_compile(p, self.words, matcher_words)[0]}))") for p in phrases]
 
         self._clarify = {flag.id: (compiled(flag.clarify_signs), compiled(flag.pain_only)) for flag in flags}
         self._past = {flag.id: compiled(flag.past) for flag in flags if flag.past}
         for flag in flags:
             for phrase, ambiguous in [*((p, False) for p in flag.phrases), *((p, True) for p in flag.ambiguous)]:
-                body, _, anchor = _compile(phrase, self.words)
+                body, _, anchor = _compile(phrase, self.words, matcher_words)
                 n = len(self._patterns)
                 # A lookahead finds every start position, overlapping ones included.
                 self._patterns.append((flag, phrase, ambiguous, re.compile(f"(?=({body}))")))
@@ -504,7 +485,7 @@ class RedFlags:
     # -- matching
     def explain(self, text: str) -> list[Match]:
         """Every phrase found in ``text``, negated ones included, in text order (for debugging)."""
-        subject, starts, negators = prepared(text)
+        subject, starts, negators = prepared(text, self.matcher_words)
         tokens = subject.split()
         words = set(tokens)
         found = []
@@ -515,7 +496,8 @@ class RedFlags:
             flag, phrase, ambiguous, regex = self._patterns[n]
             for m in regex.finditer(subject):
                 index = starts[m.start()]
-                cue = negators[index] or self._long_ago(flag.id, subject, m.start(), words) or _animal(tokens, index)
+                cue = (negators[index] or self._long_ago(flag.id, subject, m.start(), words)
+                       or self._animal(tokens, index))
                 found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
                                    start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
@@ -525,10 +507,14 @@ class RedFlags:
         """ "past" when words of the flag's ``past`` list follow the sign in its clause ("i had a fall years
         ago"), and nothing in the words brings it back to now ("... and again this morning")."""
         regexes = self._past.get(flag_id, ())
-        if not regexes or RECENT_WORDS & words:
+        if not regexes or self.matcher_words.recent_words & words:
             return None
         clause = subject[start:].split(f" {BOUNDARY} ")[0]
         return "past" if any(regex.search(clause) for regex in regexes) else None
+
+    def _animal(self, tokens: list[str], index: int) -> str | None:
+        """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
+        return "animal" if self.matcher_words.animals & set(tokens[max(index - 2, 0):index]) else None
 
     def match(self, text: str) -> Match | None:
         """The most severe red flag described and not negated: tier 1 before 2 before 3; within a
@@ -557,15 +543,16 @@ class RedFlags:
         found = self.match(text)
         if found is not None and found.tier == 1 and not found.ambiguous:
             return False
-        tokens = normalise(text).split()
-        if HEDGES & set(tokens):  # "dunno", "mostly pain", "probably just the pain": not a clear no
+        tokens = matching_form(text).split()
+        if self.matcher_words.hedges & set(tokens):  # "dunno", "mostly pain", "probably just the pain": not a clear no
             return False
         subject = " ".join(tokens) + " "
         starts = _token_starts(tokens)
         # "No, just the pain": after the answer's "no", "just"/"only" begin what it is instead, so the
         # "no" does not reach the pain words. "Not just the pain" keeps its negation.
-        negators = _negators([BOUNDARY if token in RESTRICTORS and i and tokens[i - 1] != "not" else token
-                              for i, token in enumerate(tokens)])
+        restrictors = self.matcher_words.restrictors
+        negators = _negators([BOUNDARY if token in restrictors and i and tokens[i - 1] != "not" else token
+                              for i, token in enumerate(tokens)], self.matcher_words)
 
         def said(regexes) -> bool:
             return any(negators[starts[m.start()]] is None for regex in regexes for m in regex.finditer(subject))
@@ -575,16 +562,11 @@ class RedFlags:
 
 
 @functools.lru_cache(maxsize=64)
-def prepared(text: str) -> tuple[str, dict, list]:
+def prepared(text: str, matcher_words: MatcherWords) -> tuple[str, dict, list]:
     """``text`` normalised (plus a trailing space), its token offsets and negation scopes: worked out once
     per utterance, since one turn asks the red-flag list and dozens of phrase lists about the same words."""
-    tokens = normalise(text).split()
-    return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens)
-
-
-def _animal(tokens: list[str], index: int) -> str | None:
-    """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
-    return "animal" if ANIMALS & set(tokens[max(index - 2, 0):index]) else None
+    tokens = matching_form(text).split()
+    return " ".join(tokens) + " ", _token_starts(tokens), _negators(tokens, matcher_words)
 
 
 def _token_starts(tokens: list[str]) -> dict:
@@ -596,25 +578,25 @@ def _token_starts(tokens: list[str]) -> dict:
     return starts
 
 
-def _negators(tokens: list[str]) -> list[str | None]:
+def _negators(tokens: list[str], words: MatcherWords) -> list[str | None]:
     """For each token, the negation cue whose scope it is in (or None)."""
     scope: list[str | None] = [None] * len(tokens)
     cue, distance = None, 0
     for i, token in enumerate(tokens):
-        if token == BOUNDARY or token in CLAUSE_BREAKS:
+        if token == BOUNDARY or token in words.clause_breaks:
             cue = None
             continue
-        if token in SUBJECTS and i > 0 and tokens[i - 1] not in SUBJECT_KEEPERS:
+        if token in words.subjects and i > 0 and tokens[i - 1] not in words.linkers:
             cue = None  # a new clause with its own subject: "no fever my legs are numb", "no, i can't..."
         if cue is not None:
-            distance += token not in FILLERS
+            distance += token not in words.fillers
             if distance <= NEGATION_WINDOW:
                 scope[i] = cue
-                if token in LIST_WORDS:
+                if token in words.list_words:
                     distance = 0  # "no numbness or tingling in my legs": the list stays negated
             else:
                 cue = None
-        if token in NEGATION_CUES:
+        if token in words.negation_cues:
             cue, distance = token, 0
     return scope
 
@@ -638,8 +620,9 @@ def _word_lists(raw, problems: list[str]) -> dict:
             text = " ".join(str(entry).split()) if isinstance(entry, (str, int)) else None
             if not text or not re.fullmatch(r"[a-z0-9 ]+", text):
                 problems.append(f"words.{name}: {entry!r} must be plain lowercase words")
-            elif _normal_form(text) != text:
-                problems.append(f"words.{name}: {entry!r} is not in normalised form (write {_normal_form(text)!r})")
+            elif _content_matching_form(text) != text:
+                problems.append(f"words.{name}: {entry!r} is not in normalised form "
+                                f"(write {_content_matching_form(text)!r})")
             elif text in clean:
                 problems.append(f"words.{name}: {entry!r} listed twice")
             else:
@@ -648,11 +631,47 @@ def _word_lists(raw, problems: list[str]) -> dict:
     return words
 
 
-def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
+# One instance per value: the red flags and the phrase lists read from the same file then share ``prepared``'s
+# cache entries, found by identity (a microsecond) instead of by comparing every list (several).
+_ONE_PER_VALUE: dict[MatcherWords, MatcherWords] = {}
+
+
+def _matcher_words(raw, problems: list[str]) -> MatcherWords | None:
+    """The ``matcher_words`` section, or None when it is broken (each problem named in ``problems``)."""
+    section = raw.get("matcher_words") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        problems.append(f"'matcher_words:' must map each of {', '.join(MATCHER_WORD_LISTS)} to words")
+        return None
+    before = len(problems)
+    for name in sorted(set(section) - set(MATCHER_WORD_LISTS)):
+        problems.append(f"matcher_words.{name}: not a list the matcher uses")
+    lists = {}
+    for name in MATCHER_WORD_LISTS:
+        entries = section.get(name)
+        words = entries.split() if isinstance(entries, str) else []
+        if not words:
+            problems.append(f"matcher_words.{name}: must be single words separated by spaces, at least one")
+            continue
+        for word in sorted({w for w in words if not re.fullmatch(r"[a-z]+", w)}):
+            problems.append(f"matcher_words.{name}: {word!r} must be one plain lowercase word")
+        for word in sorted({w for w in words if words.count(w) > 1}):
+            problems.append(f"matcher_words.{name}: {word!r} listed twice")
+        lists[name] = frozenset(words)
+    if len(problems) > before:
+        return None
+    # The clause-break token is never a phrase's own word, like the stop words.
+    loaded = MatcherWords(**{**lists, "stop_words": lists["stop_words"] | {BOUNDARY}})
+    return _ONE_PER_VALUE.setdefault(loaded, loaded)
+
+
+def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]:
     problems: list[str] = []
     flags: list[RedFlag] = []
     if not isinstance(raw, dict) or not isinstance(raw.get("flags"), list):
-        return ["the file needs a top-level 'flags:' list"], flags, {}
+        return ["the file needs a top-level 'flags:' list"], flags, {}, None
+    matcher_words = _matcher_words(raw, problems)
+    if matcher_words is None:
+        return problems, flags, {}, None  # the phrases cannot be read without them
     words = _word_lists(raw, problems)
     used_lists: set[str] = set()
     seen: set[str] = set()
@@ -692,7 +711,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
             for phrase in value:
                 text = " ".join(phrase.split())
                 try:
-                    used_lists |= _compile(text, words)[1]
+                    used_lists |= _compile(text, words, matcher_words)[1]
                 except ValueError as exc:
                     problems.append(f"{where}: {key} {phrase!r}: {exc}")
                     continue
@@ -719,20 +738,37 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict]:
             problems.append(f"{required}: missing (every tier-1 and tier-2 item of clinical.md needs an entry)")
     for name in sorted(set(words) - used_lists):
         problems.append(f"words.{name}: never used by a phrase")
-    return problems, flags, words
+    return problems, flags, words, matcher_words
+
+
+def _read(path: Path):
+    try:
+        return read_yaml(path)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RedFlagError(f"{path.name}: cannot read: {exc}") from exc
+
+
+def _refuse(path: Path, problems: list[str]) -> None:
+    if problems:
+        raise RedFlagError(f"{path.name}:\n  " + "\n  ".join(problems))
 
 
 def load_red_flags(path: str | Path | None = None) -> RedFlags:
     """Read, validate and compile red_flags.yaml; raise RedFlagError listing every problem."""
     path = Path(path) if path is not None else RED_FLAGS_PATH
-    try:
-        raw = read_yaml(path)
-    except (OSError, yaml.YAMLError) as exc:
-        raise RedFlagError(f"{path.name}: cannot read: {exc}") from exc
-    problems, flags, words = _problems(raw)
-    if problems:
-        raise RedFlagError(f"{path.name}:\n  " + "\n  ".join(problems))
-    return RedFlags(flags, words)
+    problems, flags, words, matcher_words = _problems(_read(path))
+    _refuse(path, problems)
+    return RedFlags(flags, words, matcher_words)
+
+
+def load_matcher_words(path: str | Path | None = None) -> MatcherWords:
+    """Only the ``matcher_words`` of red_flags.yaml (for the other phrase lists); raise RedFlagError naming
+    every problem."""
+    path = Path(path) if path is not None else RED_FLAGS_PATH
+    problems: list[str] = []
+    matcher_words = _matcher_words(_read(path), problems)
+    _refuse(path, problems)
+    return matcher_words
 
 
 @functools.cache

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
-from skill.engine.triage import RedFlags, _word_lists, normalise
+from skill.engine.triage import MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -89,7 +89,7 @@ class Understanding:
         return next((q for q in self.questions if q.id == question_id), None)
 
     def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None) -> Reading:
-        words = normalise(text)
+        words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
         asked = self.book.said("question_starts", words)
@@ -164,7 +164,9 @@ def _flat(text: str) -> str:
     return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
 
 
-def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
+def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWords | None = None) -> Understanding:
+    """``matcher_words``: the red-flag list's (by default read from the directory's red_flags.yaml), since these
+    phrases are read on the same normalised text with the same negation rules."""
     raw = _read(directory / "understanding.yaml")
     raw_questions = _read(directory / "questions.yaml")
     problems: list[str] = []
@@ -227,7 +229,7 @@ def load_understanding(directory: Path = CONTENT_DIR) -> Understanding:
     if overlap:
         problems.append(f"word lists defined twice: {sorted(overlap)}")
     try:
-        book = PhraseBook(lists, words)
+        book = PhraseBook(lists, words, matcher_words or load_matcher_words(directory / "red_flags.yaml"))
     except PhraseError as exc:
         problems.append(str(exc))
     if problems:
