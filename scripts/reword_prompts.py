@@ -97,7 +97,8 @@ def main(argv=None) -> int:
                               *(args.pytest_args or [])], cwd=scratch, env=env, capture_output=True, text=True,
                              timeout=args.timeout)
         print(run.stdout[-4000:], run.stderr[-2000:], sep="\n")
-        failed = sorted({line.split()[1] for line in run.stdout.splitlines() if line.startswith(("FAILED tests/", "ERROR tests/"))})
+        failed = sorted({line.split(" ", 1)[1].split(" - ")[0] for line in run.stdout.splitlines()
+                         if line.startswith(("FAILED tests/", "ERROR tests/"))})
         others = [name for name in failed if not name.startswith(SMOKE_TESTS)]
         print(f"failed with the prompts reworded: {len(failed)} ({len(failed) - len(others)} wording smoke tests)")
         for name in failed:

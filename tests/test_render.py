@@ -19,16 +19,31 @@ UTC = LocalClock(zone=lambda: timezone.utc)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
-def with_prompts(change) -> Renderer:
-    """A renderer whose en-US prompts were edited by ``change`` (a function of the raw tree)."""
+def own_words(tree) -> None:
+    """The words these tests read, written here: rewording the shipped prompts changes none of these tests
+    (scripts/reword_prompts.py), which are about how the renderer puts the words together."""
+    tree["reminders"]["set"] = "Okay, I'll remind you {times}."
+    tree["clock"].update(at="at {time}", am="{time} AM", pm="{time} PM")
+    tree["lists"] = {"two": "{first} and {second}", "more": "{first}, {others}"}
+
+
+def content_with(change=None):
+    """The content with the en-US prompts given ``own_words``, then edited by ``change`` (of the raw tree)."""
     tree = yaml.safe_load((CONTENT_DIR / "prompts" / "en-US.yaml").read_text(encoding="utf-8"))
-    change(tree)
-    return Renderer(dataclasses.replace(CONTENT, prompts={**CONTENT.prompts, "en-US": Prompts("en-US", tree)}))
+    own_words(tree)
+    if change is not None:
+        change(tree)
+    return dataclasses.replace(CONTENT, prompts={**CONTENT.prompts, "en-US": Prompts("en-US", tree)})
+
+
+def with_prompts(change=None) -> Renderer:
+    return Renderer(content_with(change))
 
 
 def with_clock_hours(hours: int) -> Renderer:
-    locales = {name: dataclasses.replace(info, clock_hours=hours) for name, info in CONTENT.locales.items()}
-    return Renderer(dataclasses.replace(CONTENT, locales=locales))
+    content = content_with()
+    locales = {name: dataclasses.replace(info, clock_hours=hours) for name, info in content.locales.items()}
+    return Renderer(dataclasses.replace(content, locales=locales))
 
 
 def times(*hours: float) -> tuple[ClockTime, ...]:
@@ -40,7 +55,7 @@ def said(renderer: Renderer, moments) -> str:
 
 
 def test_times_are_joined_with_the_prompts_words():
-    renderer = Renderer(CONTENT)
+    renderer = with_prompts()
     assert said(renderer, times(16)) == "Okay, I'll remind you at 4 PM."
     assert said(renderer, times(16, 18)) == "Okay, I'll remind you at 4 PM and 6 PM."
     assert said(renderer, times(16, 18, 20)) == "Okay, I'll remind you at 4 PM, 6 PM and 8 PM."
@@ -64,7 +79,7 @@ def test_the_am_and_pm_words_come_from_the_prompts():
     (0, "12 AM", "0:00"), (9.5, "9:30 AM", "9:30"), (12, "12 PM", "12:00"), (15 + 40 / 60, "3:40 PM", "15:40"),
 ])
 def test_a_locale_says_the_time_on_its_own_clock(hour, twelve, twenty_four):
-    assert said(Renderer(CONTENT), times(hour)) == f"Okay, I'll remind you at {twelve}."
+    assert said(with_prompts(), times(hour)) == f"Okay, I'll remind you at {twelve}."
     assert said(with_clock_hours(24), times(hour)) == f"Okay, I'll remind you at {twenty_four}."
 
 
