@@ -14,7 +14,7 @@ bootstrap:
 # With no breathing tracks built yet, offline previews are made first (about 7 s, no network) so the
 # skill serves local audio at /audio/ from the start; `make audio` makes the real ones.
 run: bootstrap $(TRACKS)
-	SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} $(PY) -m flask --app skill.app run --host $(HOST) --port $(PORT)
+	SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} SKILL_EXPOSE_PROMPT_KEYS=$${SKILL_EXPOSE_PROMPT_KEYS-1} $(PY) -m flask --app skill.app run --host $(HOST) --port $(PORT)
 
 # The skill under gunicorn, as on a production host (skill/web/gunicorn_conf.py says why each setting):
 # verification on; put it behind TLS (a load balancer or proxy), and set SKILL_STORE / SKILL_ID.

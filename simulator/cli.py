@@ -34,7 +34,7 @@ COMMANDS = """Commands:
   :button play|pause|next|previous   press a button on the device
   :timers  :reminders   what the fake Alexa API holds for you
   :session              the session attributes Alexa is carrying
-  :explain on|off       show how each utterance was matched to an intent
+  :explain on|off       show how each utterance was matched to an intent, and the prompt keys said
   :help  :quit"""
 
 
@@ -78,6 +78,11 @@ def print_exchange(exchange, explain: bool, out=sys.stdout) -> None:
         print(f"  [directives] {exchange.directives}", file=out)
     if exchange.note and exchange.note != "(reprompt)":
         print(f"  {exchange.note}", file=out)
+    keys = exchange.keys
+    if explain and (keys.say or keys.reprompt or keys.card):  # what a dialogue file names (simulator/script.py)
+        kinds = "".join(f"; {kind}: {getattr(keys, kind)}" for kind in ("triage", "heard") if getattr(keys, kind))
+        print(f"  [keys] say: {', '.join(keys.say)}; reprompt: {', '.join(keys.reprompt)}; "
+              f"card: {', '.join(keys.card)}{kinds}", file=out)
 
 
 def command(device, line: str, state: dict, out=sys.stdout) -> list | None:
@@ -191,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="speaker (Echo), show (Echo Show, APL), no-audio (no AudioPlayer)")
     parser.add_argument("--url", help="POST to a running skill instead of calling it in-process")
     parser.add_argument("--db", help="SQLite file for the in-process skill (default: a temporary file)")
-    parser.add_argument("--explain", action="store_true", help="show which sample matched and what filled each slot")
+    parser.add_argument("--explain", action="store_true",
+                        help="show which sample matched, what filled each slot, and the prompt keys each answer said")
     parser.add_argument("--script", nargs="+", metavar="YAML", help="replay scripted dialogues; exit 1 on mismatch")
     args = parser.parse_args(argv)
     if args.script:

@@ -8,7 +8,7 @@ identity with no audio player or screen.
 The one-call builders (``launch``, ``intent``, ``envelope``...) make a single envelope, stamped with
 the real time unless ``now`` is given. ``Conversation`` talks to the skill the way Alexa does: it
 carries the session attributes of each answer into the next request and starts a new session after
-one has ended.
+one has ended; ``keys`` is what its last answer said, by prompt key (from an app that shows them).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from simulator.envelopes import EnvelopeFactory, Identity, Session, new_id
-from simulator.transport import InProcessTransport
+from simulator.transport import InProcessTransport, PromptKeys
 
 APPLICATION_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 USER_ID = "amzn1.ask.account.TESTUSER"
@@ -108,7 +108,7 @@ class Conversation:
     """Talks to the skill the way Alexa would, one intent at a time.
 
     ``client`` is a Flask test client (or anything with its ``post``), or a simulator transport
-    (anything with ``send(envelope) -> dict``, e.g. ``HttpTransport`` for a running skill).
+    (anything with ``post(envelope) -> Answer``, e.g. ``HttpTransport`` for a running skill).
     """
 
     def __init__(self, client, *, user_id: str = USER_ID, locale: str = "en-US", now: datetime | None = None):
@@ -119,6 +119,7 @@ class Conversation:
         self.session: Session | None = None
         self.transcript: list[tuple[str, str]] = []
         self.last: dict | None = None
+        self.keys = PromptKeys(shown=False)  # what the last answer said, by prompt key
 
     @property
     def in_session(self) -> bool:
@@ -137,7 +138,8 @@ class Conversation:
         self.now = (self.now or datetime.now(timezone.utc)) + timedelta(**delta)
 
     def _send(self, env: dict, label: str) -> dict:
-        body = self.transport.send(env)
+        answer = self.transport.post(env)
+        body, self.keys = answer.body, answer.keys
         self.last = body
         response = body.get("response", {})
         self.transcript.append((label, speech(body)))

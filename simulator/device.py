@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from simulator.envelopes import EnvelopeFactory, Identity, Player, Session
-from simulator.speech import directive_summary, output_text, plain_card
+from simulator.speech import announced_key, directive_summary, output_text, plain_card
+from simulator.transport import PromptKeys
 
 # Said in a session, these end it from Alexa's side (USER_INITIATED), not through an intent.
 EXIT_WORDS = {"exit", "quit", "alexa exit", "alexa quit", "goodbye alexa"}
@@ -48,6 +49,9 @@ class Exchange:
     card: str = ""
     directives: str = ""
     note: str = ""  # e.g. "(reprompt)", "⏰ announcement", "session ended"
+    # What was said, by prompt key (when the skill shows its keys): for a reprompt spoken on silence, the
+    # reprompt's keys; for an alert, the key of the words it announces.
+    keys: PromptKeys = PromptKeys(shown=False)
     explanation: list[str] = field(default_factory=list)
     progressive: list[str] = field(default_factory=list)
 
@@ -88,6 +92,7 @@ class Device:
         self.envelopes = EnvelopeFactory(self.identity, clock.now)
         self.session: Session | None = None
         self.reprompt: str = ""
+        self.reprompt_keys: tuple[str, ...] = ()
         self.silences = 0
         self.pending_consent: dict | None = None  # the AskFor directive waiting for an answer
         self.player = Player()
@@ -130,7 +135,8 @@ class Device:
             return [Exchange(label="(silence)", note="(no session is open)")]
         self.silences += 1
         if self.silences == 1 and self.reprompt:
-            return [Exchange(label="(silence)", speech=self.reprompt, note="(reprompt)")]
+            return [Exchange(label="(silence)", speech=self.reprompt, note="(reprompt)",
+                             keys=PromptKeys(say=self.reprompt_keys))]
         return [self._end_session("EXCEEDED_MAX_REPROMPTS", "(silence)")]
 
     def consent(self, accept: bool) -> list[Exchange]:
@@ -202,13 +208,14 @@ class Device:
 
     def _send(self, env: dict, label: str, session_request: bool = True) -> Exchange:
         progressive_before = len(self.api.progressive(self.identity.user_id)) if self.api is not None else 0
-        body = self.transport.send(env)
+        answer = self.transport.post(env)
+        body = answer.body
         response = body.get("response") or {}
         exchange = Exchange(label=label, request=copy.deepcopy(env), response=body,
                             speech=output_text(response.get("outputSpeech")),
                             reprompt=output_text((response.get("reprompt") or {}).get("outputSpeech")),
                             card=plain_card(response.get("card")),
-                            directives=directive_summary(response.get("directives")))
+                            directives=directive_summary(response.get("directives")), keys=answer.keys)
         if self.api is not None:
             exchange.progressive = [p.get("speech", "") if isinstance(p, dict) else str(p)
                                     for p in self.api.progressive(self.identity.user_id)[progressive_before:]]
@@ -221,6 +228,7 @@ class Device:
             self.session.attributes = body.get("sessionAttributes") or {}
         self.silences = 0
         self.reprompt = exchange.reprompt
+        self.reprompt_keys = exchange.keys.reprompt
         directives = response.get("directives") or []
         self._play_directives(directives)
         asks_consent = any(d.get("type") == "Connections.SendRequest" for d in directives)
@@ -341,5 +349,7 @@ class Device:
                 exchanges.append(self._send(env, f"({alert.kind} fired: launches the skill)"))
             else:
                 text = alert.text or (f"Your {alert.label} timer is done." if alert.label else "Timer done.")
-                exchanges.append(Exchange(label=f"({alert.kind} fired)", speech=text, note=f"({alert.kind})"))
+                key = announced_key(alert.text or "", self.identity.locale)
+                exchanges.append(Exchange(label=f"({alert.kind} fired)", speech=text, note=f"({alert.kind})",
+                                          keys=PromptKeys(say=(key,) if key else ())))
         return exchanges

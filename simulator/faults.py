@@ -40,12 +40,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from simulator.envelopes import EnvelopeFactory, Identity, Session
+from simulator.transport import KEYS_HEADER, PromptKeys
 from skill.render import plain
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 IN_NAMESPACE = "BSC_FAULTS_IN_NAMESPACE"
 RED_FLAG = ("DescribeSymptomIntent", {"description": {"name": "description", "value": "my legs have gone numb"}})
-EMERGENCY_WORDS = ("nine one one", "911")
 ANSWER_LIMIT = 1.0  # seconds: well inside Alexa's 8
 
 
@@ -77,7 +77,7 @@ class ServedSkill:
     def start(self) -> ServedSkill:
         self.port = free_port()
         env = {**os.environ, "SKILL_DB": str(self.db_path), "SKILL_VERIFY_REQUESTS": "0",
-               "SKILL_STORE_RETRY_SECONDS": "1", "PYTHONUNBUFFERED": "1"}
+               "SKILL_STORE_RETRY_SECONDS": "1", "PYTHONUNBUFFERED": "1", "SKILL_EXPOSE_PROMPT_KEYS": "1"}
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "flask", "--app", "skill.app", "run", "--host", "127.0.0.1",
@@ -108,14 +108,16 @@ class ServedSkill:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as res:
             return json.load(res)
 
-    def post(self, envelope: dict) -> tuple[float, dict]:
+    def post(self, envelope: dict) -> tuple[float, dict, PromptKeys]:
+        """How long the answer took, the answer, and the prompt keys it said."""
         data = json.dumps(envelope).encode()
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}/alexa", data=data,
                                      headers={"Content-Type": "application/json"})
         started = time.monotonic()
         with urllib.request.urlopen(req, timeout=15) as res:
             body = json.load(res)
-        return time.monotonic() - started, body
+            keys = PromptKeys.from_header(res.headers.get(KEYS_HEADER))
+        return time.monotonic() - started, body, keys
 
 
 class Person:
@@ -128,6 +130,7 @@ class Person:
         self.session = Session()
         self.last_seconds = 0.0
         self.last_said = ""
+        self.last_keys = PromptKeys(shown=False)  # what the skill last said to this person, by prompt key
         self.last_step = None  # where the skill last said this person is (from the session it echoed)
 
     @property
@@ -146,7 +149,7 @@ class Person:
         return self._send(self.factory.intent(*RED_FLAG, self.session), '"my legs have gone numb"')
 
     def _send(self, envelope: dict, label: str) -> str:
-        self.last_seconds, body = self.skill.post(envelope)
+        self.last_seconds, body, self.last_keys = self.skill.post(envelope)
         response = body.get("response", {})
         self.last_said = plain((response.get("outputSpeech") or {}).get("ssml", ""))
         step = ((body.get("sessionAttributes") or {}).get("guide") or {}).get("step")
@@ -163,8 +166,9 @@ def shorten(text: str, width: int = 96) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def is_emergency(said: str) -> bool:
-    return any(words in said.lower() for words in EMERGENCY_WORDS)
+def is_emergency(person: Person) -> bool:
+    """Whether the skill's last answer to ``person`` was the emergency answer (call the emergency number)."""
+    return "emergency.say" in person.last_keys.say
 
 
 def stored(db_path: Path, people: list[Person]) -> dict[str, dict]:
@@ -252,7 +256,7 @@ def case_lock(work: Path, checks: Checks, lock_seconds: float) -> None:
         show_stored("after the release", records)
         checks.check("lock", still_locked, "every turn was answered while the lock was still held")
         checks.check("lock", answered_in_time(everyone), f"every turn answered within {ANSWER_LIMIT:g} s")
-        checks.check("lock", is_emergency(flagged.last_said), "the red flag got the emergency number")
+        checks.check("lock", is_emergency(flagged), "the red flag got the emergency number")
         checks.check("lock", all(p.name in records for p in everyone), "all 13 records written after the release")
         checks.check("lock", has_emergency(records, "redflag"), "the emergency is stored")
     finally:
@@ -268,10 +272,11 @@ def case_full_disk(work: Path, checks: Checks) -> None:
         alice.launch()
         print("    the disk is filled to the last byte")
         filler = fill(work)
-        said = alice.say("AMAZON.NoIntent", label="no (to a red-flag question)")
+        alice.say("AMAZON.NoIntent", label="no (to a red-flag question)")
         bob.red_flag()
         show_stored("while the disk is full", stored(db, [alice, bob]))
-        checks.check("full-disk", "couldn't save" in said.lower(), "alice is told her progress couldn't be saved")
+        checks.check("full-disk", "events.save_failed" in alice.last_keys.say,
+                     "alice is told her progress couldn't be saved")
         filler.unlink()
         print("    room is made on the disk")
 
@@ -284,7 +289,7 @@ def case_full_disk(work: Path, checks: Checks) -> None:
         records = stored(db, [alice, bob])
         show_stored("after room is made", records)
         checks.check("full-disk", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
-        checks.check("full-disk", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        checks.check("full-disk", is_emergency(bob), "bob's red flag got the emergency number")
         checks.check("full-disk", has_emergency(records, "bob"),
                      "bob's emergency is written once there is room")
         checks.check("full-disk", records.get("alice", {}).get("step") == alice.last_step,
@@ -312,7 +317,7 @@ def case_read_only(work: Path, checks: Checks) -> None:
         print(f"    /healthz: {health}")
         checks.check("read-only", health.get("status") == "degraded", "/healthz says degraded, with records waiting")
         checks.check("read-only", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
-        checks.check("read-only", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        checks.check("read-only", is_emergency(bob), "bob's red flag got the emergency number")
         subprocess.run(["mount", "-o", "remount,rw", str(work)], check=True)
         print("    the file system is writable again")
         wait_for(lambda: has_emergency(stored(db, [bob]), "bob"))
@@ -337,7 +342,7 @@ def case_deleted_file(work: Path, checks: Checks) -> None:
         print("    the database files are deleted while the skill runs")
         bob.red_flag()
         alice.say("AMAZON.NoIntent", label="no (to a red-flag question)")
-        checks.check("deleted-file", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        checks.check("deleted-file", is_emergency(bob), "bob's red flag got the emergency number")
     finally:
         skill.stop()
     print("    the skill restarts")
@@ -371,7 +376,7 @@ def case_corrupt_file(work: Path, checks: Checks) -> None:
         print(f"    /healthz: {health}")
         copies = sorted(work.glob("state.sqlite3.damaged-*[0-9]"))
         checks.check("corrupt-file", answered_in_time([alice, bob]), f"every turn answered within {ANSWER_LIMIT:g} s")
-        checks.check("corrupt-file", is_emergency(bob.last_said), "bob's red flag got the emergency number")
+        checks.check("corrupt-file", is_emergency(bob), "bob's red flag got the emergency number")
         checks.check("corrupt-file", health.get("status") == "degraded" and "damaged" in health.get("store", ""),
                      "/healthz says the file is damaged")
         checks.check("corrupt-file", bool(copies) and copies[0].read_bytes() == damage,
@@ -387,7 +392,7 @@ def case_corrupt_file(work: Path, checks: Checks) -> None:
         carol = Person(skill, "carol")
         carol.red_flag()
         checks.check("corrupt-file", health.get("status") == "degraded", "it starts, degraded")
-        checks.check("corrupt-file", is_emergency(carol.last_said), "carol's red flag got the emergency number")
+        checks.check("corrupt-file", is_emergency(carol), "carol's red flag got the emergency number")
         checks.check("corrupt-file", db.read_bytes() == damage, "the damaged file is still untouched")
     finally:
         skill.stop()

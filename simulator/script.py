@@ -9,13 +9,16 @@
     turns:
       - user: alexa, tell back spasm coach my back is spasming
         expect:
-          speech: stop what you're doing        # substring, case-insensitive (a list: all of them)
-          speech_regex: "safety questions?"     # a regular expression, case-insensitive
-          not_speech: call nine one one         # must NOT be said
-          reprompt: around your bottom
+          say: [steps.stop_activity.say, steps.screen_saddle.ask]   # prompt keys said, in this order
+          say_exactly: [steps.stop_activity.say, steps.screening_intro.say, steps.screen_saddle.ask]
+                                                # these keys and no others, in this order
+          not_say: emergency.say                # a prompt key that must NOT be said (a list: none of them)
+          reprompt_keys: steps.screen_saddle.reprompt   # the reprompt's keys, in order
+          card_keys: [emergency.card_title]     # the card's keys, in order
+          triage: none                          # the answer kind: emergency | urgent | none
+          heard: remark                         # what free words were taken for (answer, question, remark...)
           intent: StartGuideIntent              # what the utterance resolved to
           ends_session: false
-          card: Get emergency help now          # substring of the card's title and text
           directive: Connections.SendRequest    # a directive type present in the response
           timer: true                           # the fake Alexa API holds a timer for this user
           reminders: 3                          # ... and this many reminders
@@ -23,6 +26,20 @@
       - wait: 15m              # time passes: timers fire, audio plays
       - consent: accept        # answer a permission request: accept | deny
       - button: pause          # a play/pause/next/previous button press
+
+Expectations name prompt keys (skill/content/prompts/<locale>.yaml), never words, so rewording a prompt
+breaks no dialogue. ``say`` and the other key lists are checked as "contains these, in this order":
+other keys may come before, between and after them (a nested key, such as a time of day's
+``clock.at``, follows its line's). ``say_exactly`` is for a turn where anything more would be wrong
+(a remark gets an acknowledgement and the question again, nothing else). A reprompt spoken on silence says the reprompt's keys; an alert
+(a timer's announcement, a reminder) says the key of its words. The keys come from the skill's
+X-Prompt-Keys header, which only an app configured with EXPOSE_PROMPT_KEYS sends (the simulator's
+in-process skill, ``make run``).
+
+For trying things out by hand, the words can be checked too: ``speech`` (a substring, case-insensitive;
+a list: all of them), ``not_speech``, ``speech_regex``, ``reprompt`` and ``card``; the committed
+dialogues (tests/dialogues) use keys only, and words only for what no prompt holds: the digits of a time of
+day ("6:30") and the breathing's pause marks ("[pause 4s]").
 
 Each turn's expectations are checked against the first exchange the turn produced; ``expect_any``
 checks against every exchange of the turn (e.g. after a wait). A mismatch is reported with the turn
@@ -42,8 +59,12 @@ import yaml
 from simulator.clock import parse_duration
 
 TURN_KINDS = ("user", "silence", "wait", "consent", "button")
-EXPECT_KEYS = {"speech", "speech_regex", "not_speech", "reprompt", "intent", "ends_session", "card", "directive",
+EXPECT_KEYS = {"say", "say_exactly", "not_say", "reprompt_keys", "card_keys", "triage", "heard",
+               "speech", "speech_regex", "not_speech", "reprompt", "intent", "ends_session", "card", "directive",
                "timer", "reminders", "request_type", "note"}
+# Prompt-key expectations: the expectation -> the PromptKeys field it reads.
+KEY_LISTS = {"say": "say", "reprompt_keys": "reprompt", "card_keys": "card"}
+KINDS = ("triage", "heard")
 
 
 class ScriptError(ValueError):
@@ -123,9 +144,42 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
+def in_order(wanted: list, said: list) -> bool:
+    """Whether every key of ``wanted`` was said, in that order (others may come between)."""
+    remaining = iter(said)
+    return all(key in remaining for key in wanted)
+
+
+def check_keys(expect: dict, exchanges: list, number: int) -> list[Mismatch]:
+    """Mismatches between the prompt-key expectations and the keys the exchanges said."""
+    wanted = [key for key in (*KEY_LISTS, "say_exactly", "not_say", *KINDS) if key in expect]
+    if not wanted:
+        return []
+    if any(e.response is not None and not e.keys.shown for e in exchanges):
+        return [Mismatch(number, ", ".join(wanted), "prompt keys", "an answer without its keys (is the skill "
+                                                                     "configured with EXPOSE_PROMPT_KEYS?)")]
+    problems = []
+    for name, field_name in KEY_LISTS.items():
+        said = [key for e in exchanges for key in getattr(e.keys, field_name)]
+        if name in expect and not in_order([str(k) for k in _as_list(expect[name])], said):
+            problems.append(Mismatch(number, f"{name} (in order)", expect[name], said))
+    said = [key for e in exchanges for key in e.keys.say]
+    if "say_exactly" in expect and [str(k) for k in _as_list(expect["say_exactly"])] != said:
+        problems.append(Mismatch(number, "say_exactly", expect["say_exactly"], said))
+    for key in _as_list(expect.get("not_say", [])):
+        if key in said:
+            problems.append(Mismatch(number, "not_say", key, said))
+    for kind in KINDS:
+        if kind in expect:
+            seen = [getattr(e.keys, kind) or "none" for e in exchanges if e.response is not None]
+            if str(expect[kind]) not in seen:
+                problems.append(Mismatch(number, kind, expect[kind], seen))
+    return problems
+
+
 def check(expect: dict, exchanges: list, device, number: int) -> list[Mismatch]:
     """Mismatches between ``expect`` and what the exchanges show."""
-    problems: list[Mismatch] = []
+    problems: list[Mismatch] = check_keys(expect, exchanges, number)
     spoken = " ".join(e.speech for e in exchanges).lower()
     reprompts = " ".join(e.reprompt for e in exchanges).lower()
     for text in _as_list(expect.get("speech", [])):

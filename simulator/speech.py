@@ -1,7 +1,9 @@
-"""Responses written down for the simulator: speech (via ``skill.render.plain``), directives, cards."""
+"""Responses written down for the simulator: speech (via ``skill.render.plain``), directives, cards; and the
+prompt key of what an alert announces."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from skill.render import plain
@@ -43,3 +45,24 @@ def plain_card(card: dict | None) -> str:
     body = card.get("content") or card.get("text") or ""
     body = re.sub(r"\s*\n\s*", " / ", body)
     return f"{title}: {body}" if title else body
+
+
+def announced_key(text: str, locale: str) -> str | None:
+    """The prompt key whose words an alert announces (a timer's announcement, a reminder's text): the skill
+    gave Alexa the words of one prompt without parameters, so they are looked up among those prompts."""
+    return _prompts_by_words(locale).get(" ".join(text.split()))
+
+
+@functools.cache
+def _prompts_by_words(locale: str) -> dict[str, str]:
+    from skill.engine import default_content
+    from skill.engine.plan import Line
+    from skill.render import Renderer
+
+    renderer, found = Renderer(default_content()), {}
+    for key in default_content().prompts_for(locale).keys():
+        try:
+            found.setdefault(renderer.text(Line(key), locale), key)
+        except (KeyError, IndexError, ValueError):
+            continue  # a prompt with parameters of its own: never an alert's words
+    return found

@@ -52,6 +52,9 @@ def from_environment() -> dict:
         "AWS_REGION": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         # A record nobody has touched for this long is deleted by the table's TTL (DynamoDB).
         "STORE_TTL_DAYS": float(os.environ.get("SKILL_STORE_TTL_DAYS", "180")),
+        # Each answer names the prompt keys it said in an X-Prompt-Keys header (skill/web/endpoint.py), for the
+        # simulator and tests: never in production.
+        "EXPOSE_PROMPT_KEYS": _flag("SKILL_EXPOSE_PROMPT_KEYS", False),
         # The persistence adapter to use instead of opening the configured store (tests).
         "STORE": None,
     }

@@ -3,6 +3,8 @@
 Platform-neutral: the Alexa response builder, the simulator and the audio build all use it.
 Prompt text is plain; this module escapes it, fills placeholders for the request's locale
 (spoken numbers for speech, digits for cards) and adds the only markup we need: timed pauses.
+It also reports which prompt keys each part used (``Rendered.keys``...), so tests can check what was
+said by key and a reworded prompt breaks no test about meaning.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ class Rendered:
     card_title: str | None
     card_text: str | None
     end_session: bool
+    # The prompt keys each part used, in the order said: a line's key, then the keys of the Lines and
+    # prompts filling its placeholders (a time of day: clock.at). A breathing session adds each of its
+    # keys once (breathing.first_in, breathing.first_out, breathing.in, breathing.out).
+    keys: tuple[str, ...] = ()
+    reprompt_keys: tuple[str, ...] = ()
+    card_keys: tuple[str, ...] = ()
 
 
 @dataclass
@@ -40,9 +48,13 @@ class Renderer:
     def __init__(self, content: Content):
         self.content = content
 
-    def text(self, line: Line, locale: str | None, spoken: bool = True, clock: LocalClock | None = None) -> str:
-        """The words of one line, placeholders filled; nested Lines and prompt keys resolve too."""
+    def text(self, line: Line, locale: str | None, spoken: bool = True, clock: LocalClock | None = None,
+             used: list[str] | None = None) -> str:
+        """The words of one line, placeholders filled; nested Lines and prompt keys resolve too. The keys
+        used are added to ``used``, if given."""
         prompts = self.content.prompts_for(locale)
+        if used is not None:
+            used.append(line.key)
         info = self.content.locale(locale)
         template = prompts.text(line.key)
         values = dict(info.spoken if spoken else info.written)
@@ -51,13 +63,15 @@ class Renderer:
                 if "{" + name + "}" not in template:
                     continue  # not said: the device's time zone is not looked up for it
                 moments = value if isinstance(value, tuple) else (value,)
-                first = self.text(self.clock_line(moments[0], clock, locale), locale, spoken)
+                first = self.text(self.clock_line(moments[0], clock, locale), locale, spoken, used=used)
                 # "at 12:40 PM, 2:40 PM and 4:40 PM": the later times without a second "at"
                 later = [self.clock_line(m, clock, locale).params.get("time", "") for m in moments[1:]]
                 value = self.joined([first, *later], locale)
             elif isinstance(value, Line):
-                value = self.text(value, locale, spoken, clock)
+                value = self.text(value, locale, spoken, clock, used)
             elif isinstance(value, str) and prompts.get(value) is not None:
+                if used is not None:
+                    used.append(value)
                 value = prompts.get(value)
             values[name] = value
         return " ".join(template.format(**values).split())
@@ -87,7 +101,7 @@ class Renderer:
         minutes = round((moment.at - moment.now).total_seconds() / 60)
         return Line("clock.in_minutes", {"n": minutes}) if minutes > 1 else Line("clock.in_a_minute")
 
-    def breathing_ssml(self, session: Breathing, locale: str | None) -> str:
+    def breathing_ssml(self, session: Breathing, locale: str | None, used: list[str] | None = None) -> str:
         def pause(seconds: float) -> str:
             return f'<break time="{min(seconds, MAX_BREAK_SECONDS):g}s"/>'
 
@@ -97,15 +111,18 @@ class Renderer:
             inhale = escape(self.text(Line("breathing.first_in" if first else "breathing.in"), locale))
             exhale = escape(self.text(Line("breathing.first_out" if first else "breathing.out"), locale))
             parts.append(f"{inhale} {pause(session.inhale_seconds)} {exhale} {pause(session.exhale_seconds)}")
+            if used is not None and n < 2:  # each key once: the first breath's, then the others'
+                used += ["breathing.first_in", "breathing.first_out"] if first else ["breathing.in", "breathing.out"]
         return " ".join(parts)
 
-    def speech(self, lines, locale: str | None, clock: LocalClock | None = None) -> str:
+    def speech(self, lines, locale: str | None, clock: LocalClock | None = None,
+               used: list[str] | None = None) -> str:
         parts = []
         for line in lines:
             if isinstance(line, Breathing):
-                parts.append(self.breathing_ssml(line, locale))
+                parts.append(self.breathing_ssml(line, locale, used))
             else:
-                parts.append(escape(self.text(line, locale, clock=clock)))
+                parts.append(escape(self.text(line, locale, clock=clock, used=used)))
         return " ".join(p for p in parts if p)
 
     def render(self, plan: Plan, locale: str | None, notices: tuple[Line, ...] = (),
@@ -113,18 +130,22 @@ class Renderer:
         lines = list(plan.lines) + list(notices)
         if plan.question is not None:
             lines.append(plan.question)
-        body = self.speech(lines, locale, clock)
+        keys: list[str] = []
+        reprompt_keys: list[str] = []
+        card_keys: list[str] = []
+        body = self.speech(lines, locale, clock, keys)
         speech = f"<speak>{body}</speak>" if body else ""
         reprompt = None
         if plan.reprompt is not None and not plan.end_session:
-            reprompt = f"<speak>{escape(self.text(plan.reprompt, locale, clock=clock))}</speak>"
+            reprompt = f"<speak>{escape(self.text(plan.reprompt, locale, clock=clock, used=reprompt_keys))}</speak>"
         card_title = card_text = None
         if plan.card is not None:
-            card_title = self.text(plan.card.title, locale, spoken=False)
-            card_text = "\n".join(self.text(line, locale, spoken=False, clock=clock) for line in plan.card.lines
-                                  if isinstance(line, Line))
+            card_title = self.text(plan.card.title, locale, spoken=False, used=card_keys)
+            card_text = "\n".join(self.text(line, locale, spoken=False, clock=clock, used=card_keys)
+                                  for line in plan.card.lines if isinstance(line, Line))
         return Rendered(speech=speech, reprompt=reprompt, card_title=card_title, card_text=card_text,
-                        end_session=plan.end_session)
+                        end_session=plan.end_session, keys=tuple(keys), reprompt_keys=tuple(reprompt_keys),
+                        card_keys=tuple(card_keys))
 
 
 def plain(ssml: str | None) -> str:

@@ -75,7 +75,7 @@ def player_request_problems(body: dict) -> list[str]:
 
 def _checked_app(db_path: str):
     """The skill's Flask app, recording every JSON response with what Alexa would reject in it."""
-    app = create_app({"TESTING": True, "VERIFY_REQUESTS": False, "DB_PATH": db_path})
+    app = create_app({"TESTING": True, "VERIFY_REQUESTS": False, "DB_PATH": db_path, "EXPOSE_PROMPT_KEYS": True})
     app.config["CHECKED_RESPONSES"] = []
 
     @app.after_request

@@ -9,6 +9,7 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.utils import is_intent_name
 
 from envelopes import Conversation, envelope, exception_encountered, intent, launch, session_ended, speech
+from said import keys_of
 from skill.alexa.skill import build_skill
 from skill.app import create_app
 from skill.engine import Line, default_content
@@ -101,13 +102,13 @@ class _Explodes(AbstractRequestHandler):
 
 
 def test_a_failing_handler_still_answers_in_speech_with_the_emergency_number(tmp_path):
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "db.sqlite3")})
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "db.sqlite3"), "EXPOSE_PROMPT_KEYS": True})
     store = SQLitePersistenceAdapter(str(tmp_path / "other.sqlite3"))
     # Swap in a skill with a failing handler first in line; everything else is the real skill.
     app.extensions[endpoint.EXTENSION_KEY]._skill = build_skill(store, extra_handlers=[_Explodes()])
-    body = app.test_client().post("/alexa", json=intent("AMAZON.YesIntent")).get_json()
-    text = plain(speech(body))
-    assert "went wrong" in text and "nine one one" in text
+    response = app.test_client().post("/alexa", json=intent("AMAZON.YesIntent"))
+    assert keys_of(response).say == ("events.error", "events.error_ask")  # "...call nine one one now"
+    body = response.get_json()
     assert body["response"]["shouldEndSession"] is False and body["response"]["reprompt"]
 
 
@@ -119,8 +120,8 @@ def test_a_launch_without_context_from_an_older_device_is_answered(shared_client
         request.pop("context")
         response = shared_client.post("/alexa", json=request)
         assert response.status_code == 200, response.get_data(as_text=True)
-        said = plain(speech(response.get_json())).lower()
-        assert "stop what you're doing" in said or "nine one one" in said, said
+        said = keys_of(response).say
+        assert said[0] in ("steps.stop_activity.say", "emergency.say"), said
 
 
 def test_a_user_id_with_a_lone_surrogate_is_answered_without_a_traceback(shared_client, caplog):
@@ -128,7 +129,7 @@ def test_a_user_id_with_a_lone_surrogate_is_answered_without_a_traceback(shared_
     body = json.dumps(launch(user_id="amzn1.ask.account.SURROGATE")).replace(".SURROGATE", ".\\ud800SURROGATE")
     response = shared_client.post("/alexa", data=body, content_type="application/json")
     assert response.status_code == 200
-    assert "stop what you're doing" in plain(speech(response.get_json())).lower()
+    assert keys_of(response).say[0] == "steps.stop_activity.say"
     assert "Traceback" not in caplog.text and "UnicodeEncodeError" not in caplog.text
 
 
@@ -196,13 +197,14 @@ def test_a_corrupt_database_file_starts_the_skill_degraded_and_is_kept_for_recov
     path = tmp_path / "damaged.sqlite3"
     damage = bytes(range(256)) * 64
     path.write_bytes(damage)
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path)})
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path), "EXPOSE_PROMPT_KEYS": True})
     client = app.test_client()
     assert client.get("/healthz").get_json()["status"] == "degraded"
     convo = Conversation(client, user_id="amzn1.ask.account.DEGRADED")
-    assert "stop what you're doing" in plain(speech(convo.launch())).lower()
-    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
-    assert "nine one one" in plain(speech(body)).lower()
+    convo.launch()
+    assert "steps.stop_activity.say" in convo.keys.say
+    convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "emergency.say" in convo.keys.say
     assert path.read_bytes() == damage  # never overwritten
 
 
@@ -212,12 +214,13 @@ def test_a_failed_save_is_told_to_the_user_and_recovered_at_session_end(client, 
         db.execute("CREATE TRIGGER no_updates BEFORE UPDATE ON user_attributes "
                    "BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
     body = convo.say("AMAZON.YesIntent")  # pack on -> the timer offer, not saved
-    assert "couldn't save your progress" in plain(speech(body))
+    assert "events.save_failed" in convo.keys.say
     assert body["sessionAttributes"]["guide"]["step"] == "pack_timer"  # the session still knows
     with sqlite3.connect(db_path) as db:
         db.execute("DROP TRIGGER no_updates")
     convo.end()  # the session-end save catches up
-    assert "leg positions" in plain(speech(convo.launch()))
+    convo.launch()
+    assert "titles.legs_1" in convo.keys.say
 
 
 def test_an_emergency_that_could_not_be_saved_is_written_when_the_store_answers_again(client, db_path):
@@ -227,12 +230,12 @@ def test_an_emergency_that_could_not_be_saved_is_written_when_the_store_answers_
     with sqlite3.connect(db_path) as db:
         db.execute("CREATE TRIGGER no_updates BEFORE UPDATE ON user_attributes "
                    "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
-    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
-    assert "nine one one" in plain(speech(body)).lower()
+    convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "emergency.say" in convo.keys.say
     with sqlite3.connect(db_path) as db:
         db.execute("DROP TRIGGER no_updates")
-    reminder = plain(speech(convo.launch())).lower()  # a new session: the store answers again
-    assert "nine one one" in reminder and "welcome back" not in reminder
+    convo.launch()  # a new session: the store answers again
+    assert "emergency.reminder" in convo.keys.say and "events.welcome_back" not in convo.keys.say
     assert client.application.extensions["skill_store"].flush(timeout=5)  # (written behind the answer)
     with sqlite3.connect(db_path) as db:  # and the record is on disk now
         (data,) = db.execute("SELECT data FROM user_attributes").fetchone()
@@ -244,12 +247,13 @@ def test_an_unreadable_store_does_not_overwrite_saved_progress(client, db_path):
     convo.end()
     with sqlite3.connect(db_path) as db:
         db.execute("ALTER TABLE user_attributes RENAME TO hidden")
-    first = plain(speech(convo.launch()))
-    assert "couldn't reach your saved progress" in first and "stop what you're doing" in first.lower()
+    convo.launch()
+    assert {"events.load_failed", "steps.stop_activity.say"} <= set(convo.keys.say)
     convo.end()
     with sqlite3.connect(db_path) as db:
         db.execute("ALTER TABLE hidden RENAME TO user_attributes")
-    assert "the cold pack" in plain(speech(convo.launch()))
+    convo.launch()
+    assert "titles.compress_cold" in convo.keys.say  # "shall we carry on with the cold pack?"
 
 
 def test_logs_carry_request_id_and_hashed_user_but_no_raw_id_or_symptom(shared_client, new_user_id, caplog):
@@ -312,3 +316,18 @@ def test_every_response_of_a_test_is_checked_against_the_alexa_limits(shared_cli
     shared_client.post("/alexa", json=launch())
     checked = module_app.config["CHECKED_RESPONSES"]
     assert len(checked) == 1 and checked[0][0]["response"]["outputSpeech"]
+
+
+def test_prompt_keys_are_named_in_a_header_only_when_configured(tmp_path):
+    """The keys travel beside the Alexa response, never in it, and only from an app made to show them."""
+    hidden = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "hidden.sqlite3")})
+    shown = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "shown.sqlite3"),
+                        "EXPOSE_PROMPT_KEYS": True})
+    plain_answer = hidden.test_client().post("/alexa", json=launch())
+    answer = shown.test_client().post("/alexa", json=launch())
+    assert endpoint.KEYS_HEADER not in plain_answer.headers
+    keys = json.loads(answer.headers[endpoint.KEYS_HEADER])
+    assert keys == {"say": ["steps.stop_activity.say", "steps.screening_intro.say", "steps.screen_saddle.ask"],
+                    "reprompt": ["steps.screen_saddle.reprompt"], "card": [], "triage": None, "heard": None}
+    assert answer.get_json()["response"] == plain_answer.get_json()["response"]
+    assert "steps." not in answer.get_data(as_text=True)

@@ -9,10 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from envelopes import Conversation, intent, launch, speech
-from skill.app import create_app
+from envelopes import Conversation, intent, launch
+from said import keys_of
 from simulator.faults import hold_exclusive_lock
-from skill.render import plain
+from skill.app import create_app
+
+# What these apps are made with: each answer names the prompt keys it said (tests/said.py).
+SHOW_KEYS = {"VERIFY_REQUESTS": False, "EXPOSE_PROMPT_KEYS": True}
 
 def stored_records(path: str) -> list[dict]:
     with sqlite3.connect(path) as db:
@@ -23,7 +26,7 @@ def test_a_store_locked_by_another_process_delays_no_answer_and_loses_no_record(
     """Before the fix, with the lock held for 10 s, answers queued behind each other's 2-s busy waits:
     2, 4, 6, 8, 10 s, and the red flag took 10 s, past Alexa's 8-second limit."""
     path = str(tmp_path / "state.sqlite3")
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": path})
+    app = create_app({**SHOW_KEYS, "DB_PATH": path})
     client = app.test_client()
     client.post("/alexa", json=launch(user_id="amzn1.ask.account.WARMUP"))  # the file exists, the schema is made
 
@@ -33,8 +36,8 @@ def test_a_store_locked_by_another_process_delays_no_answer_and_loses_no_record(
 
     def timed(env):
         started = time.monotonic()
-        body = app.test_client().post("/alexa", json=env).get_json()
-        return time.monotonic() - started, plain(speech(body)).lower()
+        answer = app.test_client().post("/alexa", json=env)
+        return time.monotonic() - started, keys_of(answer).say
 
     holder = hold_exclusive_lock(path, 10)
     try:
@@ -49,8 +52,8 @@ def test_a_store_locked_by_another_process_delays_no_answer_and_loses_no_record(
 
     slow = [f"{seconds:.2f} s: {said[:50]}" for seconds, said in answers if seconds >= 1.0]
     assert not slow, slow
-    assert all("stop what you're doing" in said for _, said in answers[:-1])
-    assert "nine one one" in answers[-1][1]
+    assert all("steps.stop_activity.say" in said for _, said in answers[:-1])
+    assert "emergency.say" in answers[-1][1]
     assert answers[-1][0] < 0.25, f"the red flag waited {answers[-1][0]:.2f} s: it must not wait on the store at all"
     assert app.extensions["skill_store"].flush(timeout=5), "records still waiting after the lock was released"
     records = stored_records(path)
@@ -60,7 +63,7 @@ def test_a_store_locked_by_another_process_delays_no_answer_and_loses_no_record(
 
 def test_a_file_that_turns_corrupt_while_serving_is_noticed_and_triage_still_answers(tmp_path):
     path = tmp_path / "state.sqlite3"
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path)})
+    app = create_app({**SHOW_KEYS, "DB_PATH": str(path)})
     client = app.test_client()
     Conversation(client, user_id="amzn1.ask.account.BEFORE").launch()
     assert client.get("/healthz").get_json() == {"status": "ok"}
@@ -68,10 +71,10 @@ def test_a_file_that_turns_corrupt_while_serving_is_noticed_and_triage_still_ans
     damage = bytes(range(256)) * 64
     path.write_bytes(damage)  # overwritten in place: same file, no longer a database
     convo = Conversation(client, user_id="amzn1.ask.account.AFTER")
-    first = plain(speech(convo.launch())).lower()
-    assert "stop what you're doing" in first and "couldn't reach your saved progress" in first
-    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
-    assert "nine one one" in plain(speech(body)).lower()
+    convo.launch()
+    assert {"steps.stop_activity.say", "events.load_failed"} <= set(convo.keys.say)
+    convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "emergency.say" in convo.keys.say
 
 
     health = client.get("/healthz").get_json()
@@ -87,20 +90,21 @@ def test_a_store_out_of_reach_at_start_up_is_used_once_it_can_be_with_the_emerge
     blocker = tmp_path / "var"
     blocker.write_text("a file where the database's folder should be")
     path = blocker / "state.sqlite3"
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(path), "STORE_RETRY_SECONDS": 0.2})
+    app = create_app({**SHOW_KEYS, "DB_PATH": str(path), "STORE_RETRY_SECONDS": 0.2})
     client = app.test_client()
     assert client.get("/healthz").get_json()["status"] == "degraded"
     convo = Conversation(client, user_id="amzn1.ask.account.OUTOFREACH")
     convo.launch()
-    body = convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
-    assert "nine one one" in plain(speech(body)).lower()
+    convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "emergency.say" in convo.keys.say
 
     blocker.unlink()  # the operator fixes the mount
     assert app.extensions["skill_store"].flush(timeout=5)
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert [record["last_emergency"] is not None for record in stored_records(str(path))] == [True]
-    reminder = plain(speech(Conversation(client, user_id="amzn1.ask.account.OUTOFREACH").launch())).lower()
-    assert "nine one one" in reminder and "welcome back" not in reminder
+    back = Conversation(client, user_id="amzn1.ask.account.OUTOFREACH")
+    back.launch()
+    assert "emergency.reminder" in back.keys.say and "events.welcome_back" not in back.keys.say
 
 
 def test_a_deletion_asked_while_the_store_is_locked_is_not_confirmed_early_and_still_happens(tmp_path):

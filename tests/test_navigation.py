@@ -545,7 +545,7 @@ def test_pain_worse_during_an_exercise_stops_the_exercises(shared_client, new_us
     user = new_user_id()
     to_exercise_2 = TO_PAIN_CHECK + ["AMAZON.YesIntent"] * 2
     body = post(shared_client, "PainWorseIntent", reach(shared_client, user, *to_exercise_2), user)
-    assert "stop that exercise" in spoken(body).lower()
+    assert plain(RENDER.text(Line("steps.exercises_stopped.say"), LOCALE)) in spoken(body)
     assert body["sessionAttributes"][STATE_KEY]["step"] == "exercises_stopped"
 
 

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from said import in_order, words
 from simulator.cli import build_device
 from simulator.fake_api import REMINDERS_SCOPE, TIMERS_SCOPE
-from test_timers import eventually
+from test_timers import announced, eventually, said
 
 ZONE = ZoneInfo("America/New_York")
-TIMES = re.compile(r"\d{1,2}(:\d\d)? (AM|PM)")
 
 
 @pytest.fixture
@@ -35,13 +35,22 @@ def at_local(device, hour: int, minute: int = 0) -> None:
     device.clock.set(target)
 
 
-def at_the_reminder_offer(device) -> str:
+def at_the_reminder_offer(device):
     device.say("open back spasm coach")
     for _ in range(5):
         device.say("no")
     device.say("yes")  # rest
     device.say("yes")  # the cold pack is on
-    return device.say("yes")[0].speech  # the timer: set; then the reminders are offered
+    return device.say("yes")[0]  # the timer: set; then the reminders are offered
+
+
+def hours(speech: str) -> list[str]:
+    """The hours of the times of day said, in order ("4 PM, 6 PM and 8 PM" -> 4, 6, 8): numbers, not words."""
+    return re.findall(r"\b(\d{1,2})(?::\d\d)?\b", speech)
+
+
+def texts(device) -> set[str]:
+    return {c["text"] for r in reminders(device) for c in r["alertInfo"]["spokenInfo"]["content"]}
 
 
 def reminders(device) -> list[dict]:
@@ -55,18 +64,16 @@ def local_times(device) -> list[datetime]:
 def test_the_next_packs_are_restated_and_reminded_in_local_time_never_at_night(device):
     at_local(device, 14, 0)
     offer = at_the_reminder_offer(device)
-    assert "shall i remind you then" in offer.lower()
-    assert "4 PM, 6 PM and 8 PM" in offer and "10 PM" not in offer, offer  # 10 PM is in the quiet hours
+    assert in_order(["reminders.times", "clock.at", "steps.reminders_offer.ask"], offer.keys.say)
+    assert hours(offer.speech)[-3:] == ["4", "6", "8"], offer.speech  # not 10 PM: it is in the quiet hours
     asked = device.say("yes")[0]
-    assert "Connections.SendRequest AskFor" in asked.directives and "permission" in asked.speech
+    assert "Connections.SendRequest AskFor" in asked.directives and "reminders.asking_permission" in asked.keys.say
     granted = device.consent(True)[0]
-    assert "I'll remind you at 4 PM, 6 PM and 8 PM" in granted.speech
+    assert in_order(["reminders.set", "clock.at"], granted.keys.say) and hours(granted.speech)[:3] == ["4", "6", "8"]
     assert [t.strftime("%H:%M") for t in local_times(device)] == ["16:00", "18:00", "20:00"]
     assert {r["trigger"]["timeZoneId"] for r in reminders(device)} == {"America/New_York"}
-    texts = {c["text"] for r in reminders(device) for c in r["alertInfo"]["spokenInfo"]["content"]}
-    assert texts == {"Time for your next cold pack."}  # nothing medical
-    fired = [e.speech for e in device.wait(timedelta(hours=2, minutes=1))]
-    assert "Time for your next cold pack." in fired
+    assert texts(device) == {words("reminders.text_cold")}  # nothing medical
+    assert "reminders.text_cold" in announced(device.wait(timedelta(hours=2, minutes=1)))
 
 
 def test_declined_reminders_leave_the_times_said_and_are_not_offered_again_for_a_week(device):
@@ -75,15 +82,16 @@ def test_declined_reminders_leave_the_times_said_and_are_not_offered_again_for_a
     at_the_reminder_offer(device)
     device.say("yes")
     declined = device.consent(False)[0]
-    assert "no reminders" in declined.speech.lower() and TIMES.search(declined.speech)
+    assert in_order(["reminders.declined", "clock.at"], declined.keys.say)
     assert reminders(device) == []
     device.say("stop")
     device.wait(timedelta(hours=2))
     device.say("open back spasm coach")
     device.say("go to the cold pack")
     device.say("yes")  # on
-    after_timer = device.say("yes")[0].speech.lower()
-    assert "timer is running" in after_timer and "reminders" not in after_timer
+    after_timer = said(device, "yes")
+    assert "timers.set" in after_timer and not any(key.startswith("reminders.") or "reminders_offer" in key
+                                                   for key in after_timer)
 
 
 def test_the_set_follows_the_plan_day_two_heat_then_heat_that_makes_it_worse_cancels_it(device):
@@ -93,15 +101,15 @@ def test_the_set_follows_the_plan_day_two_heat_then_heat_that_makes_it_worse_can
     device.say("no")  # no reminders on day one
     device.say("stop")
     device.clock.set(device.clock.now() + timedelta(hours=24, minutes=30))  # the next morning: moist heat
-    assert "moved on" in device.say("open back spasm coach")[0].speech
+    assert "compress_plan.changed" in said(device, "open back spasm coach")
     for _ in range(5):
         device.say("no")  # the safety questions again, after a night
-    assert "timer for the heat" in device.say("yes")[0].speech  # the heat is on: a timer?
-    offer = device.say("yes")[0].speech
-    assert "when your next heat pack is due" in offer and "1:30 PM, 5:30 PM and 9:30 PM" in offer
-    assert "remind you" in device.say("yes")[0].speech
-    assert {c["text"] for r in reminders(device) for c in r["alertInfo"]["spokenInfo"]["content"]} == {
-        "Time for your next heat pack."}
+    assert in_order(["steps.pack_timer.ask", "timers.name_heat"], said(device, "yes"))  # the heat is on: a timer?
+    offer = device.say("yes")[0]
+    assert in_order(["steps.reminders_offer.say", "timers.name_heat"], offer.keys.say)
+    assert re.findall(r"\b\d{1,2}:\d\d\b", offer.speech)[-3:] == ["1:30", "5:30", "9:30"], offer.speech
+    assert "reminders.set" in said(device, "yes")
+    assert texts(device) == {words("reminders.text_heat")}
     device.say("the heat is making it worse")
     assert reminders(device) == [] and device.api.timers(device.identity.user_id, active_only=True) == []
 
@@ -112,7 +120,7 @@ def test_cancel_my_reminders_deletes_them(device):
     at_the_reminder_offer(device)
     device.say("yes")
     assert len(reminders(device)) >= 3
-    assert "cancelled your reminders" in device.say("cancel my reminders")[0].speech
+    assert "reminders.cancelled" in said(device, "cancel my reminders")
     assert reminders(device) == []
 
 
@@ -122,7 +130,7 @@ def test_a_red_flag_cancels_the_reminders_and_the_timer(device):
     at_the_reminder_offer(device)
     device.say("yes")
     flagged = device.say("my legs have gone numb")[0]
-    assert "nine one one" in flagged.speech.lower()
+    assert "emergency.say" in flagged.keys.say and flagged.keys.triage == "emergency"
     assert eventually(lambda: reminders(device) == [] and not device.api.timers(device.identity.user_id,
                                                                                active_only=True))
 
@@ -134,7 +142,7 @@ def test_a_reminder_service_failing_part_way_leaves_no_reminder_and_is_said(devi
     at_the_reminder_offer(device)
     device.api.fail_next(status, path="/v1/alerts/reminders", after=2)  # the third one fails
     failed = device.say("yes")[0]
-    assert "couldn't set the reminders" in failed.speech and failed.ends_session is False
+    assert "reminders.failed" in failed.keys.say and failed.ends_session is False
     assert reminders(device) == []  # all or nothing: the two made are deleted again
 
 
@@ -146,7 +154,7 @@ def test_asking_again_replaces_the_set_and_cancel_then_leaves_none(device):
     at_the_reminder_offer(device)
     device.say("yes")
     first = len(reminders(device))
-    assert "remind you" in device.say("remind me about my cold packs")[0].speech
+    assert "reminders.set" in said(device, "remind me about my cold packs")
     assert len(reminders(device)) == first
     device.say("cancel my reminders")
     assert reminders(device) == []
@@ -158,7 +166,7 @@ def test_the_features_own_words_are_understood(device):
     at_local(device, 9, 0)
     at_the_reminder_offer(device)
     device.say("no")  # not now
-    assert "I'll remind you" in device.say("remind me")[0].speech
-    assert re.search(r"next cold pack is due at \d", device.say("when is my next pack due")[0].speech)
-    assert "cancelled your reminders" in device.say("stop reminding me")[0].speech
+    assert "reminders.set" in said(device, "remind me")
+    assert in_order(["next_compress.due_at", "packs.cold", "clock.at"], said(device, "when is my next pack due"))
+    assert "reminders.cancelled" in said(device, "stop reminding me")
     assert reminders(device) == []

@@ -11,7 +11,7 @@ import yaml
 
 from skill.engine import ContentError, load_content
 from skill.engine.content import CONTENT_DIR, Prompts
-from skill.engine.plan import ClockTime, Line
+from skill.engine.plan import Breathing, Card, ClockTime, Line, Plan
 from skill.render import LocalClock, Renderer
 
 CONTENT = load_content()
@@ -19,16 +19,31 @@ UTC = LocalClock(zone=lambda: timezone.utc)
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
-def with_prompts(change) -> Renderer:
-    """A renderer whose en-US prompts were edited by ``change`` (a function of the raw tree)."""
+def own_words(tree) -> None:
+    """The words these tests read, written here: rewording the shipped prompts changes none of these tests
+    (scripts/reword_prompts.py), which are about how the renderer puts the words together."""
+    tree["reminders"]["set"] = "Okay, I'll remind you {times}."
+    tree["clock"].update(at="at {time}", am="{time} AM", pm="{time} PM")
+    tree["lists"] = {"two": "{first} and {second}", "more": "{first}, {others}"}
+
+
+def content_with(change=None):
+    """The content with the en-US prompts given ``own_words``, then edited by ``change`` (of the raw tree)."""
     tree = yaml.safe_load((CONTENT_DIR / "prompts" / "en-US.yaml").read_text(encoding="utf-8"))
-    change(tree)
-    return Renderer(dataclasses.replace(CONTENT, prompts={**CONTENT.prompts, "en-US": Prompts("en-US", tree)}))
+    own_words(tree)
+    if change is not None:
+        change(tree)
+    return dataclasses.replace(CONTENT, prompts={**CONTENT.prompts, "en-US": Prompts("en-US", tree)})
+
+
+def with_prompts(change=None) -> Renderer:
+    return Renderer(content_with(change))
 
 
 def with_clock_hours(hours: int) -> Renderer:
-    locales = {name: dataclasses.replace(info, clock_hours=hours) for name, info in CONTENT.locales.items()}
-    return Renderer(dataclasses.replace(CONTENT, locales=locales))
+    content = content_with()
+    locales = {name: dataclasses.replace(info, clock_hours=hours) for name, info in content.locales.items()}
+    return Renderer(dataclasses.replace(content, locales=locales))
 
 
 def times(*hours: float) -> tuple[ClockTime, ...]:
@@ -40,7 +55,7 @@ def said(renderer: Renderer, moments) -> str:
 
 
 def test_times_are_joined_with_the_prompts_words():
-    renderer = Renderer(CONTENT)
+    renderer = with_prompts()
     assert said(renderer, times(16)) == "Okay, I'll remind you at 4 PM."
     assert said(renderer, times(16, 18)) == "Okay, I'll remind you at 4 PM and 6 PM."
     assert said(renderer, times(16, 18, 20)) == "Okay, I'll remind you at 4 PM, 6 PM and 8 PM."
@@ -64,7 +79,7 @@ def test_the_am_and_pm_words_come_from_the_prompts():
     (0, "12 AM", "0:00"), (9.5, "9:30 AM", "9:30"), (12, "12 PM", "12:00"), (15 + 40 / 60, "3:40 PM", "15:40"),
 ])
 def test_a_locale_says_the_time_on_its_own_clock(hour, twelve, twenty_four):
-    assert said(Renderer(CONTENT), times(hour)) == f"Okay, I'll remind you at {twelve}."
+    assert said(with_prompts(), times(hour)) == f"Okay, I'll remind you at {twelve}."
     assert said(with_clock_hours(24), times(hour)) == f"Okay, I'll remind you at {twenty_four}."
 
 
@@ -85,3 +100,20 @@ def test_a_locale_without_a_12_or_24_hour_clock_stops_the_skill_from_starting(tm
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(ContentError, match=f"locales.yaml en-GB: clock_hours must be 12 or 24, not {value!r}"):
         load_content(directory)
+
+
+def test_the_renderer_names_the_keys_it_used_in_the_order_said():
+    """Lines, then notices, then the question; a nested Line or prompt key after its line's; each breathing key
+    once; the reprompt's and the card's apart."""
+    now = datetime(2026, 3, 2, 15, 0, tzinfo=timezone.utc)
+    plan = Plan(lines=[Line("steps.screening_clear.say"), Breathing(3, 4, 6),
+                       Line("next_compress.due_at", {"pack": "packs.cold", "when": ClockTime(now, now)})],
+                question=Line("events.resume_ask", {"title": Line("titles.legs_1")}),
+                reprompt=Line("events.resume_reprompt"), end_session=False,
+                card=Card(Line("emergency.card_title"), [Line("emergency.say")]))
+    rendered = Renderer(CONTENT).render(plan, "en-US", notices=(Line("events.save_failed"),))
+    assert rendered.keys == ("steps.screening_clear.say", "breathing.first_in", "breathing.first_out",
+                             "breathing.in", "breathing.out", "next_compress.due_at", "packs.cold",
+                             "clock.in_a_minute", "events.save_failed", "events.resume_ask", "titles.legs_1")
+    assert rendered.reprompt_keys == ("events.resume_reprompt",)
+    assert rendered.card_keys == ("emergency.card_title", "emergency.say")

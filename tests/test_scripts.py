@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from said import words
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -25,7 +27,7 @@ def test_transcript_walks_from_the_one_shot_to_the_summary():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("User: Alexa, tell back spasm coach my back is spasming")
-    assert "Welcome back." in out and "Here's your plan." in out
+    assert words("events.welcome_back") in out and words("steps.summary.say") in out
 
 
 def test_triage_eval_reports_recall_and_false_alarms_through_the_endpoint(tmp_path):

@@ -24,13 +24,14 @@ from flask import Flask, request
 from werkzeug.serving import make_server
 
 import skill.web.verification  # noqa: F401  - applies the oscrypto fix before ask_sdk_webservice_support loads
+from said import words
 from simulator.cli import build_device, main as cli_main
 from simulator.clock import SimClock
 from simulator.device import Device
 from simulator.envelopes import DEVICE_PROFILES, EnvelopeFactory, Identity, Player, Session, new_id
 from simulator.fake_api import TIMERS_SCOPE, FakeAlexaApi
 from simulator.resolver import Resolver
-from simulator.script import load_dialogue, replay
+from simulator.script import check, load_dialogue, replay
 from simulator.speech import output_text
 from simulator.transport import HttpTransport, InProcessTransport
 
@@ -118,7 +119,7 @@ def test_session_attributes_are_carried_and_a_new_session_gets_a_new_id(device):
 def test_silence_speaks_the_reprompt_then_ends_with_exceeded_max_reprompts(device):
     device.say("open back spasm coach")
     reprompt = device.silence()[0]
-    assert reprompt.note == "(reprompt)" and "around your bottom" in reprompt.speech
+    assert reprompt.note == "(reprompt)" and reprompt.keys.say == ("steps.screen_saddle.reprompt",)
     ended = device.silence()[0]
     assert ended.request_type == "SessionEndedRequest"
     assert ended.request["request"]["reason"] == "EXCEEDED_MAX_REPROMPTS"
@@ -141,21 +142,22 @@ def test_utterances_out_of_session_that_do_not_address_the_skill_are_not_sent(de
 def test_one_shot_red_flag_through_the_simulator(device):
     exchange = device.say("alexa, tell back spasm coach i can't feel my legs")[0]
     assert exchange.intent == "CannotDoIntent"
-    assert exchange.speech.startswith("This needs help now.") and exchange.ends_session is True
+    assert exchange.keys.say[0] == "emergency.say" and exchange.ends_session is True
 
 
 def test_http_transport_against_a_running_server(tmp_path):
     from skill.app import create_app
 
-    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "http.sqlite3")})
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "http.sqlite3"), "EXPOSE_PROMPT_KEYS": True})
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         dev = build_device(url=f"http://127.0.0.1:{server.server_port}/alexa")
         try:
-            assert "stop what you're doing" in dev.say("open back spasm coach")[0].speech
-            assert "trouble peeing" in dev.say("no")[0].speech
+            first = dev.say("open back spasm coach")[0]  # the keys come over HTTP too (X-Prompt-Keys)
+            assert first.speech and first.keys.say[0] == "steps.stop_activity.say"
+            assert dev.say("no")[0].keys.say == ("steps.screen_bladder.ask",)
         finally:
             dev.api.stop()
     finally:
@@ -318,11 +320,46 @@ def test_project_dialogues_replay_cleanly(path, tmp_path):
 def test_script_mode_exits_non_zero_on_a_mismatch(tmp_path, capsys):
     script = tmp_path / "wrong.yaml"
     script.write_text("name: wrong on purpose\nturns:\n  - user: open back spasm coach\n"
-                      "    expect: {speech: welcome to the moon}\n")
+                      "    expect: {say: steps.welcome_to_the_moon.say}\n")
     assert cli_main(["--script", str(script)]) == 1
     out = capsys.readouterr().out
-    assert "MISMATCH turn 1: speech" in out and "welcome to the moon" in out
+    assert "MISMATCH turn 1: say (in order)" in out and "steps.welcome_to_the_moon.say" in out
     assert cli_main(["--script", str(DIALOGUES[0])]) == 0
+
+
+# Each prompt-key expectation, given a wrong key or kind, and the mismatch it must report.
+WRONG_KEYS = [
+    ({"say": ["steps.screen_saddle.ask", "steps.stop_activity.say"]}, "say (in order)"),  # right keys, wrong order
+    ({"say": "emergency.say"}, "say (in order)"),
+    ({"say_exactly": ["steps.stop_activity.say", "steps.screen_saddle.ask"]}, "say_exactly"),  # one left out
+    ({"not_say": "steps.screening_intro.say"}, "not_say"),
+    ({"reprompt_keys": "steps.screen_saddle.ask"}, "reprompt_keys (in order)"),
+    ({"card_keys": "emergency.card_title"}, "card_keys (in order)"),
+    ({"triage": "emergency"}, "triage"),
+    ({"heard": "remark"}, "heard"),
+]
+
+
+def test_every_key_expectation_reports_a_wrong_key(device):
+    exchanges = device.say("open back spasm coach")
+    right = {"say": ["steps.stop_activity.say", "steps.screen_saddle.ask"],
+             "say_exactly": ["steps.stop_activity.say", "steps.screening_intro.say", "steps.screen_saddle.ask"],
+             "not_say": "emergency.say", "reprompt_keys": "steps.screen_saddle.reprompt", "triage": "none"}
+    assert check(right, exchanges, device, 1) == []
+    for expect, what in WRONG_KEYS:
+        assert [m.what for m in check(expect, exchanges, device, 1)] == [what], expect
+
+
+def test_key_expectations_need_a_skill_that_shows_its_keys(tmp_path):
+    """Against a skill not configured with EXPOSE_PROMPT_KEYS (as in production) a key check fails: it never
+    passes for want of keys."""
+    from skill.app import create_app
+
+    app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp_path / "hidden.sqlite3")})
+    dev = Device(InProcessTransport(app=app), Resolver(), SimClock())
+    exchanges = dev.say("open back spasm coach")
+    assert exchanges[0].speech and not exchanges[0].keys.shown
+    assert "EXPOSE_PROMPT_KEYS" in str(check({"not_say": "emergency.say"}, exchanges, dev, 1)[0])
 
 
 def test_script_mode_rejects_a_malformed_file(tmp_path):
@@ -337,6 +374,7 @@ def test_the_console_command_reads_turns_from_stdin():
                             capture_output=True, timeout=60)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Alexa: I'm sorry your back hurts." in out
+    assert f"Alexa: {words('steps.stop_activity.say')}" in out
+    assert "[keys] say: steps.stop_activity.say, steps.screening_intro.say, steps.screen_saddle.ask" in out
     assert "Alexa (reprompt):" in out and "EXCEEDED_MAX_REPROMPTS" in out
     assert "[explain] matched AMAZON.NoIntent" in out

@@ -9,10 +9,15 @@ from datetime import timedelta
 
 import pytest
 
+from said import in_order, words
 from simulator.cli import build_device
 from simulator.fake_api import TIMERS_SCOPE
 
-TAKE_OFF_AT = re.compile(r"take the cold pack off at \d{1,2}(:\d\d)? (AM|PM)", re.IGNORECASE)
+# "Take the cold pack off at 3:40 PM": the time of day, not a timer.
+TAKE_OFF_AT = ["timers.take_off", "timers.name_cold", "clock.at"]
+# Everything that speaks of a timer.
+TIMER_KEYS = {"steps.pack_timer.ask", "timers.set", "timers.failed", "timers.asking_permission", "timers.declined",
+              "timers.left", "timers.left_one", "timers.cancelled", "timers.none_running", "timers.when_pack_on"}
 
 
 @pytest.fixture
@@ -22,13 +27,22 @@ def device(tmp_path):
     dev.api.stop()
 
 
-def at_the_timer_offer(device) -> str:
-    """Through the safety questions and rest to "the cold pack is on": the timer offer."""
+def at_the_timer_offer(device) -> tuple[str, ...]:
+    """Through the safety questions and rest to "the cold pack is on": the timer offer (its keys)."""
     device.say("open back spasm coach")
     for _ in range(5):
         device.say("no")
     device.say("yes")
-    return device.say("yes")[0].speech
+    return said(device, "yes")
+
+
+def said(device, words_said: str) -> tuple[str, ...]:
+    """The prompt keys of the skill's answer to ``words_said``."""
+    return device.say(words_said)[0].keys.say
+
+
+def announced(exchanges) -> list[str]:
+    return [key for e in exchanges for key in e.keys.say]
 
 
 def eventually(condition, seconds: float = 3.0) -> bool:
@@ -52,24 +66,23 @@ def answer_permission(device, status: str):
 
 
 def test_yes_asks_permission_by_voice_then_one_timer_announces_when_the_pack_comes_off(device):
-    assert "15-minute timer for the cold pack" in at_the_timer_offer(device)
+    assert in_order(["steps.pack_timer.ask", "timers.name_cold"], at_the_timer_offer(device))
     asked = device.say("yes")[0]
-    assert "Connections.SendRequest AskFor" in asked.directives and "permission" in asked.speech
+    assert "Connections.SendRequest AskFor" in asked.directives and "timers.asking_permission" in asked.keys.say
     granted = device.consent(True)[0]
-    assert "timer is running" in granted.speech and granted.ends_session is False
+    assert "timers.set" in granted.keys.say and granted.ends_session is False
     (timer,) = timers(device)
-    assert timer["duration"] == "PT15M" and timer["timerLabel"] == "cold pack"
-    assert "Time to take the cold pack off." not in [e.speech for e in device.wait(timedelta(minutes=14))]
-    assert "Time to take the cold pack off." in [e.speech for e in device.wait(timedelta(minutes=2))]
+    assert timer["duration"] == "PT15M" and timer["timerLabel"] == words("timers.label_cold")
+    assert "timers.announce_cold" not in announced(device.wait(timedelta(minutes=14)))
+    assert "timers.announce_cold" in announced(device.wait(timedelta(minutes=2)))
 
 
 def test_asking_again_or_a_retried_request_never_makes_a_second_timer(device):
     device.api.grant(device.identity.user_id, TIMERS_SCOPE)
     at_the_timer_offer(device)
-    assert "timer is running" in device.say("yes")[0].speech
-    assert "15-minute timer" in device.say("go back")[0].speech  # back to the offer
-    again = device.say("yes")[0]
-    assert "timer is running" in again.speech
+    assert "timers.set" in said(device, "yes")
+    assert "steps.pack_timer.ask" in said(device, "go back")  # back to the offer
+    assert "timers.set" in said(device, "yes")
     assert len(timers(device)) == 1
 
 
@@ -78,7 +91,7 @@ def test_no_permission_gives_the_clock_time_and_is_not_asked_again_for_a_week(de
     at_the_timer_offer(device)
     device.say("yes")
     refused = answer_permission(device, answer)
-    assert TAKE_OFF_AT.search(refused.speech) and refused.ends_session is False
+    assert in_order(TAKE_OFF_AT, refused.keys.say) and refused.ends_session is False
     assert timers(device) == []
     # Later the same day, the next pack: no offer, no permission request, the time instead.
     device.say("stop")
@@ -86,7 +99,7 @@ def test_no_permission_gives_the_clock_time_and_is_not_asked_again_for_a_week(de
     device.say("open back spasm coach")
     device.say("go to the cold pack")
     next_pack = device.say("yes")[0]
-    assert TAKE_OFF_AT.search(next_pack.speech) and "timer" not in next_pack.speech.lower()
+    assert in_order(TAKE_OFF_AT, next_pack.keys.say) and not TIMER_KEYS & set(next_pack.keys.say)
     assert device.pending_consent is None
 
 
@@ -96,7 +109,7 @@ def test_a_failing_timer_service_is_said_and_the_clock_time_given(device, status
     at_the_timer_offer(device)
     device.api.fail_next(status, path="/v1/alerts/timers")
     failed = device.say("yes")[0]
-    assert "couldn't set the timer" in failed.speech and TAKE_OFF_AT.search(failed.speech)
+    assert in_order(["timers.failed", *TAKE_OFF_AT], failed.keys.say)
     assert failed.ends_session is False and timers(device) == []
 
 
@@ -114,7 +127,7 @@ def test_a_red_flag_while_the_timer_runs_is_answered_first_and_the_timer_cancell
     device.say("yes")
     assert len(timers(device)) == 1
     flagged = device.say("my legs have gone numb")[0]
-    assert "nine one one" in flagged.speech.lower()
+    assert "emergency.say" in flagged.keys.say and flagged.keys.triage == "emergency"
     assert eventually(lambda: timers(device) == [])  # (cancelled after the answer, off its thread)
     assert [e.speech for e in device.wait(timedelta(minutes=20))] == []  # no "take the pack off" later
 
@@ -124,7 +137,7 @@ def test_delete_my_data_cancels_the_timers_too(device):
     at_the_timer_offer(device)
     device.say("yes")
     device.say("delete my data")
-    assert "deleted" in device.say("yes")[0].speech.lower()
+    assert said(device, "yes") == ("events.deleted",)
     assert timers(device) == []
 
 
@@ -135,8 +148,8 @@ def test_the_next_pack_gets_its_timer_when_asked_for(device):
     device.say("no")
     device.say("stop")
     device.wait(timedelta(hours=2))
-    assert "time for your next cold pack" in device.say("open back spasm coach")[0].speech.lower()
-    assert "timer is running" in device.say("set a timer for my ice pack")[0].speech
+    assert in_order(["next_compress.due_now", "packs.cold"], said(device, "open back spasm coach"))
+    assert "timers.set" in said(device, "set a timer for my ice pack")
     assert len(timers(device)) == 1
 
 
@@ -144,8 +157,8 @@ def test_stopping_at_the_offer_still_says_when_the_pack_comes_off_on_coming_back
     at_the_timer_offer(device)
     device.say("stop")
     device.wait(timedelta(minutes=1))
-    back = device.say("open back spasm coach")[0].speech
-    assert TAKE_OFF_AT.search(back) and "leg positions" in back
+    back = said(device, "open back spasm coach")
+    assert in_order(TAKE_OFF_AT, back) and "titles.legs_1" in back
 
 
 def test_asking_for_a_timer_after_declining_asks_for_the_permission_again(device):
@@ -153,7 +166,7 @@ def test_asking_for_a_timer_after_declining_asks_for_the_permission_again(device
     device.say("yes")
     device.consent(False)
     asked = device.say("can you set a timer after all")[0]
-    assert "Connections.SendRequest AskFor" in asked.directives and "couldn't" not in asked.speech
+    assert "Connections.SendRequest AskFor" in asked.directives and "timers.failed" not in asked.keys.say
 
 
 def test_where_am_i_time_left_on_coming_back_and_when_asked_then_cancelled(device):
@@ -162,9 +175,11 @@ def test_where_am_i_time_left_on_coming_back_and_when_asked_then_cancelled(devic
     device.say("yes")
     device.say("stop")
     device.wait(timedelta(minutes=9))
-    assert "cold pack timer has about 6 minutes left" in device.say("open back spasm coach")[0].speech
+    back = device.say("open back spasm coach")[0]
+    assert in_order(["timers.left", "timers.name_cold"], back.keys.say) and re.search(r"\b6\b", back.speech)
     device.wait(timedelta(seconds=5))
-    assert "about 6 minutes left" in device.say("how long is left on the timer")[0].speech
-    assert "cancelled the timer" in device.say("cancel the timer")[0].speech
+    asked = device.say("how long is left on the timer")[0]
+    assert "timers.left" in asked.keys.say and re.search(r"\b6\b", asked.speech)  # (a number, not a word)
+    assert "timers.cancelled" in said(device, "cancel the timer")
     assert timers(device) == []
-    assert "no timer running" in device.say("is the timer still going")[0].speech
+    assert "timers.none_running" in said(device, "is the timer still going")

