@@ -332,6 +332,20 @@ def test_nothing_but_an_answer_gets_past_a_screening_question(places):
     assert not failures, report(failures, "events that get past a screening question without an answer")
 
 
+def test_a_remark_about_the_pack_or_a_yes_that_asks_to_carry_on_is_no_answer_to_a_safety_question(places):
+    # "I've got the pack on now" to "any numbness around your bottom?" was the emergency answer; "yes, carry on
+    # from where we were" (meant for "shall we carry on?") too. Neither answers the sign: the question again.
+    words = ["i have the pack on now", "i have got a hot water bottle on my back", "yes carry on from where we were",
+             "yeah lets carry on"]
+    failures = []
+    for name in SCREENING:
+        for said in words:
+            plan = turn(places[name], Event("describe", text=said)).plan
+            if plan.triage is not None or asked(plan) != QUESTION[name]:
+                failures.append(f"{name} + {said!r}: {describe(plan)}, triage {plan.triage}")
+    assert not failures, report(failures, "safety questions answered by a remark or a yes to another question")
+
+
 def test_yes_and_not_sure_on_a_screening_question_escalate_by_its_tier(places):
     failures = []
     for name in SCREENING:

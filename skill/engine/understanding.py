@@ -11,7 +11,9 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
    so" are yes. At a safety question, denying that question's own sign is no ("no numbness down there")
    and denying another answers nothing ("i have no fever", said to the question about the legs); a "no"
    that also says "not sure" is not sure (the safe side); "no, it's much worse" is a pain report. Words
-   that ask a question answer nothing, unless they pass on someone's answer ("he says no").
+   that ask a question answer nothing, unless they pass on someone's answer ("he says no"). "The pack is on"
+   is yes to any question but a safety question, where it answers nothing; a yes that asks to carry on
+   ("yes, carry on from where we were") is, at a safety question, a bare "okay" (a yes or a no is asked for).
 3. ``request``: a moment ("hold on"), a timer, a reminder, or hearing it again ("can you set a timer" is a
    request, not a question).
 4. ``pain`` "heat_worse": heat that hurts, reported rather than supposed ("the heat's making it worse,
@@ -140,6 +142,13 @@ class Understanding:
         if denied:
             return "no" if pending_sign in denied else None
         found = self.book.first_said(ANSWER_ORDER, words)
+        if pending_sign is not None and found in ("yes", None) and (
+                self.book.said("pack_is_on", words) or found == "yes" and self.book.said("carry_on_request", words)):
+            # "I've got the pack on", "yes, carry on": no answer about the sign (a remark; a yes to the wrong
+            # question, which the guide meets by asking for a yes or a no).
+            return None if found is None else "okay"
+        if found is None and self.book.said("pack_is_on", words):
+            return "yes"  # "the ice is on": yes to "is the cold pack on now?"
         if found == "no" and self.book.said("worse", words):
             return None  # "no, it's much worse": a pain report, read as one
         if found == "no" and "unsure" in words.split():
@@ -184,7 +193,8 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         lists[f"denial:{flag}"] = list(phrases or [])
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
-    for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic"):
+    for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
+                 "carry_on_request"):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
