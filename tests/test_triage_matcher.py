@@ -75,6 +75,8 @@ TIER_1 = {
                  "i've got palpitations"],
     "t1_belly_pulse": ["i have a throbbing feeling in my belly", "there is a pulsing in my stomach",
                        "my tummy is pulsating", ("DescribeSymptomIntent", "a pulse in my abdomen")],
+    "t1_belly_back": ["i've got a sharp pain in my tummy going through to my back", "sudden bad pain in my belly",
+                      "my stomach hurts really bad and it goes through to my back", "there's a terrible pain in my tummy"],
 }
 TIER_2 = {
     "t2_fever": ["i have a fever", ("DescribeSymptomIntent", "a fever"), "i have chills", "i feel really unwell",
@@ -86,7 +88,8 @@ TIER_2 = {
     "t2_weight_loss": ["i have been losing weight without trying", "i've lost a lot of weight",
                        "i'm losing weight for no reason", "my clothes are falling off me"],
     "t2_night_pain": ["the pain is worse at night", "the pain wakes me up at night", "resting doesn't ease it at all",
-                      "it hurts even when i'm lying still", "lying down doesn't help"],
+                      "it hurts even when i'm lying still", "lying down doesn't help", "i can't sleep for the pain",
+                      "it's worse when i lie down at night"],
     "t2_osteoporosis": ["i have osteoporosis", "i have osteoporosis and i slipped", "i have brittle bones",
                         "i've been on steroids for years", "i take prednisolone"],
     "t2_immune": ["i have a weak immune system", "i'm on chemotherapy", "i inject drugs", "i'm hiv positive",
@@ -95,6 +98,8 @@ TIER_2 = {
                 "i found a bump on my spine"],
     "t2_upper_belly": ["i have severe pain in my upper stomach after eating", "my stomach hurts after i eat",
                        "i get bad pain under my ribs after i eat", "i have gallstones"],
+    "t2_belly_spread": ["my tummy aches and it goes round to my back", "the pain goes from my stomach to my back",
+                      "my belly and my back both hurt"],
 }
 TIER_3 = {
     "t3_one_leg": ["i have sciatica", "pain down my leg", "tingling in one leg", ("LegSymptomIntent", "is numb"),

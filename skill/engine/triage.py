@@ -54,9 +54,9 @@ RED_FLAGS_PATH = Path(__file__).resolve().parent.parent / "content" / "red_flags
 # Every tier-1 and tier-2 item of clinical.md must have an entry (checked at load time).
 REQUIRED_IDS = (
     "t1_saddle", "t1_bladder", "t1_bowel", "t1_legs", "t1_foot_drop", "t1_sexual", "t1_trauma",
-    "t1_chest", "t1_collapse", "t1_heart", "t1_belly_pulse",
+    "t1_chest", "t1_collapse", "t1_heart", "t1_belly_pulse", "t1_belly_back",
     "t2_fever", "t2_urinary", "t2_cancer", "t2_weight_loss", "t2_night_pain", "t2_osteoporosis",
-    "t2_immune", "t2_lump", "t2_upper_belly",
+    "t2_immune", "t2_lump", "t2_upper_belly", "t2_belly_spread",
 )
 
 BOUNDARY = "."  # the clause-break token matching_form() puts where punctuation was
