@@ -386,3 +386,21 @@ def test_what_an_animal_did_is_no_red_flag_but_the_same_words_about_the_person_a
     wrong += [w for w in ("i peed on the floor", "the dog knocked me over and now i cannot feel my legs")
               if red_flags.match(w) is None or red_flags.match(w).tier != 1]
     assert not wrong, wrong
+
+
+def test_someone_elses_history_a_clear_result_and_weight_lost_on_purpose_are_no_sign_but_the_persons_own_are():
+    """Found trying the skill as a person (issue 21): "my mum had cancer", "cancer runs in my family" and "i'm
+    trying to lose weight" got "please see a doctor today". clinical.md: not signs. A partner speaking for the
+    person still is."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    no_sign = ["my mum had cancer", "my dad died of cancer", "my sister has leukaemia", "cancer runs in my family",
+               "my screening for cancer was all clear", "i am trying to lose weight", "i lost some weight on purpose"]
+    signs = {"my husband had cancer": "t2_cancer", "she had breast cancer": "t2_cancer", "i had cancer": "t2_cancer",
+             "i had cancer but my screening was all clear": "t2_cancer",
+             "i've lost a lot of weight without trying": "t2_weight_loss",
+             "my mum can't feel her legs": "t1_legs"}  # (a relative speaking for the person in pain)
+    wrong = [words for words in no_sign if red_flags.match(words) is not None]
+    wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    assert not wrong, wrong

@@ -126,7 +126,7 @@ _UNSURE = [
 # keep buckling", "my husband can't pee"): one form, the first person, so every phrase serves both. "They" is left alone: it is how people say "my legs".
 _RELATIVES = (r"(?:wife|husband|partner|hubby|missus|missis|boyfriend|girlfriend|fiance|fiancee|spouse|other half|"
               r"son|daughter|mum|mummy|mom|mommy|mam|mother|dad|daddy|father|fella|bloke|man|nan|nana|gran|granny|grandma|grandmother|grandad|granddad|"
-              r"grandpa|grandfather|brother|sister|friend|flatmate|roommate|aunt|uncle|neighbour|neighbor|patient)")
+              r"grandpa|grandfather|brother|sister|friend|flatmate|roommate|aunt|uncle|neighbour|neighbor|patient|relative)")
 # Body words after a possessive: "my wife's legs" (normalised "my wife is legs") -> "my legs".
 _BODY = (r"(?:legs?|feet|foot|back|bum|bottom|butt|bladder|bowels?|groin|privates|bits|knees?|hips?|temperature|"
          r"heart|chest|pee|urine|wee|stomach|belly|tummy|pain|spine)")
@@ -157,8 +157,9 @@ def spoken_for_someone_else(text: str) -> bool:
     return any(pattern.search(words) for pattern in _PARTNER_COMPILED[:-1])  # (not "em", which is "them")
 
 
-def matching_form(text: str) -> str:
-    """The form phrases and utterances are matched in.
+def matching_form(text: str, speaker_words: bool = False) -> str:
+    """The form phrases and utterances are matched in. ``speaker_words``: without turning a partner's or a
+    relative's words into the first person ("my mum had cancer" stays about the mum).
 
     >>> matching_form("I'm not sure if I can't feel my legs. But no fever!")
     'i am unsure i cannot feel my legs . but no fever'
@@ -175,7 +176,7 @@ def matching_form(text: str) -> str:
     text = re.sub(r"[^a-z0-9. ]+", " ", text)
     text = re.sub(r"\b(uh|mm) (huh|hmm)\b", r"\1\2", text)  # "uh huh", "mm hmm": a yes, kept as one word
     text = re.sub(r"\b(?:uh|um|umm|uhm|erm|hmm)\b", " ", text)  # hesitations ("er" stays: the ER)
-    for pattern, replacement in _COMPILED[len(_CONTRACTIONS):]:
+    for pattern, replacement in _COMPILED[len(_CONTRACTIONS):len(_COMPILED) - (len(_PARTNER) if speaker_words else 0)]:
         text = pattern.sub(replacement, text)
     tokens = []
     for token in text.split():
@@ -434,6 +435,11 @@ class RedFlag:
     # Words after the sign, in the same clause, that put it long in the past ("a fall years ago"): it is
     # then history, not this spasm's cause, and no red flag.
     past: tuple = ()
+    # Words anywhere in the sign's clause that make it no sign ("i am on a diet", "it runs in my family").
+    unless: tuple = ()
+    # Words that make it someone else's, read before a partner's words are turned into the first person
+    # ("my mum had cancer": her history, not the person's; a partner speaking for the person still counts).
+    someone_else: tuple = ()
 
 
 class RedFlags:
@@ -454,6 +460,8 @@ class RedFlags:
 
         self._clarify = {flag.id: (compiled(flag.clarify_signs), compiled(flag.pain_only)) for flag in flags}
         self._past = {flag.id: compiled(flag.past) for flag in flags if flag.past}
+        self._unless = {flag.id: compiled(flag.unless) for flag in flags if flag.unless}
+        self._someone_else = {flag.id: compiled(flag.someone_else) for flag in flags if flag.someone_else}
         for flag in flags:
             for phrase, ambiguous in [*((p, False) for p in flag.phrases), *((p, True) for p in flag.ambiguous)]:
                 body, _, anchor = _compile(phrase, self.words, matcher_words)
@@ -489,6 +497,7 @@ class RedFlags:
         tokens = subject.split()
         words = set(tokens)
         found = []
+        speaker = None  # (the words as said, only if a flag needs them)
         candidates = set(self._always)
         for token in words:
             candidates.update(self._by_word.get(token, ()))
@@ -497,7 +506,10 @@ class RedFlags:
             for m in regex.finditer(subject):
                 index = starts[m.start()]
                 cue = (negators[index] or self._long_ago(flag.id, subject, m.start(), words)
-                       or self._animal(tokens, index))
+                       or self._animal(tokens, index) or self._unless_said(flag.id, subject, m.start()))
+                if cue is None and flag.id in self._someone_else:
+                    speaker = matching_form(text, speaker_words=True) + " " if speaker is None else speaker
+                    cue = "someone else" if any(r.search(speaker) for r in self._someone_else[flag.id]) else None
                 found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
                                    start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
@@ -511,6 +523,23 @@ class RedFlags:
             return None
         clause = subject[start:].split(f" {BOUNDARY} ")[0]
         return "past" if any(regex.search(clause) for regex in regexes) else None
+
+    def _unless_said(self, flag_id: str, subject: str, start: int) -> str | None:
+        """ "unless" when words of the flag's ``unless`` list are in the sign's clause ("i am trying to lose
+        weight", "cancer runs in my family")."""
+        regexes = self._unless.get(flag_id, ())
+        if not regexes:
+            return None
+        breaks = self.matcher_words.clause_breaks | {BOUNDARY}
+        before, after = subject[:start].split(), subject[start:].split()
+        while before and before[-1] not in breaks:  # (back to where the sign's clause begins)
+            after.insert(0, before.pop())
+        clause = []
+        for i, token in enumerate(after):
+            if token in breaks and i:  # (on to where it ends)
+                break
+            clause.append(token)
+        return "unless" if any(regex.search(" ".join(clause) + " ") for regex in regexes) else None
 
     def _animal(self, tokens: list[str], index: int) -> str | None:
         """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
@@ -689,7 +718,8 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
             problems.append(f"{where}: id used twice")
             continue
         seen.add(flag_id)
-        unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only", "past"}
+        unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only", "past",
+                                "unless", "someone_else"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         tier = entry.get("tier")
@@ -701,7 +731,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
         if not isinstance(label, str) or not label.strip():
             problems.append(f"{where}: needs a label in plain words")
         lists = {}
-        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only", "past"):
+        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only", "past", "unless", "someone_else"):
             value = entry.get(key, [] if key != "phrases" else None)
             if not isinstance(value, list) or (key == "phrases" and not value) or \
                     not all(isinstance(p, str) for p in value):
@@ -715,7 +745,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
                 except ValueError as exc:
                     problems.append(f"{where}: {key} {phrase!r}: {exc}")
                     continue
-                if key == "past":
+                if key in ("past", "unless", "someone_else"):  # (not signs: they may repeat across flags)
                     clean.append(text)
                     continue
                 owner = phrase_owner.get((key in ("clarify_signs", "pain_only"), text))
