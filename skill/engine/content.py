@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from skill.engine.data_files import read_yaml

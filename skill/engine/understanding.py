@@ -142,13 +142,15 @@ class Understanding:
         if denied:
             return "no" if pending_sign in denied else None
         found = self.book.first_said(ANSWER_ORDER, words)
-        if pending_sign is not None and found in ("yes", None) and (
-                self.book.said("pack_is_on", words) or found == "yes" and self.book.said("carry_on_request", words)):
-            # "I've got the pack on", "yes, carry on": no answer about the sign (a remark; a yes to the wrong
-            # question, which the guide meets by asking for a yes or a no).
-            return None if found is None else "okay"
-        if found is None and self.book.said("pack_is_on", words):
-            return "yes"  # "the ice is on": yes to "is the cold pack on now?"
+        if found in ("yes", None):
+            pack_is_on = self.book.said("pack_is_on", words)
+            if pending_sign is not None and (
+                    pack_is_on or found == "yes" and self.book.said("carry_on_request", words)):
+                # "I've got the pack on", "yes, carry on": no answer about the sign (a remark; a yes to the wrong
+                # question, which the guide meets by asking for a yes or a no).
+                return None if found is None else "okay"
+            if found is None and pack_is_on:
+                return "yes"  # "the ice is on": yes to "is the cold pack on now?"
         if found == "no" and self.book.said("worse", words):
             return None  # "no, it's much worse": a pain report, read as one
         if found == "no" and "unsure" in words.split():
