@@ -99,7 +99,7 @@ TIER_2 = {
     "t2_upper_belly": ["i have severe pain in my upper stomach after eating", "my stomach hurts after i eat",
                        "i get bad pain under my ribs after i eat", "i have gallstones"],
     "t2_belly_spread": ["my tummy aches and it goes round to my back", "the pain goes from my stomach to my back",
-                      "my belly and my back both hurt"],
+                        "my stomach really hurts and it goes right through to my back", "my belly and my back both hurt"],
 }
 TIER_3 = {
     "t3_one_leg": ["i have sciatica", "pain down my leg", "tingling in one leg", ("LegSymptomIntent", "is numb"),
