@@ -96,6 +96,14 @@ def test_understanding_eval_walks_the_device_to_issue_21s_stages_and_scores_them
     assert "miss line 5 [track] 'that was lovely': expected emergency" in result.stdout
 
 
+def test_every_issue_21_stage_has_a_walk_and_an_arrival_and_every_label_a_scoring_rule():
+    check = ("from evaluation import by_keys as b\n"  # (the evaluation runs from the checkout, as the README says)
+             "assert set(b.NEW_WALKS) == set(b.NEW_ARRIVALS) == set(b.NEW_STAGES)\n"
+             "assert set(b.NEW_LABELS) <= set(b.RULES), set(b.NEW_LABELS) - set(b.RULES)\n")
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.slow  # five cases, each serving the skill in its own process, some twice
 def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_passes():
     """The command the faults note relies on: each case's turns and stored records are printed, and its
