@@ -699,6 +699,22 @@ BENIGN_WORDS = {
     "symptom": "my stomach hurts",
     "pain remark": "it really hurts",
     "timer": "set a timer for fifteen minutes",
+    # Issue 21: remarks that once got the emergency number or "see a doctor today" (clinical.md, "What is not a
+    # sign"): a pack's warmth or cold, another part of the body, someone else's history, a clear result or a
+    # denial, weight lost on purpose.
+    "sweaty under the heat pad": "i am all sweaty under the heat pad",
+    "hot under the heat pad": "i feel hot under the heat pad",
+    "cold under the ice": "i am freezing cold with the ice on",
+    "shivering from the ice": "i am shivering from the ice pack",
+    "a damp back under the pack": "my back is damp under the pack",
+    "a sore neck": "i have a sore neck",
+    "a sore shoulder": "my shoulder is sore",
+    "a headache": "i have got a headache",
+    "a mother's cancer": "my mum had cancer",
+    "a clear screening": "my cancer screening was all clear",
+    "never had cancer": "i have never had cancer",
+    "a diet": "i am on a diet and i have lost weight",
+    "trying to lose weight": "i lost a bit of weight but i have been trying to",
 }
 # Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open.
 ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag"}

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
-from skill.engine.triage import MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
+from skill.engine.triage import UNLESS_CUE, MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -131,8 +131,10 @@ class Understanding:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
         # that sign, and no answer at all to any other question ("i have no fever", said to the question
         # about the legs, leaves the legs unanswered).
+        # A sign explained by other words is not denied: "i feel hot under the heat pad" is no answer to "do you have
+        # a fever?".
         denied = {m.flag_id for m in (red_flags.explain(words) if red_flags is not None else [])
-                  if m.negated}
+                  if m.negated and m.cue != UNLESS_CUE}
         # Denials carry their own negation ("no, nothing new"): a "no" before one does not cancel it.
         denied |= {flag for flag in self.denials if flag != "any" and self.book.mentioned(f"denial:{flag}", words)}
         if pending_sign is not None and self.book.said(f"affirm:{pending_sign}", words):
