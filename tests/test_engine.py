@@ -742,6 +742,26 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
 
 
+# Harm from a pack, cold or hot (issue 21): "the ice is burning my skin" was taken as yes to "is the cold pack on?".
+PACK_HARM_WORDS = ["the ice is burning my skin", "my skin has gone numb under the ice", "the heat pad is scalding me"]
+
+
+def test_harm_from_a_pack_anywhere_is_take_it_off_now_with_no_alarm_and_a_question_after():
+    """Everywhere but where an emergency stands or is being asked about: "take it off now", then a question
+    (the one the person was on, or after a question about the pack, what comes next), never the timer offer."""
+    failures = []
+    for name, state in STATES.items():
+        if name in ESCALATING_STATES:
+            continue
+        for words in PACK_HARM_WORDS:
+            plan = describe(copy.deepcopy(state), words, NOW + timedelta(minutes=1)).plan
+            said = keys(plan)
+            if plan.triage is not None or plan.end_session or said[:1] != ["events.pack_harm"] \
+                    or not asks_or_ends(plan) or plan.question.key == "steps.pack_timer.ask":
+                failures.append(f"{name} + {words!r}: said {said}, asked {plan.question}, triage {plan.triage}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
+
+
 def test_stop_and_cancel_end_kindly_everywhere_and_never_lose_an_emergency():
     def check(name, state, kind):
         turn = handle(state, kind, NOW + timedelta(minutes=1))
