@@ -6,7 +6,8 @@ catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``)
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
 0. ``pack_harm``: harm from a pack ("the ice is burning my skin", "my skin's gone numb under the ice"), in
-   any words, even a question or a yes: take it off now.
+   any words, even a question or a yes: take it off now (at a safety question, a yes or not sure to the sign
+   is read as that answer instead).
 1. ``request`` "help": help with the question itself ("what do you mean?", "why are you asking?"), so
    "I'm not sure what you mean" is not taken for "not sure".
 2. ``answer``: yes, no, not sure or a bare "okay" to the question being asked. "A bit", "kind of", "I think
@@ -99,8 +100,11 @@ class Understanding:
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
-        if self.book.said(PACK_HARM, words):
-            return Reading(PACK_HARM)  # "the ice is burning my skin": take it off now, never a yes
+        if self.book.said(PACK_HARM, words) and (
+                pending_sign is None or self.answer(words, pending_sign, red_flags) not in ("yes", "unsure")):
+            # "The ice is burning my skin": take it off now, never a yes to "is the cold pack on?". At a safety
+            # question, a yes or not sure to the sign still wins (the safe side); a "no" is asked for again.
+            return Reading(PACK_HARM)
         asked = self.book.said("question_starts", words)
         if self.book.said("help", words):
             return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
