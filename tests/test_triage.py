@@ -433,7 +433,8 @@ def test_warmth_sweat_or_cold_under_a_pack_is_no_fever_and_numb_skin_under_it_no
 
     red_flags = default_content().red_flags
     no_sign = ["i feel hot under the heat pad", "i am shivering from the ice pack", "the ice is making me shiver",
-               "i'm all sweaty under the heat pad", "my skin's gone numb under the ice", "my back is numb from the ice"]
+               "i'm all sweaty under the heat pad", "my skin's gone numb under the ice", "my back is numb from the ice",
+               "there's no feeling in my skin"]
     signs = {"i have a fever and the ice is on": "t2_fever", "i'm shivering": "t2_fever",
              "i'm numb between my legs and the ice is on": "t1_saddle", "my legs are numb under the ice": "t1_legs",
              "my bum is numb from the ice": "t1_saddle"}

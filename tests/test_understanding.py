@@ -91,6 +91,7 @@ READINGS = [
     ("the ice is burning my skin", None, Reading("pack_harm")),
     ("yes burning my skin", None, Reading("pack_harm")),
     ("my skin's gone numb under the ice", None, Reading("pack_harm")),
+    ("i can't feel my skin under the ice", None, Reading("pack_harm")),
     ("the ice is burning my skin", "t1_saddle", Reading("pack_harm")),
     ("no but the ice is burning my skin", "t1_saddle", Reading("pack_harm")),
     ("yes and the ice is burning my skin", "t1_saddle", Reading("answer", "yes")),

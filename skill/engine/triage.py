@@ -519,7 +519,7 @@ class RedFlags:
             for m in regex.finditer(subject):
                 index = starts[m.start()]
                 cue = (negators[index] or self._long_ago(flag.id, subject, m.start(), words)
-                       or self._animal(tokens, index) or self._unless_said(flag.id, tokens, index, negators))
+                       or self._animal(tokens, index) or self._unless_said(flag.id, tokens, index, m.group(1)))
                 if cue is None and flag.id in self._someone_else:
                     speaker = matching_form(text, speaker_words=True).split() if speaker is None else speaker
                     cue = self._someone_elses(flag.id, tokens, index, speaker)
@@ -559,10 +559,16 @@ class RedFlags:
                     return True
         return False
 
-    def _unless_said(self, flag_id: str, tokens: list[str], index: int, negators: list) -> str | None:
+    def _unless_said(self, flag_id: str, tokens: list[str], index: int, sign: str) -> str | None:
         """ "unless" when words of the flag's ``unless`` list are in the sign's clause ("i am trying to lose
         weight", "cancer runs in my family"), or words of its ``unless_anywhere`` list anywhere ("i am on a diet
-        and i have lost weight") and the sign's own clause does not say it was not meant ("without trying")."""
+        and i have lost weight") and the sign's own clause does not say it was not meant ("without trying").
+        Unless words are denied by a negation outside the sign ``sign`` (its matched words): "no feeling in my
+        skin" denies no skin."""
+        if flag_id not in self._unless and flag_id not in self._unless_anywhere:
+            return None
+        length = len(sign.split())
+        negators = _negators(tokens[:index] + [BOUNDARY] * length + tokens[index + length:], self.matcher_words)
         clause = self._clause_around(tokens, index)
         if self._said_in(self._unless.get(flag_id, ()), tokens, clause, negators):
             return UNLESS_CUE
