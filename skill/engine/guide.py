@@ -695,10 +695,11 @@ def _answer_over_the_track(turn: GuideTurn, heard: Heard) -> None:
 
 def _take_the_pack_off(turn: GuideTurn, heard: Heard) -> None:
     """Harm from a pack ("the ice is burning my skin"): take it off now, then a thicker cloth. A question about
-    the pack ("is it on?", "a timer for it?") no longer stands: the guide goes on to what comes after it."""
+    the pack ("is it on?", "a timer for it?") no longer stands: the guide goes on to what comes after it. (Said
+    opening a session, the coming-back logic follows instead: a reminder, the safety questions again.)"""
     turn.say("events.pack_harm")
     step = turn.step
-    if heard.on_a_question and step.pack is not None and step.next:
+    if heard.on_a_question and not turn.opening and step.pack is not None and step.next:
         return turn.go(step.next)
     turn.carry_on()
 
