@@ -699,6 +699,22 @@ BENIGN_WORDS = {
     "symptom": "my stomach hurts",
     "pain remark": "it really hurts",
     "timer": "set a timer for fifteen minutes",
+    # Issue 21: remarks that once got the emergency number or "see a doctor today" (clinical.md, "What is not a
+    # sign"): a pack's warmth or cold, another part of the body, someone else's history, a clear result or a
+    # denial, weight lost on purpose.
+    "sweaty under the heat pad": "i am all sweaty under the heat pad",
+    "hot under the heat pad": "i feel hot under the heat pad",
+    "cold under the ice": "i am freezing cold with the ice on",
+    "shivering from the ice": "i am shivering from the ice pack",
+    "a damp back under the pack": "my back is damp under the pack",
+    "a sore neck": "i have a sore neck",
+    "a sore shoulder": "my shoulder is sore",
+    "a headache": "i have got a headache",
+    "a mother's cancer": "my mum had cancer",
+    "a clear screening": "my cancer screening was all clear",
+    "never had cancer": "i have never had cancer",
+    "a diet": "i am on a diet and i have lost weight",
+    "trying to lose weight": "i lost a bit of weight but i have been trying to",
 }
 # Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open.
 ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag"}
@@ -723,6 +739,26 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
                 failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
             elif "events.fallback" in keys(plan):
                 failures.append(f"{name} + {kind}: said it didn't catch that")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
+
+
+# Harm from a pack, cold or hot (issue 21): "the ice is burning my skin" was taken as yes to "is the cold pack on?".
+PACK_HARM_WORDS = ["the ice is burning my skin", "my skin has gone numb under the ice", "the heat pad is scalding me"]
+
+
+def test_harm_from_a_pack_anywhere_is_take_it_off_now_with_no_alarm_and_a_question_after():
+    """Everywhere but where an emergency stands or is being asked about: "take it off now", then a question
+    (the one the person was on, or after a question about the pack, what comes next), never the timer offer."""
+    failures = []
+    for name, state in STATES.items():
+        if name in ESCALATING_STATES:
+            continue
+        for words in PACK_HARM_WORDS:
+            plan = describe(copy.deepcopy(state), words, NOW + timedelta(minutes=1)).plan
+            said = keys(plan)
+            if plan.triage is not None or plan.end_session or said[:1] != ["events.pack_harm"] \
+                    or not asks_or_ends(plan) or plan.question.key == "steps.pack_timer.ask":
+                failures.append(f"{name} + {words!r}: said {said}, asked {plan.question}, triage {plan.triage}")
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
 
 

@@ -50,7 +50,7 @@ from skill.engine.protocol import EngineNames, Step, Transition
 from skill.engine.record import Record, iso
 from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
-from skill.engine.understanding import Reading
+from skill.engine.understanding import PACK_HARM, Reading
 
 # What the engine's code gives a meaning to, for the content check (content.py imports none of it).
 ENGINE_NAMES = EngineNames(
@@ -678,17 +678,30 @@ def then_carry_on(act: HeardAnswer) -> HeardAnswer:
 
 
 def _heard_over_the_track(turn: GuideTurn, heard: Heard) -> bool:
-    remark_or_question = heard.reading.kind in HEARD_REMARKS or heard.reading.kind == "question"
+    remark_or_question = heard.reading.kind in HEARD_REMARKS or heard.reading.kind in ("question", PACK_HARM)
     return heard.finding is None and remark_or_question and playback.keeps_playing(turn, heard.event)
 
 
 def _answer_over_the_track(turn: GuideTurn, heard: Heard) -> None:
     if heard.reading.kind == "question":
         turn.answer_question(heard.reading.value)
+    elif heard.reading.kind == PACK_HARM:
+        turn.say("events.pack_harm")
     else:
         turn.say(HEARD_REMARKS[heard.reading.kind])
     turn.answered_as_player = True
     turn.end()
+
+
+def _take_the_pack_off(turn: GuideTurn, heard: Heard) -> None:
+    """Harm from a pack ("the ice is burning my skin"): take it off now, then a thicker cloth. A question about
+    the pack ("is it on?", "a timer for it?") no longer stands: the guide goes on to what comes after it. (Said
+    opening a session, the coming-back logic follows instead: a reminder, the safety questions again.)"""
+    turn.say("events.pack_harm")
+    step = turn.step
+    if heard.on_a_question and not turn.opening and step.pack is not None and step.next:
+        return turn.go(step.next)
+    turn.carry_on()
 
 
 def _okay_to_a_safety_question(turn: GuideTurn, heard: Heard) -> bool:
@@ -747,8 +760,10 @@ def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
 
 
 HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
-    ("a remark or a question while the breathing track plays: heard or answered, and it plays on",
+    ("a remark, a question or harm from a pack while the breathing track plays: heard or answered, and it plays on",
      _heard_over_the_track, _answer_over_the_track),
+    ("harm from a pack (\"the ice is burning my skin\"), anywhere, in place of any answer: take it off now",
+     lambda turn, heard: heard.means(PACK_HARM), _take_the_pack_off),
     ("\"okay\" to a safety question is no answer", _okay_to_a_safety_question, _needs_a_safety_answer),
     ("\"okay\" to anything else (\"ready for the next step?\") is yes",
      lambda turn, heard: heard.means("answer", "okay"), as_event("yes")),
