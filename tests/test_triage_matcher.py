@@ -438,6 +438,7 @@ def _matcher_words_yaml(**changes) -> str:
 def _file(tmp_path, flags_yaml: str, words_yaml: str = "", matcher_words_yaml: str | None = None) -> Path:
     required = "".join(
         f"  - id: {flag}\n    tier: {flag[1]}\n    label: x\n    phrases: [\"{flag[3:].replace('_', ' ')} sign\"]\n"
+        f"    examples: [\"a {flag} sign\", \"some {flag} sign\", \"my {flag} sign\"]\n"
         for flag in REQUIRED_IDS)
     matcher_words_yaml = _matcher_words_yaml() if matcher_words_yaml is None else matcher_words_yaml
     path = tmp_path / "red_flags.yaml"

@@ -440,6 +440,9 @@ class RedFlag:
     # Words that make it someone else's, read before a partner's words are turned into the first person
     # ("my mum had cancer": her history, not the person's; a partner speaking for the person still counts).
     someone_else: tuple = ()
+    # Everyday phrasings of the sign in plain words, for the second line (second_line.py) to compare free
+    # words with when no phrase matched them: tier 1 and 2 only, never compiled as phrases.
+    examples: tuple = ()
 
 
 class RedFlags:
@@ -486,6 +489,9 @@ class RedFlags:
 
     def phrases_of(self, flag_id: str) -> tuple:
         return self._flags[flag_id].phrases
+
+    def examples_of(self, flag_id: str) -> tuple:
+        return self._flags[flag_id].examples
 
     def __len__(self) -> int:
         return len(self._flags)
@@ -540,6 +546,21 @@ class RedFlags:
                 break
             clause.append(token)
         return "unless" if any(regex.search(" ".join(clause) + " ") for regex in regexes) else None
+
+    def set_aside(self, flag_id: str, text: str) -> str | None:
+        """Why ``flag_id`` would be no sign in ``text`` wherever it stands: "past", "unless" or "someone else",
+        when the flag's own lists of those words are said anywhere in it (for a sign found without a phrase,
+        by the second line: "i am trying to lose weight", "my mum had cancer years ago")."""
+        subject, _, _ = prepared(text, self.matcher_words)
+        words = set(subject.split())
+        if not self.matcher_words.recent_words & words and any(r.search(subject) for r in self._past.get(flag_id, ())):
+            return "past"
+        if any(regex.search(subject) for regex in self._unless.get(flag_id, ())):
+            return "unless"
+        speaker = matching_form(text, speaker_words=True) + " "
+        if any(regex.search(speaker) for regex in self._someone_else.get(flag_id, ())):
+            return "someone else"
+        return None
 
     def _animal(self, tokens: list[str], index: int) -> str | None:
         """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
@@ -719,7 +740,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
             continue
         seen.add(flag_id)
         unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only", "past",
-                                "unless", "someone_else"}
+                                "unless", "someone_else", "examples"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         tier = entry.get("tier")
@@ -761,14 +782,37 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
                             f"other way round")
         if lists["ambiguous"] and tier != 1:
             problems.append(f"{where}: only a tier-1 flag asks a clarifying question")
+        examples = _examples(entry, where, tier, problems)
         if tier in (1, 2, 3) and isinstance(label, str):
-            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), **lists))
+            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), examples=examples, **lists))
     for required in REQUIRED_IDS:
         if required not in seen:
             problems.append(f"{required}: missing (every tier-1 and tier-2 item of clinical.md needs an entry)")
     for name in sorted(set(words) - used_lists):
         problems.append(f"words.{name}: never used by a phrase")
     return problems, flags, words, matcher_words
+
+
+MIN_EXAMPLES = 3  # a static embedding links words, not meanings: one phrasing alone catches only its own words
+
+
+def _examples(entry: dict, where: str, tier, problems: list[str]) -> tuple:
+    """A tier-1 or tier-2 flag's ``examples``: at least MIN_EXAMPLES different plain sentences."""
+    value = entry.get("examples", [])
+    if tier not in (1, 2):
+        if value:
+            problems.append(f"{where}: only a tier-1 or tier-2 flag has examples (the second line asks only about those)")
+        return ()
+    if not isinstance(value, list) or not all(isinstance(e, str) and e.strip() for e in value):
+        problems.append(f"{where}: examples must be a list of sentences")
+        return ()
+    clean = [" ".join(e.split()) for e in value]
+    for example in sorted({e for e in clean if clean.count(e) > 1}):
+        problems.append(f"{where}: example {example!r} listed twice")
+    if len(set(clean)) < MIN_EXAMPLES:
+        problems.append(f"{where}: needs at least {MIN_EXAMPLES} examples in everyday words (the second line compares "
+                        f"what is said with them)")
+    return tuple(dict.fromkeys(clean))
 
 
 def _read(path: Path):
