@@ -448,8 +448,10 @@ class RedFlag:
 class RedFlags:
     """The validated, compiled phrase list. Build with ``load_red_flags``."""
 
-    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords):
+    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords, no_sign_examples: tuple = ()):
         self._flags = {flag.id: flag for flag in flags}
+        # Ordinary things said that are no sign, for the second line to weigh a flag's examples against.
+        self.no_sign_examples = no_sign_examples
         self._order = {flag.id: i for i, flag in enumerate(flags)}
         self.words = dict(words)
         self.matcher_words = matcher_words
@@ -797,21 +799,26 @@ MIN_EXAMPLES = 3  # a static embedding links words, not meanings: one phrasing a
 
 
 def _examples(entry: dict, where: str, tier, problems: list[str]) -> tuple:
-    """A tier-1 or tier-2 flag's ``examples``: at least MIN_EXAMPLES different plain sentences."""
+    """A tier-1 or tier-2 flag's ``examples`` (none for tier 3)."""
     value = entry.get("examples", [])
     if tier not in (1, 2):
         if value:
             problems.append(f"{where}: only a tier-1 or tier-2 flag has examples (the second line asks only about those)")
         return ()
+    return _sentences(value, f"{where}: examples", problems)
+
+
+def _sentences(value, where: str, problems: list[str]) -> tuple:
+    """At least MIN_EXAMPLES different plain sentences (a flag's ``examples``, the file's ``no_sign_examples``)."""
     if not isinstance(value, list) or not all(isinstance(e, str) and e.strip() for e in value):
-        problems.append(f"{where}: examples must be a list of sentences")
+        problems.append(f"{where} must be a list of sentences")
         return ()
     clean = [" ".join(e.split()) for e in value]
     for example in sorted({e for e in clean if clean.count(e) > 1}):
-        problems.append(f"{where}: example {example!r} listed twice")
+        problems.append(f"{where}: {example!r} listed twice")
     if len(set(clean)) < MIN_EXAMPLES:
-        problems.append(f"{where}: needs at least {MIN_EXAMPLES} examples in everyday words (the second line compares "
-                        f"what is said with them)")
+        problems.append(f"{where}: at least {MIN_EXAMPLES} needed, in everyday words (the second line compares what is "
+                        f"said with them)")
     return tuple(dict.fromkeys(clean))
 
 
@@ -830,9 +837,12 @@ def _refuse(path: Path, problems: list[str]) -> None:
 def load_red_flags(path: str | Path | None = None) -> RedFlags:
     """Read, validate and compile red_flags.yaml; raise RedFlagError listing every problem."""
     path = Path(path) if path is not None else RED_FLAGS_PATH
-    problems, flags, words, matcher_words = _problems(_read(path))
+    raw = _read(path)
+    problems, flags, words, matcher_words = _problems(raw)
+    no_sign_examples = _sentences(raw.get("no_sign_examples") if isinstance(raw, dict) else None, "no_sign_examples",
+                                  problems)
     _refuse(path, problems)
-    return RedFlags(flags, words, matcher_words)
+    return RedFlags(flags, words, matcher_words, no_sign_examples)
 
 
 def load_matcher_words(path: str | Path | None = None) -> MatcherWords:
