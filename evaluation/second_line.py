@@ -218,6 +218,12 @@ def main(argv=None) -> int:
         print(f"{name:24} {f['signs']:5} {f['lists']:6} {f['caught']:+8} {f['right_tier']:9} {f['remarks']:8} "
               f"{f['list_alarms']:11} {f['false_confirmations']:11}")
 
+    own = [r for r in readings[OWN_SET.name] if not r.phrase.tier]
+    kinds = sorted({r.phrase.note for r in own})
+    print(f"{OWN_SET.name}'s remarks by kind, false confirmations: " + ", ".join(
+        f"{kind} {sum(bool(r.guess) for r in own if r.phrase.note == kind)}/{sum(r.phrase.note == kind for r in own)}"
+        for kind in kinds))
+
     print("\nThresholds and margins (all sets): signs the lists missed that get a guess (of the right tier) / false "
           "confirmations on remarks")
     for margin in MARGINS:
