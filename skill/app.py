@@ -32,11 +32,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SECOND_LINE"]:
         from skill.engine.second_line import SecondLine
 
-        # Loaded in a thread: the first requests are answered by the phrase lists alone, never kept waiting.
         second_line = SecondLine(content.red_flags)
-        second_line.start_loading()
     app.extensions["second_line"] = second_line
     skill = build_skill(store, content=content, library=library, second_line=second_line)
     endpoint.init_app(app, skill)
     audio.init_app(app)
+    if second_line is not None:
+        # Loaded in a thread, started last so that it does not share the interpreter with building the app: the
+        # first requests are answered by the phrase lists alone, never kept waiting.
+        second_line.start_loading()
     return app
