@@ -89,8 +89,10 @@ OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse",
 
 
 class Guide:
-    def __init__(self, content: Content | None = None):
+    def __init__(self, content: Content | None = None, second_line=None):
         self.content = content or default_content()
+        # The model behind the red-flag phrase lists (second_line.SecondLine), or None: the lists alone.
+        self.second_line = second_line
 
     def handle(self, raw_record: dict | None, event: Event, now: datetime, locale: str | None = None) -> TurnResult:
         record = Record.from_json(raw_record, now, self.content.known)
