@@ -702,11 +702,21 @@ BENIGN_WORDS = {
 }
 # Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open.
 ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag"}
+# Prompts that name the emergency number or say to see a doctor today: never the answer to a remark (issue 21).
+ALARM_PLACEHOLDERS = ("{emergency_number}", "{urgent_action}")
+
+
+def alarm_words(plan) -> list[str]:
+    """The keys of what the plan says (its question too) whose words name the emergency number or urgent care."""
+    prompts = CONTENT.prompts_for("en-US")
+    said = said_keys(plan) + [line.key for line in (plan.question, plan.reprompt) if line is not None]
+    return [key for key in said if any(mark in (prompts.get(key) or "") for mark in ALARM_PLACEHOLDERS)]
 
 
 def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_again():
-    """Everywhere: no emergency or urgent answer, the session stays open, and the question the person was
-    on is the one asked again (the same as after "repeat")."""
+    """Everywhere: no emergency or urgent answer, no words that name the emergency number or urgent care (the
+    hedge "if it feels serious, call 911" for "my stomach hurts" was one), the session stays open, and the
+    question the person was on is the one asked again (the same as after "repeat")."""
     failures = []
     for name, state in STATES.items():
         if name in ESCALATING_STATES:
@@ -723,6 +733,8 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
                 failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
             elif "events.fallback" in keys(plan):
                 failures.append(f"{name} + {kind}: said it didn't catch that")
+            elif alarm_words(plan):
+                failures.append(f"{name} + {kind}: said {alarm_words(plan)}")
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
 
 
