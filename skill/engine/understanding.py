@@ -5,6 +5,9 @@ timer, or just talk ("I can't find the heat pack"). The platform hands such word
 catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
+0. ``correction``, only while an emergency or "see a doctor today" answer stands (``correcting``): the person
+   takes it back ("no, that was a mistake", "I meant no", "that was my mum, not me"). Before the answers, so
+   its "no" is not taken for "not yet" to "have you spoken to emergency services?".
 1. ``request`` "help": help with the question itself ("what do you mean?", "why are you asking?"), so
    "I'm not sure what you mean" is not taken for "not sure".
 2. ``answer``: yes, no, not sure or a bare "okay" to the question being asked. "A bit", "kind of", "I think
@@ -55,12 +58,13 @@ PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan"})
 OTHER_QUESTION = "other"
+CORRECTION = "correction"
 OFF_TOPIC = "off_topic"
 
 
 @dataclass(frozen=True)
 class Reading:
-    kind: str  # answer | request | question | pain | symptom | pain_remark | remark | nothing
+    kind: str  # correction | answer | request | question | pain | symptom | pain_remark | remark | nothing
     value: str | None = None
 
 
@@ -90,10 +94,14 @@ class Understanding:
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
-    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None) -> Reading:
+    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None,
+             correcting: bool = False) -> Reading:
+        """``correcting``: an alarm stands that the words may take back."""
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
+        if correcting and self.corrects(text):
+            return Reading("correction")
         asked = self.book.said("question_starts", words)
         if self.book.said("help", words):
             return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
@@ -126,6 +134,10 @@ class Understanding:
         if self.book.said("pain_remarks", words):
             return Reading("pain_remark")
         return Reading("remark")
+
+    def corrects(self, text: str) -> bool:
+        """The words take back a warning sign just answered ("that was a mistake", "i meant no")."""
+        return self.book.said(CORRECTION, matching_form(text))
 
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
@@ -196,7 +208,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request"):
+                 "carry_on_request", CORRECTION):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
