@@ -99,8 +99,8 @@ class SignGuesser(Interface):
 
 class Guide:
     def __init__(self, content: Content | None = None, second_line: SignGuesser | None = None):
-        """``second_line``: None, the phrase lists alone."""
         self.content = content or default_content()
+        # The model behind the red-flag phrase lists (second_line.SecondLine), or None: the lists alone.
         self.second_line = second_line
 
     def handle(self, raw_record: dict | None, event: Event, now: datetime, locale: str | None = None) -> TurnResult:

@@ -440,13 +440,18 @@ class RedFlag:
     # Words that make it someone else's, read before a partner's words are turned into the first person
     # ("my mum had cancer": her history, not the person's; a partner speaking for the person still counts).
     someone_else: tuple = ()
+    # Everyday phrasings of the sign in plain words, for the second line (second_line.py) to compare free
+    # words with when no phrase matched them: tier 1 and 2 only, never compiled as phrases.
+    examples: tuple = ()
 
 
 class RedFlags:
     """The validated, compiled phrase list. Build with ``load_red_flags``."""
 
-    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords):
+    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords, no_sign_examples: tuple = ()):
         self._flags = {flag.id: flag for flag in flags}
+        # Ordinary things said that are no sign, for the second line to weigh a flag's examples against.
+        self.no_sign_examples = no_sign_examples
         self._order = {flag.id: i for i, flag in enumerate(flags)}
         self.words = dict(words)
         self.matcher_words = matcher_words
@@ -486,6 +491,9 @@ class RedFlags:
 
     def phrases_of(self, flag_id: str) -> tuple:
         return self._flags[flag_id].phrases
+
+    def examples_of(self, flag_id: str) -> tuple:
+        return self._flags[flag_id].examples
 
     def __len__(self) -> int:
         return len(self._flags)
@@ -540,6 +548,21 @@ class RedFlags:
                 break
             clause.append(token)
         return "unless" if any(regex.search(" ".join(clause) + " ") for regex in regexes) else None
+
+    def set_aside(self, flag_id: str, text: str) -> str | None:
+        """Why ``flag_id`` would be no sign in ``text`` wherever it stands: "past", "unless" or "someone else",
+        when the flag's own lists of those words are said anywhere in it (for a sign found without a phrase,
+        by the second line: "i am trying to lose weight", "my mum had cancer years ago")."""
+        subject, _, _ = prepared(text, self.matcher_words)
+        words = set(subject.split())
+        if not self.matcher_words.recent_words & words and any(r.search(subject) for r in self._past.get(flag_id, ())):
+            return "past"
+        if any(regex.search(subject) for regex in self._unless.get(flag_id, ())):
+            return "unless"
+        speaker = matching_form(text, speaker_words=True) + " "
+        if any(regex.search(speaker) for regex in self._someone_else.get(flag_id, ())):
+            return "someone else"
+        return None
 
     def _animal(self, tokens: list[str], index: int) -> str | None:
         """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
@@ -719,7 +742,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
             continue
         seen.add(flag_id)
         unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only", "past",
-                                "unless", "someone_else"}
+                                "unless", "someone_else", "examples"}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         tier = entry.get("tier")
@@ -761,14 +784,42 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
                             f"other way round")
         if lists["ambiguous"] and tier != 1:
             problems.append(f"{where}: only a tier-1 flag asks a clarifying question")
+        examples = _examples(entry, where, tier, problems)
         if tier in (1, 2, 3) and isinstance(label, str):
-            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), **lists))
+            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), examples=examples, **lists))
     for required in REQUIRED_IDS:
         if required not in seen:
             problems.append(f"{required}: missing (every tier-1 and tier-2 item of clinical.md needs an entry)")
     for name in sorted(set(words) - used_lists):
         problems.append(f"words.{name}: never used by a phrase")
     return problems, flags, words, matcher_words
+
+
+MIN_EXAMPLES = 3  # a static embedding links words, not meanings: one phrasing alone catches only its own words
+
+
+def _examples(entry: dict, where: str, tier, problems: list[str]) -> tuple:
+    """A tier-1 or tier-2 flag's ``examples`` (none for tier 3)."""
+    value = entry.get("examples", [])
+    if tier not in (1, 2):
+        if value:
+            problems.append(f"{where}: only a tier-1 or tier-2 flag has examples (the second line asks only about those)")
+        return ()
+    return _sentences(value, f"{where}: examples", problems)
+
+
+def _sentences(value, where: str, problems: list[str]) -> tuple:
+    """At least MIN_EXAMPLES different plain sentences (a flag's ``examples``, the file's ``no_sign_examples``)."""
+    if not isinstance(value, list) or not all(isinstance(e, str) and e.strip() for e in value):
+        problems.append(f"{where} must be a list of sentences")
+        return ()
+    clean = [" ".join(e.split()) for e in value]
+    for example in sorted({e for e in clean if clean.count(e) > 1}):
+        problems.append(f"{where}: {example!r} listed twice")
+    if len(set(clean)) < MIN_EXAMPLES:
+        problems.append(f"{where}: at least {MIN_EXAMPLES} needed, in everyday words (the second line compares what is "
+                        f"said with them)")
+    return tuple(dict.fromkeys(clean))
 
 
 def _read(path: Path):
@@ -786,9 +837,12 @@ def _refuse(path: Path, problems: list[str]) -> None:
 def load_red_flags(path: str | Path | None = None) -> RedFlags:
     """Read, validate and compile red_flags.yaml; raise RedFlagError listing every problem."""
     path = Path(path) if path is not None else RED_FLAGS_PATH
-    problems, flags, words, matcher_words = _problems(_read(path))
+    raw = _read(path)
+    problems, flags, words, matcher_words = _problems(raw)
+    no_sign_examples = _sentences(raw.get("no_sign_examples") if isinstance(raw, dict) else None, "no_sign_examples",
+                                  problems)
     _refuse(path, problems)
-    return RedFlags(flags, words, matcher_words)
+    return RedFlags(flags, words, matcher_words, no_sign_examples)
 
 
 def load_matcher_words(path: str | Path | None = None) -> MatcherWords:
