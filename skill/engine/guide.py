@@ -51,7 +51,7 @@ from skill.engine.protocol import EngineNames, Step, Transition
 from skill.engine.record import Record, iso
 from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
-from skill.engine.understanding import OTHER_QUESTION, Reading
+from skill.engine.understanding import Reading
 
 # What the engine's code gives a meaning to, for the content check (content.py imports none of it).
 ENGINE_NAMES = EngineNames(
@@ -163,7 +163,8 @@ class GuideTurn(Reply):
         self.plan.heard = reading.kind
         on_a_question = step is not None and self.record.side_question is None
         guess = None
-        if finding is None and confirming is None and self.second_line is not None and _may_hide_a_sign(reading):
+        if finding is None and confirming is None and self.second_line is not None \
+                and reading.kind in GUESSED_READINGS:
             guess = self.second_line.guess(text)
         heard = Heard(event, finding, reading, step, on_a_question, guess)
         for _, applies, answer in HEARING:
@@ -773,17 +774,11 @@ def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
     return remark and heard.finding is None and (heard.means("symptom") or not turn.opening)
 
 
-# What free words may be, for the second line to look for a sign in them: a complaint, a remark, a pain report, a
-# question the skill has no answer to. Never an answer, a request or a question it answers.
-GUESSED_READINGS = {"symptom": None, "pain_remark": None, "remark": None, "pain": {"same", "worse"},
-                    "question": {OTHER_QUESTION}}
-
-
-def _may_hide_a_sign(reading: Reading) -> bool:
-    if reading.kind not in GUESSED_READINGS:
-        return False
-    values = GUESSED_READINGS[reading.kind]
-    return values is None or reading.value in values
+# What free words may be, for the second line to look for a sign in them: a complaint about another part of the
+# body, the pain in passing, anything else said. Never an answer, a request, a question ("could this be a
+# tumour?" is no history of cancer) or a pain report ("it's much worse", which gets its own careful answer): on
+# the development sets those were where its guesses went wrong.
+GUESSED_READINGS = frozenset({"symptom", "pain_remark", "remark"})
 
 
 def _confirm_the_correction(turn: GuideTurn, heard: Heard) -> None:
