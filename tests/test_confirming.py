@@ -112,6 +112,14 @@ def test_a_request_to_carry_on_is_no_correction(words):
     assert turn.state["last_emergency"]["withdrawn_at"] is None
 
 
+def test_yes_carry_on_is_no_clear_yes_to_have_you_got_help():
+    turn = describe(relaunched_after_an_emergency(), "yes carry on from where we were", LATER)
+    assert turn.state["last_emergency"]["acknowledged"] is False
+    assert keys(turn.plan) == ["events.screening_needs_answer"]
+    assert turn.plan.question.key == "emergency.ask_got_help" and not turn.plan.end_session
+    assert handle(relaunched_after_an_emergency(), "yes", LATER).state["last_emergency"]["acknowledged"] is True
+
+
 def test_a_red_flag_in_the_answer_to_the_confirming_question_wins():
     asked = describe(relaunched_after_an_emergency(), "that was a mistake", LATER).state
     turn = describe(asked, "no but i can't feel my legs", LATER)

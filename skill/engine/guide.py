@@ -786,6 +786,12 @@ def _confirm_the_correction(turn: GuideTurn, heard: Heard) -> None:
     turn.ask_side_question("confirm_alarm", outcomes.standing_alarm(turn).flag)
 
 
+def _yes_carry_on_to_have_you_got_help(turn: GuideTurn, heard: Heard) -> bool:
+    question = turn.record.side_question
+    return question is not None and question.name == "confirm_help" and heard.means("answer", "yes") and \
+        turn.content.understanding.asks_to_carry_on(outcomes.described_text(heard.event))
+
+
 def _no_answer_to_a_confirming_question(turn: GuideTurn, heard: Heard) -> bool:
     answers = heard.means("answer", "yes", "no", "unsure") or heard.means("request", "repeat", "help")
     return side_questions.sign_asked_about(turn.record) is not None and not answers
@@ -806,6 +812,9 @@ def _confirm_the_guess(turn: GuideTurn, heard: Heard) -> None:
 HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
     ("\"that was a mistake\" while an emergency or \"see a doctor today\" stands: one confirming question about that "
      "sign", lambda turn, heard: heard.means("correction"), _confirm_the_correction),
+    ("\"yes, carry on\" to \"have you spoken to emergency services?\" asks for the guide, and is no clear yes: the "
+     "emergency stands, and a yes or a no is asked for", _yes_carry_on_to_have_you_got_help,
+     then_carry_on(lambda turn, heard: turn.say("events.screening_needs_answer"))),
     ("free words that are no yes, no or not sure to a confirming question (\"did you say ...?\"): no answer, asked "
      "once more, then settled by the sign's tier", _no_answer_to_a_confirming_question, as_event("fallback")),
     ("free words the phrase lists found no sign in, but close to one (the second line): \"did you say ...?\"",

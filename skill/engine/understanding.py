@@ -135,6 +135,10 @@ class Understanding:
             return Reading("pain_remark")
         return Reading("remark")
 
+    def asks_to_carry_on(self, text: str) -> bool:
+        """ "Yes, carry on from where we were": the words ask for the guide (whatever else they answer)."""
+        return self.book.said("carry_on_request", matching_form(text))
+
     def corrects(self, text: str) -> bool:
         """The words take back a warning sign just answered ("that was a mistake", "i meant no")."""
         return self.book.said(CORRECTION, matching_form(text))
