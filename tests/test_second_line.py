@@ -80,6 +80,13 @@ def test_no_guess_for_a_remark_or_a_denial(second_line, said):
     assert second_line.guess(said) is None
 
 
+def test_a_tier_1_sign_nearly_as_close_as_a_tier_2_one_is_the_guess(second_line):
+    # Closest to t2_belly_spread's examples, but t1_belly_back's come within TIER_1_WITHIN: ask about the graver.
+    guess = second_line.guess("suddenly my tummy is in agony and it goes right through to my back")
+    assert guess is not None and guess.flag_id == "t1_belly_back"
+    assert second_line.guess("my belly's sore and it reaches round to my back").flag_id == "t2_belly_spread"
+
+
 def test_no_guess_where_the_lists_decided(second_line):
     # "my mum had cancer": the lists found t2_cancer and set it aside as someone else's.
     assert second_line.guess("my mum had cancer") is None

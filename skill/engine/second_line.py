@@ -58,6 +58,9 @@ TOKENIZER_FILE = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 # and 256 (matryoshka); 64 separates the development phrases about as well as 256 (evaluation/README.md) and
 # makes a guess four times cheaper in pure Python.
 DIMENSIONS = 64
+# A tier-1 flag this close to the closest tier-2 one is the guess (the safe direction: its question names the
+# graver sign, and a yes gets the emergency answer).
+TIER_1_WITHIN = 0.03
 WORDS_REMEMBERED = 20_000  # the tokenizer's cache of each word's tokens, at most
 # Close enough to ask: tuned on the development phrases only (evaluation/second_line.py prints the figures
 # for other thresholds beside this one).
@@ -192,6 +195,7 @@ class SecondLine:
         self._embedder: StaticEmbedder | None = None
         self._examples = None  # one normalised vector a row
         self._owners: list[str] = []  # the flag id of each row
+        self._tiers: list[int] = []  # and its tier
         self._no_signs: list[tuple] = []  # red_flags.yaml's no_sign_examples, embedded
         self.load_error: Exception | None = None
         self.load_seconds: float | None = None  # how long ``load`` took (measurements)
@@ -224,6 +228,7 @@ class SecondLine:
             self._examples = [embedder.embed(text) for text in texts]
             self._no_signs = [embedder.embed(self.compared_words(text)) for text in self.red_flags.no_sign_examples]
             self._owners = owners
+            self._tiers = [self.red_flags.tier_of(owner) for owner in owners]
             self._embedder = embedder
             self.load_seconds = round(time.perf_counter() - started, 3)
             self._loaded.set()
@@ -261,8 +266,13 @@ class SecondLine:
         if not candidates:
             return None, 0.0
         vectors = [self._embedder.embed(candidate) for candidate in candidates]
-        score, row = max((similarity(vector, example), row) for vector in vectors
-                         for row, example in enumerate(self._examples))
+        scores = [max(similarity(vector, example) for vector in vectors) for example in self._examples]
+        score, row = max(zip(scores, range(len(scores))))
+        # safety: a tier-1 sign nearly as close as a tier-2 one is asked about instead ("suddenly my tummy is in
+        # agony and it goes right through to my back": t1_belly_back, not t2_belly_spread).
+        severe = max(((s, r) for s, r in zip(scores, range(len(scores))) if self._tiers[r] == 1), default=None)
+        if severe is not None and severe[0] >= score - TIER_1_WITHIN:
+            score, row = severe
         ordinary = max((similarity(vector, example) for vector in vectors for example in self._no_signs), default=0.0)
         flag_id = self._owners[row]
         return SignGuess(flag_id=flag_id, tier=self.red_flags.tier_of(flag_id), similarity=round(score, 3)), ordinary
