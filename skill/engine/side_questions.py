@@ -288,6 +288,24 @@ START_AGAIN = {**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_
                "pause": _stop, "resume": _offer_start_again}
 
 
+# ---------------------------------------------------------------------------- the breathing track stopped
+def _tell_me(reply: Reply, event: Event) -> None:
+    """ "Yes" to "has anything changed?": what, in their words (a red flag in them is heard first)."""
+    reply.ask("breathing.stopped_tell_me", "breathing.stopped_tell_me_reprompt")
+
+
+def _resume_later(reply: Reply, event: Event) -> None:
+    reply.record.side_question = None
+    reply.say("breathing.stopped_fine")
+    reply.end()
+
+
+# Free words are heard before this table (a red flag first); yes: tell me what; no: the track waits for
+# "Alexa, resume"; resume: the breathing step again, which plays the track on from where it stopped.
+TRACK_STOPPED = {**KEEP_ASKING, "yes": _tell_me, "unsure": _tell_me, "no": _resume_later,
+                 "resume": _resume, "stop": _stop, "cancel": _stop, "pause": _stop}
+
+
 def _about_the_saved_step(ask_key: str, reprompt_key: str) -> SideQuestionSpec:
     return SideQuestionSpec(keys=_fixed(ask_key, reprompt_key), answers=CARRY_ON,
                             params=lambda reply: {"title": f"titles.{reply.record.step}"},
@@ -334,6 +352,10 @@ SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
     "confirm_alarm": _confirming({"yes": _alarm_stands, "unsure": _alarm_stands, "no": _alarm_withdrawn},
                                  otherwise=_once_more_then(_alarm_stands),
                                  keys=("confirm.alarm_ask", "confirm.alarm_reprompt")),
+    # "Alexa, stop" over the breathing track: "I've stopped the breathing. Has anything changed?"
+    "track_stopped": SideQuestionSpec(keys=_fixed("breathing.stopped_ask", "breathing.stopped_reprompt"),
+                                      answers=TRACK_STOPPED,
+                                      still_makes_sense=lambda record, question: record.step is not None),
     # "I can't lift my legs": pain, or weakness? One question; only a clear "just the pain" avoids 911.
     "clarify_red_flag": SideQuestionSpec(
         keys=lambda flag: (f"clarify.{flag}.ask", f"clarify.{flag}.reprompt"),
