@@ -20,8 +20,9 @@ by prompt keys (evaluation/by_keys.py: its ``RULES`` table, one row a label). Tw
 The answer is judged from what was said (``judge``): the emergency, see-a-doctor-today and clarifying
 openings; the answer a question should get (its prompt's first sentence); the "can't set a timer" line;
 and, for answers and navigation, the very words the built-in intent gets at that stage ("nah" must get what
-"no" gets). A remark passes when it gets no emergency words, no "if it feels serious" line, no "didn't
-catch that", and the stage's question again. Exit status 0 unless the evaluation could not run.
+"no" gets). A remark passes when it gets no emergency or urgent words, no "didn't catch that", and the
+stage's question again (the line for another part of the body, ``events.symptom_unmatched``, names no emergency
+number since issue 21, so it is no alarm). Exit status 0 unless the evaluation could not run.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ class Judge:
         if label in CANONICAL:
             return self.canonical.get((case.stage, label)) == said
         if label == "remark":
-            return not ended and got not in ("emergency", "urgent", "ask", "symptom", "fallback", "other")
+            return not ended and got not in ("emergency", "urgent", "ask", "fallback", "other")
         if label == "symptom":
             return got in ("symptom", "routine")
         return got == label
@@ -349,13 +350,12 @@ def report(results, judge: Judge, route: str, show_misses: bool) -> None:
     answers = [r for r in results if r[0].label in ("yes", "no", "unsure")]
     signs = {label: [r for r in results if r[0].label == label] for label in SIGNS}
     benign = [r for r in results if r[0].label not in SIGNS and not (r[0].stage in SAFETY and r[0].label in ("yes", "unsure"))]
-    alarms = [r for r in benign if judge.kind(r[0].stage, r[2]) in ("emergency", "urgent")
-              or (r[0].label != "symptom" and judge.kind(r[0].stage, r[2]) == "symptom")]
+    alarms = [r for r in benign if judge.kind(r[0].stage, r[2]) in ("emergency", "urgent")]
     print(f"  tier-1 recall (emergency): {share(signs['emergency'])}"
           f"  (asked first: {sum(judge.kind(r[0].stage, r[2]) == 'ask' for r in signs['emergency'])})")
     print(f"  tier-2 recall (see a doctor today, or more): {share(signs['urgent'])}")
     print(f"  pain or weakness asked or escalated: {share(signs['ask'])}")
-    print(f"  false alarms (emergency, urgent or 'if it feels serious' words for no sign): {len(alarms)}/{len(benign)}")
+    print(f"  false alarms (emergency or urgent words for no sign): {len(alarms)}/{len(benign)}")
     print(f"  natural yes / no / not sure understood: {share(answers)}")
     print(f"  questions answered with the right answer: {share(by['question'])}")
     for label in ("better", "worse", "remark", "symptom", "timer", "reminder"):

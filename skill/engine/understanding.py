@@ -5,7 +5,10 @@ timer, or just talk ("I can't find the heat pack"). The platform hands such word
 catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
-0. ``pack_harm``: harm from a pack ("the ice is burning my skin", "my skin's gone numb under the ice"), in
+0. ``correction``, only while an emergency or "see a doctor today" answer stands (``correcting``): the person
+   takes it back ("no, that was a mistake", "I meant no", "that was my mum, not me"). Before the answers, so
+   its "no" is not taken for "not yet" to "have you spoken to emergency services?".
+0b. ``pack_harm``: harm from a pack ("the ice is burning my skin", "my skin's gone numb under the ice"), in
    any words, even a question or a yes: take it off now (at a safety question, a yes or not sure to the sign
    is read as that answer instead).
 1. ``request`` "help": help with the question itself ("what do you mean?", "why are you asking?"), so
@@ -61,12 +64,13 @@ PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan"})
 OTHER_QUESTION = "other"
+CORRECTION = "correction"
 OFF_TOPIC = "off_topic"
 
 
 @dataclass(frozen=True)
 class Reading:
-    kind: str  # pack_harm | answer | request | question | pain | symptom | pain_remark | remark | nothing
+    kind: str  # correction | pack_harm | answer | request | question | pain | symptom | pain_remark | remark | nothing
     value: str | None = None
 
 
@@ -96,10 +100,14 @@ class Understanding:
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
-    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None) -> Reading:
+    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None,
+             correcting: bool = False) -> Reading:
+        """``correcting``: an alarm stands that the words may take back."""
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
+        if correcting and self.corrects(text):
+            return Reading("correction")
         if self.book.said(PACK_HARM, words) and (
                 pending_sign is None or self.answer(words, pending_sign, red_flags) not in ("yes", "unsure")):
             # "The ice is burning my skin": take it off now, never a yes to "is the cold pack on?". At a safety
@@ -139,6 +147,14 @@ class Understanding:
         if self.book.said("pain_remarks", words):
             return Reading("pain_remark")
         return Reading("remark")
+
+    def asks_to_carry_on(self, text: str) -> bool:
+        """ "Yes, carry on from where we were": the words ask for the guide (whatever else they answer)."""
+        return self.book.said("carry_on_request", matching_form(text))
+
+    def corrects(self, text: str) -> bool:
+        """The words take back a warning sign just answered ("that was a mistake", "i meant no")."""
+        return self.book.said(CORRECTION, matching_form(text))
 
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
@@ -211,7 +227,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request", PACK_HARM, "pack_remarks"):
+                 "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
