@@ -66,14 +66,16 @@ NEW_LABELS = ("correction", "pack_harm", "takeoff_timer", "heat_today_question",
 CANONICAL_WORDS = {"yes": "yes", "no": "no", "unsure": "not sure", "better": "it feels better", "worse": "worse",
                    "repeat": "repeat", "next": "next", "back": "go back", "help": "help", "stop": "stop",
                    "pause": "pause"}
-# Prompt-key prefixes of a question that confirms a sign before its answer (the clarifying question today;
-# the second line's confirming question when it has keys: add its prefix here).
-CONFIRMING = ("clarify.",)
+# Prompt-key prefixes of a question that confirms a sign before its answer: the clarifying question ("do your legs
+# feel weak or numb, not just painful?") and the second line's "did you say ...?".
+CONFIRMING = ("clarify.", "confirm.sign_ask")
 # The keys (prefixes) of answers other helpers are building for issue 21, guessed: adjust when they land.
-CORRECTION_KEYS = ("correction.", "correct.", "withdraw")
+CORRECTION_KEYS = ("confirm.alarm_ask",)  # "just to be sure: is it right that ...?"
 SAME_KEYS = ("events.pain_same", "return.same")
 NEW_ALARMS = ("emergency.say", "urgent.say")  # (a reminder of an alarm that stands is no new alarm)
-HEDGE = "events.symptom_unmatched"  # "if it feels serious ... call 911": never for a remark
+# "I'm sorry, that sounds uncomfortable": it named the emergency number before issue 21 (counted as an alarm for a
+# remark then); now a plain acknowledgement, still no answer to a symptom on its own.
+HEDGE = "events.symptom_unmatched"
 FALLBACK = "events.fallback"
 
 
@@ -99,7 +101,7 @@ class Outcome:
     @property
     def plain(self) -> bool:
         """No alarm, no hedge, no "didn't catch that"."""
-        return not self.new_alarm and HEDGE not in self.say and FALLBACK not in self.say
+        return not self.new_alarm and FALLBACK not in self.say
 
 
 def same_as(label: str) -> Callable[[Outcome], bool]:
@@ -125,13 +127,9 @@ RULES: dict[str, Rule] = {
     "ask": Rule("the clarifying question, or the emergency answer", lambda o: o.confirmed_first or _escalated(o)),
     "correction": Rule(
         "one confirming question about the sign; the alarm not given again",
-        lambda o: o.triage is None and not o.ended and (o.said(*CORRECTION_KEYS) or o.heard == "correction"),
-        provisional="no correction answer yet: its key prefixes (CORRECTION_KEYS) or heard 'correction' guessed; "
-                    "a plain acknowledgement does not pass"),
+        lambda o: o.triage is None and not o.ended and o.said(*CORRECTION_KEYS)),
     "pack_harm": Rule(
-        "take the pack off now", lambda o: o.said("pack_harm.", "compress.pack_harm") or (
-            o.plain and o.triage is None and o.say != o.canonical.get("yes")),
-        provisional="no pack-harm answer yet: passes with no alarm and not taken as yes (the pack is on)"),
+        "take the pack off now", lambda o: o.triage is None and o.said("events.pack_harm")),
     "takeoff_timer": Rule("one take-off timer, no reminders", lambda o: o.said("timers.") and not o.said("reminders.")),
     "timer": Rule("a timer", lambda o: o.said("timers.")),
     "reminder": Rule("reminders", lambda o: o.said("reminders.")),
@@ -278,9 +276,9 @@ def report(results, show_misses: bool) -> None:
           f"  (confirmed first: {sum(r[1].confirmed_first for r in signs['emergency'])})")
     print(f"  tier-2 recall (see a doctor today, or more): {share(signs['urgent'])}")
     benign = [r for r in scored if r[0].label not in ("emergency", "urgent", "ask", "yes", "unsure")]
-    alarms = [r for r in benign if r[1].new_alarm or (HEDGE in r[1].say and r[0].label != "symptom")]
+    alarms = [r for r in benign if r[1].new_alarm]
     confirmations = [r for r in benign if r[1].confirmed_first]
-    print(f"  false alarms (new emergency or urgent words, or the hedge, for no sign): {len(alarms)}/{len(benign)}")
+    print(f"  false alarms (new emergency or urgent words for no sign): {len(alarms)}/{len(benign)}")
     print(f"  confirming questions for no sign: {len(confirmations)}/{len(benign)}")
     by = defaultdict(list)
     for row in scored:
