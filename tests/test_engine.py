@@ -371,7 +371,7 @@ def test_on_day_two_coming_back_screens_again_then_moves_the_plan_from_cold_to_m
 
 
 @pytest.mark.parametrize("started_hours_ago, expected", [
-    (2, ["compress_plan.cold_today", "compress_plan.from_tomorrow"]),
+    (2, ["compress_plan.cold_today", "compress_plan.then_heat"]),
     (30, ["compress_plan.heat"]),
 ])
 def test_the_summary_says_todays_plan_and_on_day_one_what_changes_tomorrow(started_hours_ago, expected):

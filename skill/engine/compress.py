@@ -25,11 +25,12 @@ def todays_step(reply: Reply) -> Step:
 
 def pack_params(reply: Reply, step: Step) -> dict:
     """{minutes} and {every_hours} of the step's own pack, and {<pack>_minutes}/{<pack>_every_hours}
-    of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...").
+    of every pack, for lines that speak of the next one ("then moist heat for ..."), and {cold_ends}: when the
+    first day's cold ends ("until about 6 PM tomorrow").
     A step with ``pack: in_use`` (the timer offer after "the pack is on") speaks of the pack in use: its
     {minutes}, its name as {pack} and {when} it comes off."""
     timings = {name: reply.settings["compress"][name] for name in protocol.packs(reply.protocol)}
-    params = {}
+    params = {"cold_ends": cold_phase_end(reply)}
     for name, spec in timings.items():
         params[f"{name}_minutes"] = spec["minutes"]
         params[f"{name}_every_hours"] = spec["every_hours"]
@@ -44,6 +45,14 @@ def pack_params(reply: Reply, step: Step) -> dict:
     if pack:
         params.update(minutes=timings[pack]["minutes"], every_hours=timings[pack]["every_hours"])
     return params
+
+
+def cold_phase_end(reply: Reply) -> ClockTime:
+    """When the cold phase (rules.py's cold_phase: the episode's first hours) ends: the moment the plan's own
+    rule moves on to heat, said with its day on the device's clock."""
+    started = parse_time(reply.record.episode.started) or reply.now
+    ends = started + timedelta(hours=reply.settings["compress"]["cold_phase_hours"])
+    return ClockTime(ends, reply.now, with_day=True)
 
 
 # protocol.yaml `pack: in_use`: the step is about whichever pack was put on last.

@@ -84,6 +84,10 @@ ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 HEARD_REMARKS = {"symptom": "events.symptom_unmatched", "pain_remark": "events.pain_remark", "remark": "events.remark"}
 # A request that is the very yes a question offers: the fact its "yes" records (protocol.yaml).
 REQUESTS_THAT_SAY_YES = {"timer": "timer_wanted", "reminder": "reminders_wanted"}
+# What a question without fixed words (questions.yaml `answer`, understanding.COMPUTED_ANSWERS) is answered with:
+# which pack, how long and how often today, by the plan's own rule; for the general question, what comes next too.
+COMPUTED_ANSWERS = {"todays_plan": lambda turn: compress.todays_plan(turn, with_next=True),
+                    "todays_pack": lambda turn: compress.todays_plan(turn)}
 # What a session opened with a pain report hears before the welcome back.
 OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
@@ -164,8 +168,8 @@ class GuideTurn(Reply):
         question = self.content.understanding.question(question_id)
         if question is None:  # none the skill can answer: about the care, or about something else
             return self.say("events.question_off_topic" if question_id == "off_topic" else "events.question_other")
-        if question.answer == "todays_plan":  # which pack, how long and how often: today's, and what comes next
-            return self.plan.lines.extend(compress.todays_plan(self, with_next=True))
+        if question.answer is not None:
+            return self.plan.lines.extend(COMPUTED_ANSWERS[question.answer](self))
         self.say(f"questions.{question.id}")
 
     def session_ended(self) -> None:

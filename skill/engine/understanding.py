@@ -53,7 +53,7 @@ REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel
 PACK_ON = "pack_on"
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
-COMPUTED_ANSWERS = frozenset({"todays_plan"})
+COMPUTED_ANSWERS = frozenset({"todays_plan", "todays_pack"})
 OTHER_QUESTION = "other"
 OFF_TOPIC = "off_topic"
 
