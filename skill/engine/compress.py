@@ -111,6 +111,38 @@ def next_due(reply: Reply) -> Line | None:
     return Line("next_compress.due_later", {"pack": pack_line, "due": _duration(minutes)})
 
 
+def due_now(reply: Reply) -> bool:
+    """Today's pack is due: its interval has passed since the last one, or none was put on yet though the person
+    has been told the plan (a person who went straight to the breathing has not met the packs yet)."""
+    pack = todays_step(reply).pack
+    uses = [use for use in reply.record.episode.compress_log if use.pack == pack]
+    if not uses:
+        return reply.record.episode.compress_plan is not None
+    every = timedelta(hours=reply.settings["compress"][pack]["every_hours"])
+    return parse_time(uses[-1].at) + every <= reply.now
+
+
+def past_the_packs(reply: Reply) -> bool:
+    """The person is on a step of the guide after the packs (legs, breathing, exercises...): an info step about
+    no pack, other than rest, which comes before them."""
+    step = reply.step
+    return step is not None and step.kind == "info" and step.pack is None \
+        and step.id != reply.protocol.roles["comfort_start"]
+
+
+def pack_is_the_care(reply: Reply) -> bool:
+    """Coming back at a pack, or with nothing under way (a finished guide, an urgent answer, a goodbye): the care
+    of the day is today's pack."""
+    step = reply.step
+    return step is None or step.kind in ("end", "outcome") or step.pack is not None
+
+
+def due_before_the_step(reply: Reply) -> bool:
+    """Coming back, today's pack comes first (with its timer offer), then the step the person was on: it is due,
+    and they were past the packs."""
+    return past_the_packs(reply) and due_now(reply)
+
+
 def _duration(minutes: int) -> Line:
     if minutes < 55:
         return Line("durations.minutes", {"n": max(5, round(minutes / 5) * 5)})

@@ -47,7 +47,7 @@ from skill.engine.content import CONTENT_DIR, Content, read_content
 from skill.engine.outcomes import Finding
 from skill.engine.plan import Card, Event, Line, Plan, TurnResult
 from skill.engine.protocol import EngineNames, Step, Transition
-from skill.engine.record import Record, iso
+from skill.engine.record import PAIN_REPORTS, Record, iso
 from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 from skill.engine.understanding import Reading
@@ -180,8 +180,9 @@ class GuideTurn(Reply):
         self.plan = Plan(end_session=True)
 
     # ------------------------------------------------------------------ opening a session
-    def launch(self, requested: str | None = None) -> None:
-        """ "Open back spasm coach", and every other way into a new session."""
+    def launch(self, requested: str | None = None, report: str | None = None) -> None:
+        """ "Open back spasm coach", and every other way into a new session. ``report``: how the back is, when the
+        request that opened the session said it ("tell back spasm coach my back is better")."""
         if self.emergency_active():
             return outcomes.remind_emergency(self)
         if self.maybe_new_episode() or self.record.step is None:
@@ -204,6 +205,11 @@ class GuideTurn(Reply):
         after_track = playback.since_last_time(self)  # "well done for finishing the breathing"
         self.say_two_weeks_notice()
         self.say_urgent_reminder()
+        if self.coming_back_later():
+            # A later day: how the back is first, then one combined safety question, then the care (resume_care).
+            if report is None:
+                return side_questions.ask(self, "how_is_back")
+            return side_questions.pain_reported(self, report)
         moved_on = compress.plan_moved_on(self)
         if moved_on:
             self.say_plan_moved_on()
@@ -233,7 +239,49 @@ class GuideTurn(Reply):
         if moved_on:
             self.record.step, self.record.trail = resume_at, []
             return side_questions.ask(self, "plan_moved_on")
+        if compress.due_before_the_step(self):
+            return self.ask_for_the_pack()  # "It's time for your next cold pack. Is the cold pack on now?"
         side_questions.ask(self, "resume_offer")
+
+    def coming_back_later(self) -> bool:
+        """Long enough since the safety questions (rescreen_after_hours) for things to have changed, in the same
+        episode, with the questions once answered in it: the kinder return (how is the back, then one combined
+        question). Left mid-way through the questions, or never through them, they are asked in full."""
+        step = self.step
+        mid_screening = step is not None and step.kind == "screening"
+        return not CONDITIONS["recently_screened"](self) and self.screening_done() and not mid_screening
+
+    def ask_for_the_pack(self) -> None:
+        """ "Is the cold pack on now?": today's pack step, the step the person was on kept to come back to."""
+        self.record.return_step, self.record.trail = self.record.step, []
+        self.record.step = compress.todays_step(self).id
+        self.restate()
+
+    def resume_care(self) -> None:
+        """After a return's safety question: the care of the day. The plan said again if it has moved on; today's
+        pack when it is due (then the step the person was on), else that step; after a finished guide, an
+        urgent answer or a goodbye, today's pack."""
+        step = self.step
+        if step is None or step.pack is None:
+            self.record.return_step = None  # (left at a pack asked for on coming back: the step behind it stays)
+        self.record.trail, self.record.side_question = [], None
+        moved_on = compress.plan_moved_on(self)
+        if moved_on:
+            self.say_plan_moved_on()
+        requested, self.record.requested_step = self.record.requested_step, None
+        if requested is not None:  # "go to breathing", said before the safety question
+            return self.go(requested, push=False)
+        if compress.pack_is_the_care(self):
+            if not moved_on:
+                self.plan.lines.extend(compress.todays_plan(self))
+            self.record.step = compress.todays_step(self).id
+            return self.restate()
+        if compress.due_before_the_step(self):
+            line = compress.next_due(self)
+            if line is not None:
+                self.plan.lines.append(line)
+            return self.ask_for_the_pack()
+        self.render_step(step)
 
     def say_plan_moved_on(self) -> None:
         """Day two, or heat made it worse: today's pack, never yesterday's."""
@@ -246,6 +294,8 @@ class GuideTurn(Reply):
         if event.kind == "heat_worse":
             self.record.heat_intolerant = True
         if not self.emergency_active() and event.kind in OPENING_REMARKS:  # else the reminder comes first
+            if self.coming_back_later() and event.kind in PAIN_REPORTS:
+                return self.launch(report=event.kind)  # the answer to "how is your back?", given before it is asked
             self.say(OPENING_REMARKS[event.kind])
         self.launch()
 
@@ -745,6 +795,17 @@ def _say_off_time_if_on(turn: GuideTurn, heard: Heard) -> None:
         alerts.say_off_time(turn)  # "take the cold pack off at 9:15"
 
 
+def _a_report_to_how_is_your_back(turn: GuideTurn, heard: Heard) -> bool:
+    question = turn.record.side_question
+    return question is not None and question.name == "how_is_back" \
+        and turn.content.understanding.pain_report(outcomes.described_text(heard.event)) is not None
+
+
+def _pain_reported(turn: GuideTurn, heard: Heard) -> None:
+    report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
+    side_questions.pain_reported(turn, report)
+
+
 def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
     remark = heard.reading.kind in HEARD_REMARKS
     return remark and heard.finding is None and (heard.means("symptom") or not turn.opening)
@@ -754,6 +815,8 @@ HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
     ("a remark or a question while the breathing track plays: heard or answered, and it plays on",
      _heard_over_the_track, _answer_over_the_track),
     ("\"okay\" to a safety question is no answer", _okay_to_a_safety_question, _needs_a_safety_answer),
+    ("\"a bit easier\", \"no change\", \"seized up again\" to \"how is your back today?\": kept for the day",
+     _a_report_to_how_is_your_back, _pain_reported),
     ("\"okay\" to anything else (\"ready for the next step?\") is yes",
      lambda turn, heard: heard.means("answer", "okay"), as_event("yes")),
     ("an answer (\"nah\", \"yeah a bit\"), or the pain better or worse: that event",

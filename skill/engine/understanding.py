@@ -42,6 +42,7 @@ from pathlib import Path
 from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
 from skill.engine.triage import MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
+from skill.engine.record import PAIN_REPORTS
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -126,6 +127,12 @@ class Understanding:
         if self.book.said("pain_remarks", words):
             return Reading("pain_remark")
         return Reading("remark")
+
+    def pain_report(self, text: str) -> str | None:
+        """How the back is, in words that may also read as an answer ("no change" is the same, not a no): for
+        "how is your back today?"."""
+        found = self.book.first_said(PAIN_ORDER, matching_form(text))
+        return found if found in PAIN_REPORTS else None
 
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
