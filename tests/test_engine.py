@@ -660,8 +660,11 @@ def every_state() -> dict[str, dict]:
     states["confirm_help"] = handle(emergency_turn(now=NOW - timedelta(hours=2)).state, "launch").state
     states["confirm_delete"] = handle(on_step("legs_2"), "delete_data").state
     states["clarify_red_flag"] = describe(on_step("legs_1"), "i cannot lift my legs").state
-    states["plan_moved_on"] = handle(handle(on_step("compress_cold"), "yes").state, "launch",
-                                     NOW + timedelta(hours=26)).state
+    told_cold = handle(on_step("compress_cold"), "yes").state
+    told_cold["episode"]["screened_at"] = iso(NOW + timedelta(hours=25))  # (recently: no "how is your back?")
+    states["plan_moved_on"] = handle(told_cold, "launch", NOW + timedelta(hours=26)).state
+    states["how_is_back"] = handle(with_pack_on(on_step("legs_2"), NOW), "launch", NOW + timedelta(hours=20)).state
+    states["rescreen"] = describe(states["how_is_back"], "about the same", NOW + timedelta(hours=20)).state
     return states
 
 
@@ -724,9 +727,10 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
             if plan.triage is not None or plan.end_session:
                 failures.append(f"{name} + {kind}: triage {plan.triage}, ends {plan.end_session}")
             elif plan.question.key != again.key and not (kind == "pain remark" and name.startswith("exercise_")) \
-                    and not (kind == "timer" and name == "pack_timer"):
-                # (during an exercise, "it really hurts" is "it hurts more": that exercise stops; and "set a
-                # timer" is yes to "shall I set a timer?")
+                    and not (kind == "timer" and name == "pack_timer") \
+                    and not (name == "how_is_back" and plan.question.key == "events.rescreen_ask"):
+                # (during an exercise, "it really hurts" is "it hurts more": that exercise stops; "set a
+                # timer" is yes to "shall I set a timer?"; and "how is your back?" never holds the person up)
                 failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
             elif "events.fallback" in keys(plan):
                 failures.append(f"{name} + {kind}: said it didn't catch that")
@@ -1011,3 +1015,18 @@ def test_a_question_left_unanswered_never_takes_the_answer_to_a_safety_question_
     assert yes.plan.question.key == "steps.screen_saddle.ask"  # each question, none taken by the old one
     assert handle(yes.state, "yes", next_day + timedelta(minutes=2)).plan.triage == "emergency"
     assert handle(asked, "no", next_day + timedelta(minutes=1)).plan.question.key != "events.start_again_ask"
+
+
+@pytest.mark.parametrize("answer", ["unsure", "yes"])
+def test_not_sure_or_yes_to_the_combined_question_asks_each_safety_question(answer):
+    later = NOW + timedelta(hours=20)
+    asked = describe(handle(with_pack_on(on_step("legs_2"), NOW), "launch", later).state, "a bit better", later)
+    assert asked.plan.question == Line("events.rescreen_ask")
+    each = handle(asked.state, answer, later)
+    assert each.plan.triage is None and each.plan.question == Line("steps.screen_saddle.ask")
+    state = each.state
+    for _ in range(5):
+        turn = handle(state, "no", later)
+        state = turn.state
+    assert state["step"] == "compress_cold"  # the day's pack (still the first day, and due), then the step
+    assert state["return_step"] == "legs_2"

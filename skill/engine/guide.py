@@ -797,13 +797,20 @@ def _say_off_time_if_on(turn: GuideTurn, heard: Heard) -> None:
 
 def _a_report_to_how_is_your_back(turn: GuideTurn, heard: Heard) -> bool:
     question = turn.record.side_question
-    return question is not None and question.name == "how_is_back" \
-        and turn.content.understanding.pain_report(outcomes.described_text(heard.event)) is not None
+    if question is None or question.name != "how_is_back":
+        return False
+    report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
+    return report is not None or heard.reading.kind in ("remark", "pain_remark")
 
 
 def _pain_reported(turn: GuideTurn, heard: Heard) -> None:
+    """ "A bit easier", "no change": kept for the day; "pretty rough night", "it's not great": heard, and the
+    safety question comes next all the same (how the back is was asked to be kind, not to hold the person up)."""
     report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
-    side_questions.pain_reported(turn, report)
+    if report is not None:
+        return side_questions.pain_reported(turn, report)
+    turn.say(HEARD_REMARKS[heard.reading.kind])
+    side_questions.safety_question_on_return(turn)
 
 
 def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
@@ -815,7 +822,8 @@ HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
     ("a remark or a question while the breathing track plays: heard or answered, and it plays on",
      _heard_over_the_track, _answer_over_the_track),
     ("\"okay\" to a safety question is no answer", _okay_to_a_safety_question, _needs_a_safety_answer),
-    ("\"a bit easier\", \"no change\", \"seized up again\" to \"how is your back today?\": kept for the day",
+    ("\"a bit easier\", \"no change\", \"seized up again\" to \"how is your back today?\": kept for the day (a "
+     "remark is heard), then the safety question",
      _a_report_to_how_is_your_back, _pain_reported),
     ("\"okay\" to anything else (\"ready for the next step?\") is yes",
      lambda turn, heard: heard.means("answer", "okay"), as_event("yes")),

@@ -183,10 +183,10 @@ def pain_reported(reply: Reply, pain: str) -> None:
     """ "A bit easier this morning": kept for the day, heard, then the one combined safety question."""
     reply.record.episode = reply.record.episode.with_pain_report(pain, reply.now)
     reply.say(PAIN_HEARD[pain])
-    _safety_question_on_return(reply)
+    safety_question_on_return(reply)
 
 
-def _safety_question_on_return(reply: Reply) -> None:
+def safety_question_on_return(reply: Reply) -> None:
     """The combined question; after a "see a doctor today" sign in this episode, each question again (the fever
     one included, which the combined question leaves out)."""
     if reply.record.episode.urgent is not None:
@@ -209,7 +209,7 @@ def _no_report(reply: Reply, event: Event) -> None:
     a place asked for by name is gone to after it."""
     if event.kind == "jump" and event.target in reply.protocol.jump_targets:
         reply.record.requested_step = reply.protocol.jump_targets[event.target]
-    _safety_question_on_return(reply)
+    safety_question_on_return(reply)
 
 
 def _clear_since(reply: Reply, event: Event) -> None:
@@ -291,8 +291,9 @@ SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
     # heard first (guide.hear), and wins over it.
     "how_is_back": SideQuestionSpec(
         keys=_fixed("events.how_is_back_ask", "events.how_is_back_reprompt"),
+        # (Words Alexa could not make out are let go: the question is a kindness, never a gate.)
         answers={"better": _report("better"), "worse": _report("worse"), "heat_worse": _heat_hurt,
-                 "help": _again("help.offer"), "repeat": _again(), "fallback": _again("events.fallback"),
+                 "help": _again("help.offer"), "repeat": _again(),
                  "stop": _stop, "cancel": _stop, "pause": _stop, "delete_data": None, "start_over": None},
         otherwise=_no_report,
     ),
