@@ -251,8 +251,12 @@ class GuideTurn(Reply):
         mid_screening = step is not None and step.kind == "screening"
         return not CONDITIONS["recently_screened"](self) and self.screening_done() and not mid_screening
 
-    def ask_for_the_pack(self) -> None:
-        """ "Is the cold pack on now?": today's pack step, the step the person was on kept to come back to."""
+    def ask_for_the_pack(self, plan_said: bool = False) -> None:
+        """ "Is the cold pack on now?": today's pack step, the step the person was on kept to come back to. With
+        none of today's packs on yet, no "it's time for your next..." line leads in: today's plan does (unless it
+        was just said, ``plan_said``)."""
+        if compress.next_due(self) is None and not plan_said:
+            self.plan.lines.extend(compress.todays_plan(self))
         self.record.return_step, self.record.trail = self.record.step, []
         self.record.step = compress.todays_step(self).id
         self.restate()
@@ -280,7 +284,7 @@ class GuideTurn(Reply):
             line = compress.next_due(self)
             if line is not None:
                 self.plan.lines.append(line)
-            return self.ask_for_the_pack()
+            return self.ask_for_the_pack(plan_said=moved_on)
         self.render_step(step)
 
     def say_plan_moved_on(self) -> None:
