@@ -196,8 +196,10 @@ class GuideTurn(Reply):
             return side_questions.ask(self, "start_again_offer")
         if self.step is not None and self.step.pack == compress.IN_USE and self.step.next:
             # A question about the pack just put on ("a timer for it?") belongs to that moment: coming
-            # back, the guide carries on after it.
-            self.record.step = self.step.next
+            # back, the guide carries on after it: at the step the person was on before that pack, if the pack
+            # came first on coming back (return_step), else at the step after it.
+            self.record.step = self.record.return_step or self.step.next
+            self.record.return_step = None
         elif self.step is not None and self.step.pack in compress.packs(self) and not self.step.plan:
             # Left waiting for the pack ("put it on when you can"): coming back, ask whether it is on now.
             self.record.step = compress.todays_step(self).id
