@@ -1030,3 +1030,17 @@ def test_not_sure_or_yes_to_the_combined_question_asks_each_safety_question(answ
         state = turn.state
     assert state["step"] == "compress_cold"  # the day's pack (still the first day, and due), then the step
     assert state["return_step"] == "legs_2"
+
+
+@pytest.mark.parametrize("said, report, heard", [
+    ({"kind": "describe", "text": "it's about the same"}, "same", "events.pain_same"),
+    ({"kind": "worse"}, "worse", "events.pain_worse"),
+])
+def test_a_later_day_opened_with_how_the_back_is_takes_it_as_the_answer(said, report, heard):
+    """ "Alexa, tell back spasm coach it's about the same": kept, then the one safety question, not "how is it?"."""
+    later = NOW + timedelta(hours=20)
+    turn = handle(with_pack_on(on_step("legs_2"), NOW), said["kind"], later, text=said.get("text", ""),
+                  opens_session=True)
+    assert keys(turn.plan) == ["events.welcome_back", heard]
+    assert turn.plan.question == Line("events.rescreen_ask")
+    assert [r["pain"] for r in turn.state["episode"]["pain_reports"]] == [report]

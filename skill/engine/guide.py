@@ -802,10 +802,12 @@ def _say_off_time_if_on(turn: GuideTurn, heard: Heard) -> None:
 
 
 def _a_report_to_how_is_your_back(turn: GuideTurn, heard: Heard) -> bool:
+    report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
+    if turn.opening:  # "tell back spasm coach it's about the same", a later day: the answer before the question
+        return report is not None and not turn.emergency_active() and turn.coming_back_later()
     question = turn.record.side_question
     if question is None or question.name != "how_is_back":
         return False
-    report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
     return report is not None or heard.reading.kind in ("remark", "pain_remark")
 
 
@@ -813,6 +815,8 @@ def _pain_reported(turn: GuideTurn, heard: Heard) -> None:
     """ "A bit easier", "no change": kept for the day; "pretty rough night", "it's not great": heard, and the
     safety question comes next all the same (how the back is was asked to be kind, not to hold the person up)."""
     report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
+    if turn.opening:
+        return turn.launch(report=report)
     if report is not None:
         return side_questions.pain_reported(turn, report)
     turn.say(HEARD_REMARKS[heard.reading.kind])
