@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run serve test test-fast faults transcript eval-triage eval-clarify eval-understanding audio upload-audio package \
+.PHONY: run serve test test-fast faults transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -48,6 +48,11 @@ eval-clarify: bootstrap
 
 eval-understanding: bootstrap
 	$(PY) -m evaluation.understanding $(EVAL_ARGS)
+
+# The second line behind the red-flag phrase lists against the lists alone, on the development phrases: signs
+# caught, false confirmations, time per utterance, cold start and the Lambda zip (evaluation/README.md).
+eval-second-line: bootstrap
+	$(PY) -m evaluation.second_line $(EVAL_ARGS)
 
 # The breathing tracks: cues rendered with Google's text-to-speech (needs network), assembled into
 # Alexa-spec MP3s in audio/tracks with their manifest (skill/audio/build.py).

@@ -7,7 +7,9 @@
 
 A set is ``stage<TAB>phrase<TAB>label`` a line (evaluation/README.md lists the stages and labels). For each
 phrase a new person opens the skill, is walked to the stage (``STAGES``: the answers that get there), and
-says the phrase. Two routes:
+says the phrase. Issue 21's stages and labels (BRIEF21.md: a return on a later day, after an alarm, the heat
+pack, after "Alexa, stop" over the breathing track) go through the simulator's device instead and are scored
+by prompt keys (evaluation/by_keys.py: its ``RULES`` table, one row a label). Two routes for the rest:
 
 - **endpoint** (default): the phrase is resolved against the interaction model by the simulator's
   resolver, as Alexa would; a phrase no sample matches is sent as AMAZON.FallbackIntent, with no words,
@@ -18,8 +20,9 @@ says the phrase. Two routes:
 The answer is judged from what was said (``judge``): the emergency, see-a-doctor-today and clarifying
 openings; the answer a question should get (its prompt's first sentence); the "can't set a timer" line;
 and, for answers and navigation, the very words the built-in intent gets at that stage ("nah" must get what
-"no" gets). A remark passes when it gets no emergency words, no "if it feels serious" line, no "didn't
-catch that", and the stage's question again. Exit status 0 unless the evaluation could not run.
+"no" gets). A remark passes when it gets no emergency or urgent words, no "didn't catch that", and the
+stage's question again (the line for another part of the body, ``events.symptom_unmatched``, names no emergency
+number since issue 21, so it is no alarm). Exit status 0 unless the evaluation could not run.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation import SETS
+from evaluation import SETS, by_keys
 from simulator.conversation import Conversation, speech
 from simulator.resolver import FALLBACK_INTENT, Resolver
 
@@ -89,12 +92,14 @@ class Case:
 def read_set(path: Path, question_ids) -> list[Case]:
     """``question_ids``: the questions.yaml ids a label may name (None: any, for an older build)."""
     known = set(CANONICAL) | set(SIGNS) | set(OTHER_LABELS) | {f"question:{q}" for q in (*(question_ids or ()), "other")}
+    known |= set(by_keys.NEW_LABELS)
+    stages = set(STAGES) | set(by_keys.NEW_STAGES)
     cases = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = [part.strip() for part in line.split("\t")]
-        if len(parts) != 3 or parts[0] not in STAGES or (parts[2] not in known and not (
+        if len(parts) != 3 or parts[0] not in stages or (parts[2] not in known and not (
                 question_ids is None and parts[2].startswith("question:"))):
             raise ValueError(f"{path.name} line {n}: expected 'stage<TAB>phrase<TAB>label' with a known stage "
                              f"and label, got {line!r}")
@@ -102,6 +107,17 @@ def read_set(path: Path, question_ids) -> list[Case]:
     if not cases:
         raise ValueError(f"{path.name}: no phrases")
     return cases
+
+
+def on_the_device(case: Case) -> bool:
+    """Issue 21's stages and labels go through the simulator's device and are scored by prompt keys
+    (evaluation/by_keys.py); the rest stay on the word judge, so the older sets score as they did."""
+    return case.stage in by_keys.NEW_STAGES or case.label in by_keys.NEW_LABELS
+
+
+# Every stage's walk and arrival on the device: the older stages by their answers and question.
+DEVICE_WALKS = {**{stage: (by_keys.LAUNCH, *answers) for stage, answers in STAGES.items()}, **by_keys.NEW_WALKS}
+DEVICE_ARRIVALS = {**STAGE_QUESTIONS, **by_keys.NEW_ARRIVALS}
 
 
 # ------------------------------------------------------------------------------------------ judging
@@ -216,7 +232,7 @@ class Judge:
         if label in CANONICAL:
             return self.canonical.get((case.stage, label)) == said
         if label == "remark":
-            return not ended and got not in ("emergency", "urgent", "ask", "symptom", "fallback", "other")
+            return not ended and got not in ("emergency", "urgent", "ask", "fallback", "other")
         if label == "symptom":
             return got in ("symptom", "routine")
         return got == label
@@ -334,13 +350,12 @@ def report(results, judge: Judge, route: str, show_misses: bool) -> None:
     answers = [r for r in results if r[0].label in ("yes", "no", "unsure")]
     signs = {label: [r for r in results if r[0].label == label] for label in SIGNS}
     benign = [r for r in results if r[0].label not in SIGNS and not (r[0].stage in SAFETY and r[0].label in ("yes", "unsure"))]
-    alarms = [r for r in benign if judge.kind(r[0].stage, r[2]) in ("emergency", "urgent")
-              or (r[0].label != "symptom" and judge.kind(r[0].stage, r[2]) == "symptom")]
+    alarms = [r for r in benign if judge.kind(r[0].stage, r[2]) in ("emergency", "urgent")]
     print(f"  tier-1 recall (emergency): {share(signs['emergency'])}"
           f"  (asked first: {sum(judge.kind(r[0].stage, r[2]) == 'ask' for r in signs['emergency'])})")
     print(f"  tier-2 recall (see a doctor today, or more): {share(signs['urgent'])}")
     print(f"  pain or weakness asked or escalated: {share(signs['ask'])}")
-    print(f"  false alarms (emergency, urgent or 'if it feels serious' words for no sign): {len(alarms)}/{len(benign)}")
+    print(f"  false alarms (emergency or urgent words for no sign): {len(alarms)}/{len(benign)}")
     print(f"  natural yes / no / not sure understood: {share(answers)}")
     print(f"  questions answered with the right answer: {share(by['question'])}")
     for label in ("better", "worse", "remark", "symptom", "timer", "reminder"):
@@ -375,21 +390,33 @@ def main(argv=None) -> int:
         understanding = getattr(default_content(), "understanding", None)
         cases = read_set(Path(args.file), understanding.question_ids() if understanding else None)
         resolver = Resolver(load_model("en-US"))
-        with tempfile.TemporaryDirectory() as tmp:
-            skill = Skill(Path(tmp))
-            judge = Judge(canonical_answers(skill, resolver, sorted({case.stage for case in cases})))
-            if args.virtual_alexa:
-                results = through_virtual_alexa(skill, cases)
-                route = "virtual-alexa (its own matcher, over HTTP)"
-            else:
-                results = through_endpoint(skill, resolver, cases)
-                route = "the endpoint (the simulator's resolver)"
+        by_words = [case for case in cases if not on_the_device(case)]
+        device_cases = [case for case in cases if on_the_device(case)]
+        results = device_results = []
+        if by_words:
+            with tempfile.TemporaryDirectory() as tmp:
+                skill = Skill(Path(tmp))
+                judge = Judge(canonical_answers(skill, resolver, sorted({case.stage for case in by_words})))
+                if args.virtual_alexa:
+                    results = through_virtual_alexa(skill, by_words)
+                    route = "virtual-alexa (its own matcher, over HTTP)"
+                else:
+                    results = through_endpoint(skill, resolver, by_words)
+                    route = "the endpoint (the simulator's resolver)"
+        if device_cases and not args.virtual_alexa:
+            device_results = by_keys.score(device_cases, DEVICE_WALKS, DEVICE_ARRIVALS, CANONICAL)
     except (OSError, ValueError, RuntimeError, subprocess.SubprocessError) as exc:
         print(f"evaluation.understanding: could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     print(f"{Path(args.file).name}: " + ", ".join(f"{label} {n}" for label, n in
                                                    Counter(c.label.split(':')[0] for c in cases).most_common()))
-    report(results, judge, route, args.misses)
+    if results:
+        report(results, judge, route, args.misses)
+    if device_results:
+        by_keys.report(device_results, args.misses)
+    elif device_cases:
+        print(f"  {len(device_cases)} phrases of issue 21's stages and labels not scored: they need the simulator's "
+              "device (not --virtual-alexa)")
     return 0
 
 

@@ -23,7 +23,7 @@ from simulator.device import Device
 from simulator.envelopes import DEFAULT_SKILL_ID, DEVICE_PROFILES, Identity
 from simulator.fake_api import FakeAlexaApi
 from simulator.resolver import Resolver
-from simulator.script import ScriptError, load_dialogue, replay
+from simulator.script import ScriptError, audio_dir, load_dialogue, replay
 from simulator.transport import HttpTransport, InProcessTransport, TransportError
 
 HISTORY_FILE = Path(os.environ.get("BACK_SPASM_SIM_HISTORY", Path.home() / ".back_spasm_sim_history"))
@@ -168,7 +168,7 @@ def run_scripts(paths: list[str], args) -> int:
             print(f"{path}: {exc}", file=sys.stderr)
             return 2
         device = build_device(locale=args.locale or dialogue.locale, device=args.device or dialogue.device,
-                              url=args.url, db_path=args.db)
+                              url=args.url, db_path=args.db, audio_dir=audio_dir(dialogue))
         try:
             result = replay(dialogue, device)
         finally:

@@ -50,7 +50,7 @@ unfilled one is ``{"name", "confirmationStatus"}`` only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, NamedTuple
 
 from skill.interaction_model import load_model
@@ -101,6 +101,11 @@ PLAYBACK_INTENTS = frozenset({
     "AMAZON.PauseIntent", "AMAZON.ResumeIntent", "AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NextIntent",
     "AMAZON.PreviousIntent", "AMAZON.RepeatIntent", "AMAZON.StartOverIntent", "AMAZON.LoopOnIntent",
     "AMAZON.LoopOffIntent", "AMAZON.ShuffleOnIntent", "AMAZON.ShuffleOffIntent"})
+# What Alexa sends for a playback word said over the skill's audio outside a session, where it differs from the
+# word's intent. Alexa's help: "when your skill is not in an active session but is playing audio, or was the skill
+# most recently playing audio, utterances such as 'stop' send your skill an AMAZON.PauseIntent instead of an
+# AMAZON.StopIntent."
+SENT_OVER_AUDIO = {"AMAZON.StopIntent": "AMAZON.PauseIntent"}
 
 NUMBER = "AMAZON.NUMBER"
 _NUMBER_WORDS = {word: n for n, word in enumerate(
@@ -360,6 +365,10 @@ class Resolver:
         if not in_session:
             resolution = self.resolve(spoken) if owns_audio else None
             if resolution is not None and resolution.intent in PLAYBACK_INTENTS:
+                sent = SENT_OVER_AUDIO.get(resolution.intent)
+                if sent is not None:
+                    resolution = replace(resolution, intent=sent, explanation=resolution.explanation + [
+                        f"over the skill's audio, outside a session, Alexa sends {sent}"])
                 return Turn(text, "IntentRequest", resolution, None)
             return Turn(text, None, None, None)
         return Turn(text, "IntentRequest", self.resolve(spoken), None)

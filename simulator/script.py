@@ -3,6 +3,8 @@
     name: first session, no warning signs
     locale: en-US            # optional
     device: speaker          # speaker | show | no-audio
+    tracks: silent           # optional: the skill has silent breathing tracks of the real lengths to play
+                             # (else whatever the app lists: none in the tests, `make audio`'s by hand)
     time_zone: America/New_York   # optional: the device's time zone (the settings API's answer)
     start: 2026-03-02T09:00       # optional: the clock's start, in that zone (else: now), for answers
                                   # that depend on the time of day (reminders, quiet hours)
@@ -49,6 +51,7 @@ number and what was actually said; ``replay`` returns the number of mismatches.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,6 +60,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from simulator.clock import parse_duration
+from simulator.streams import breathing_track_lengths, write_silent_tracks
 
 TURN_KINDS = ("user", "silence", "wait", "consent", "button")
 EXPECT_KEYS = {"say", "say_exactly", "not_say", "reprompt_keys", "card_keys", "triage", "heard",
@@ -79,6 +83,7 @@ class Dialogue:
     device: str = "speaker"
     time_zone: str | None = None
     start: str | None = None
+    tracks: str | None = None  # "silent": see ``audio_dir``
 
 
 @dataclass
@@ -117,6 +122,8 @@ def load_dialogue(path: str | Path) -> Dialogue:
                 raise ScriptError(f"{path}: turn {n}: unknown expectation {sorted(unknown)}")
         if "wait" in turn:
             parse_duration(str(turn["wait"]))  # fails early on a bad duration
+    if raw.get("tracks") is not None and raw["tracks"] not in TRACK_MAKERS:
+        raise ScriptError(f"{path}: tracks must be one of {', '.join(TRACK_MAKERS)}")
     zone, start = raw.get("time_zone"), raw.get("start")
     try:
         ZoneInfo(zone) if zone else None
@@ -125,7 +132,20 @@ def load_dialogue(path: str | Path) -> Dialogue:
         raise ScriptError(f"{path}: bad time_zone or start: {exc}") from None
     return Dialogue(name=raw.get("name") or Path(path).stem, turns=raw["turns"],
                     locale=raw.get("locale", "en-US"), device=raw.get("device", "speaker"),
-                    time_zone=zone, start=str(start) if start else None)
+                    time_zone=zone, start=str(start) if start else None, tracks=raw.get("tracks"))
+
+
+# How a dialogue's ``tracks`` are made: the folder of tracks the device's skill is given.
+TRACK_MAKERS = {"silent": lambda folder: write_silent_tracks(folder, breathing_track_lengths())}
+
+
+def audio_dir(dialogue: Dialogue) -> str | None:
+    """The tracks folder the dialogue asks for (made in a fresh temporary folder), or None: the app's own."""
+    if dialogue.tracks is None:
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="back-spasm-tracks-"))
+    TRACK_MAKERS[dialogue.tracks](folder)
+    return str(folder)
 
 
 def run_turn(device, turn: dict) -> list:

@@ -73,3 +73,41 @@ def fetch_stream(url: str, app_client=None) -> Fetched:
         return Fetched(error="MEDIA_ERROR_INVALID_REQUEST" if 400 <= status < 500 else "MEDIA_ERROR_SERVICE_UNAVAILABLE")
     seconds = mp3_seconds(data)
     return Fetched(seconds=seconds) if seconds else Fetched(error="MEDIA_ERROR_INVALID_REQUEST")
+
+
+# ---------------------------------------------------------------------------------- silent tracks
+# A silent MPEG-2 Layer III frame (mono, 48 kbps, 24 kHz: Alexa's format) whose side information is all zeros,
+# which decoders play as silence. FF F3: sync, MPEG-2, Layer III, no CRC; 64: 48 kbps, 24 kHz; C0: mono.
+SILENT_FRAME = bytes((0xFF, 0xF3, 0x64, 0xC0)) + bytes(140)
+SILENT_FRAME_SECONDS = 576 / 24000
+
+
+def silent_mp3(seconds: float) -> bytes:
+    """A silent MP3 of ``seconds``: a three-minute track is 7,500 frames, made in a millisecond."""
+    return SILENT_FRAME * round(seconds / SILENT_FRAME_SECONDS)
+
+
+def write_silent_tracks(folder, tracks: dict[str, int], locale: str = "en-US") -> None:
+    """Silent breathing tracks of the real lengths (``tracks``: name -> seconds) and the tracks manifest the
+    skill reads, as the audio build writes it: a device that plays the track without anyone building it
+    (a scripted dialogue's ``tracks: silent``, the evaluation's track stage, the tests)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for track, seconds in tracks.items():
+        name = f"{track}-{locale.lower()}-0123456789.mp3"
+        (folder / name).write_bytes(silent_mp3(seconds))
+        entries.append({"track": track, "locale": locale, "file": name, "duration_seconds": seconds,
+                        "engine": "gtts"})
+    (folder / "manifest.json").write_text(json.dumps({"tracks": entries}))
+
+
+def breathing_track_lengths() -> dict[str, int]:
+    """The skill's breathing tracks (protocol.yaml settings.breathing.tracks) and their lengths in seconds."""
+    from skill.engine import default_content
+
+    tracks = default_content().protocol.settings["breathing"]["tracks"]
+    return {name: minutes * 60 for minutes, name in tracks.items()}

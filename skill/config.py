@@ -55,6 +55,9 @@ def from_environment() -> dict:
         # Each answer names the prompt keys it said in an X-Prompt-Keys header (skill/web/endpoint.py), for the
         # simulator and tests: never in production.
         "EXPOSE_PROMPT_KEYS": _flag("SKILL_EXPOSE_PROMPT_KEYS", False),
+        # The second line behind the red-flag phrase lists (skill/engine/second_line.py), loaded in the background
+        # at start-up; off, the lists answer alone (measurements, and a host that cannot spare the memory).
+        "SECOND_LINE": _flag("SKILL_SECOND_LINE", True),
         # The persistence adapter to use instead of opening the configured store (tests).
         "STORE": None,
     }

@@ -69,3 +69,11 @@ def test_every_track_the_guide_plays_is_a_recipe_of_that_many_minutes():
     wrong = {minutes: name for minutes, name in wanted.items()
              if name not in recipes or recipes[name].minutes != minutes}
     assert not wrong and default_content().protocol.settings["breathing"]["default_minutes"] in wanted, wrong
+
+
+def test_every_track_says_halfway_how_to_reach_the_skill_in_the_words_said_before_it():
+    """Issue 21: while the track plays only "Alexa, ..." reaches the skill; the line said before the track
+    (breathing.reach_me) is repeated by the track halfway, word for word."""
+    manifest = load()
+    assert all("reach_me" in track.middle for track in manifest.tracks.values())
+    assert manifest.cues["reach_me"] == CONTENT.prompts_for("en-US").text("breathing.reach_me")

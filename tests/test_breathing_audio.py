@@ -6,14 +6,13 @@ session ends while it plays, what is said when they come back, and that a red fl
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
 
 from conftest import player_request_problems, response_problems
-from silent_mp3 import silent_mp3
 from simulator.cli import build_device
+from simulator.streams import write_silent_tracks
 from skill.engine import Line, default_content
 from skill.render import Renderer
 
@@ -27,13 +26,7 @@ def words(key: str, **params) -> str:
 
 
 def make_tracks(folder) -> None:
-    entries = []
-    for track, seconds in LENGTHS.items():
-        name = f"{track}-en-us-0123456789.mp3"
-        (folder / name).write_bytes(silent_mp3(seconds))
-        entries.append({"track": track, "locale": "en-US", "file": name, "duration_seconds": seconds,
-                        "engine": "gtts"})
-    (folder / "manifest.json").write_text(json.dumps({"tracks": entries}))
+    write_silent_tracks(folder, LENGTHS)
 
 
 @pytest.fixture
@@ -147,10 +140,12 @@ def test_pause_then_resume_an_hour_later_goes_on_from_where_it_stopped(device):
     device.wait(timedelta(seconds=60))
     paused = device.say("alexa pause")
     assert requests(paused) == ["IntentRequest", "AudioPlayer.PlaybackStopped"]
-    assert directive_types(paused[0]) == ["AudioPlayer.Stop"] and not paused[0].speech
+    assert directive_types(paused[0]) == ["AudioPlayer.Stop"]
+    assert paused[0].keys.say == ("breathing.stopped_ask",) and paused[0].ends_session is False
     stopped_at = paused[1].request["request"]["offsetInMilliseconds"]
     assert stopped_at == 60_000
-    assert requests(device.wait(timedelta(hours=1))) == []  # nothing plays while paused
+    # Nothing said: the reprompt, the session ends, and nothing plays while paused.
+    assert requests(device.wait(timedelta(hours=1))) == [None, "SessionEndedRequest"]
     resumed = device.say("alexa resume")
     stream = plays(resumed[0])
     assert stream is not None and "breathing-3min" in stream["url"] and stream["offsetInMilliseconds"] == stopped_at
@@ -240,9 +235,10 @@ def test_a_red_flag_during_playback_is_answered_at_once_and_the_track_stops(devi
 
 # Said while the track plays: (what reaches the skill, the directives it answers with, whether it speaks).
 WHILE_PLAYING = {
-    "alexa pause": ("AMAZON.PauseIntent", ["AudioPlayer.Stop"], False),
-    "alexa stop": ("AMAZON.StopIntent", ["AudioPlayer.Stop"], False),
-    "alexa cancel": ("AMAZON.CancelIntent", ["AudioPlayer.Stop"], False),
+    # (stopped, and "has anything changed?": the session stays open for what made them stop it)
+    "alexa pause": ("AMAZON.PauseIntent", ["AudioPlayer.Stop"], True),
+    "alexa stop": ("AMAZON.PauseIntent", ["AudioPlayer.Stop"], True),  # (what Alexa sends over a skill's audio)
+    "alexa cancel": ("AMAZON.CancelIntent", ["AudioPlayer.Stop"], True),
     "alexa resume": ("AMAZON.ResumeIntent", [], False),
     "alexa start over": ("AMAZON.StartOverIntent", ["AudioPlayer.Play"], False),
     "alexa repeat": ("AMAZON.RepeatIntent", ["AudioPlayer.Play"], False),
@@ -344,3 +340,21 @@ def test_a_length_there_is_no_track_for_gets_the_nearest_and_says_so(device):
     stream = plays(answer)
     assert stream is not None and "breathing-3min" in stream["url"]
     assert words("breathing.audio_nearest", minutes=3) in answer.speech
+
+
+def test_resume_said_in_the_session_alexa_stop_opened_plays_on_from_where_it_stopped(device):
+    start_track(device)
+    device.wait(timedelta(seconds=50))
+    assert "breathing.stopped_ask" in device.say("alexa stop")[0].keys.say
+    answer = device.say("resume")[0]
+    stream = plays(answer)
+    assert stream is not None and stream["offsetInMilliseconds"] == 50_000 and answer.ends_session is True
+    assert "breathing.reach_me" in answer.keys.say
+
+
+def test_stop_said_in_the_session_alexa_stop_opened_ends_kindly_and_the_track_waits(device):
+    start_track(device)
+    device.wait(timedelta(seconds=50))
+    device.say("alexa stop")
+    answer = device.say("stop")[0]
+    assert "events.stop" in answer.keys.say and answer.ends_session is True and plays(answer) is None

@@ -444,7 +444,7 @@ def test_every_clinical_locale_is_shipped():
 
 SAMPLE_PARAMS = {"title": "titles.rest", "pack": "packs.cold", "due": Line("durations.hours", {"n": 2}), "n": 2,
                  "minutes": 15, "every_hours": 2, "heat_minutes": 15, "heat_every_hours": 4, "time": "3:40 PM",
-                 "first": "4 PM", "second": "6 PM", "others": "6 PM and 8 PM",
+                 "first": "4 PM", "second": "6 PM", "others": "6 PM and 8 PM", "sign": "signs.t1_saddle",
                  "when": ClockTime(datetime(2026, 1, 1, 15, 40, tzinfo=timezone.utc),
                                    datetime(2026, 1, 1, 15, 25, tzinfo=timezone.utc)),
                  "cold_ends": ClockTime(datetime(2026, 1, 2, 18, 0, tzinfo=timezone.utc),

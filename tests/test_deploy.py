@@ -27,6 +27,8 @@ def test_the_packaged_artefact_answers_a_launch_through_both_entry_points_and_re
     for entry in (web, unsigned, native):
         assert entry["heavy_modules"] == []  # no boto3, gTTS or pydub at start-up on SQLite
         assert entry["import_seconds"] < 10 and entry["first_request_seconds"] < 2
+    for entry in (web, native):  # the second line loads from the artefact alone, in its thread, and guesses
+        assert entry["second_line"]["ready"] and entry["second_line"]["guess"] == "t2_urinary", entry["second_line"]
     assert results["native_other_skill_refused"]  # no signature there, but the skill id is still checked
     assert results["zip_bytes"] < 50e6  # Lambda's limit for a direct upload
     template = results["template"]  # what the deploy would create, as `sls package` wrote it

@@ -25,6 +25,7 @@ from skill.engine.guide import ANYWHERE, EVENTS
 from skill.engine.plan import SILENT_EVENTS, Line
 from skill.engine.record import SCHEMA_VERSION, Record, iso, migrate
 from skill.render import Renderer
+from sign_guesses import FixedGuesses
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = default_content()
@@ -490,7 +491,8 @@ def test_a_tier_one_answer_gives_the_emergency_plan_and_ends(question, answer):
     assert plan.card is not None and plan.card.title == Line("emergency.card_title")
     assert plan.card.lines == plan.lines
     assert turn.state["step"] == "emergency"
-    assert turn.state["last_emergency"] == {"flag": flag, "at": iso(NOW), "acknowledged": False}
+    assert turn.state["last_emergency"] == {"flag": flag, "at": iso(NOW), "step": question, "withdrawn_at": None,
+                                            "acknowledged": False}
 
 
 
@@ -544,7 +546,8 @@ def test_a_tier_two_answer_says_see_a_doctor_today_then_offers_the_comfort_steps
     state["step"] = "screen_fever"
     turn = handle(state, answer)
     assert turn.plan.triage == "urgent"
-    assert turn.state["episode"]["urgent"] == {"flag": "t2_fever", "at": iso(NOW)}
+    assert turn.state["episode"]["urgent"] == {"flag": "t2_fever", "at": iso(NOW), "step": "screen_fever",
+                                               "withdrawn_at": None}
     assert turn.state["episode"]["screened_at"] == iso(NOW)
     assert turn.state["step"] == "urgent"
     assert keys(turn.plan) == ["urgent.say", "urgent.reasons.t2_fever"]
@@ -611,10 +614,12 @@ V1_RECORD = {
 def test_a_version_1_record_is_migrated_field_by_field():
     record = Record.from_json(copy.deepcopy(V1_RECORD), NOW, CONTENT.known).to_json()
     assert record["version"] == SCHEMA_VERSION
-    assert record["side_question"] == {"name": "resume_offer", "flag": None}
+    assert record["side_question"] == {"name": "resume_offer", "flag": None, "asked_again": False, "interrupted": None,
+                                       "on_opening": False}
     assert record["episode"]["screened_at"] == iso(NOW)
     assert record["episode"]["urgent"] is None
-    assert record["last_emergency"] == {"flag": "t1_legs", "at": iso(NOW - timedelta(days=20)), "acknowledged": True}
+    assert record["last_emergency"] == {"flag": "t1_legs", "at": iso(NOW - timedelta(days=20)), "step": None,
+                                        "withdrawn_at": None, "acknowledged": True}
     for same in ("step", "trail", "heat_intolerant", "past_episodes", "last_seen"):
         assert record[same] == V1_RECORD[same], same
     assert record["episode"]["compress_log"] == V1_RECORD["episode"]["compress_log"]
@@ -665,6 +670,13 @@ def every_state() -> dict[str, dict]:
     states["plan_moved_on"] = handle(told_cold, "launch", NOW + timedelta(hours=26)).state
     states["how_is_back"] = handle(with_pack_on(on_step("legs_2"), NOW), "launch", NOW + timedelta(hours=20)).state
     states["rescreen"] = describe(states["how_is_back"], "about the same", NOW + timedelta(hours=20)).state
+    # The confirming questions about a sign: "that was a mistake" after an emergency and after "see a doctor
+    # today", and the second line's "did you say ...?" (a stand-in for the model).
+    states["confirm_alarm"] = describe(states["confirm_help"], "no that was a mistake").state
+    states["confirm_alarm_urgent"] = describe(states["urgent"], "that was a mistake").state
+    guessing = Guide(CONTENT, second_line=FixedGuesses({"something whacked me": "t1_trauma"}))
+    states["confirm_sign"] = guessing.handle(on_step("legs_1"), Event("describe", text="something whacked me"),
+                                             NOW).state
     return states
 
 
@@ -709,14 +721,42 @@ BENIGN_WORDS = {
     "symptom": "my stomach hurts",
     "pain remark": "it really hurts",
     "timer": "set a timer for fifteen minutes",
+    # Issue 21: remarks that once got the emergency number or "see a doctor today" (clinical.md, "What is not a
+    # sign"): a pack's warmth or cold, another part of the body, someone else's history, a clear result or a
+    # denial, weight lost on purpose.
+    "sweaty under the heat pad": "i am all sweaty under the heat pad",
+    "hot under the heat pad": "i feel hot under the heat pad",
+    "cold under the ice": "i am freezing cold with the ice on",
+    "shivering from the ice": "i am shivering from the ice pack",
+    "a damp back under the pack": "my back is damp under the pack",
+    "a sore neck": "i have a sore neck",
+    "a sore shoulder": "my shoulder is sore",
+    "a headache": "i have got a headache",
+    "a mother's cancer": "my mum had cancer",
+    "a clear screening": "my cancer screening was all clear",
+    "never had cancer": "i have never had cancer",
+    "a diet": "i am on a diet and i have lost weight",
+    "trying to lose weight": "i lost a bit of weight but i have been trying to",
 }
-# Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open.
-ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag"}
+# Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open, or a
+# confirming question about a sign, where words that are no answer are asked once more, then settled by its tier.
+ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag", "confirm_alarm", "confirm_alarm_urgent",
+                     "confirm_sign"}
+# Prompts that name the emergency number or say to see a doctor today: never the answer to a remark (issue 21).
+ALARM_PLACEHOLDERS = ("{emergency_number}", "{urgent_action}")
+
+
+def alarm_words(plan) -> list[str]:
+    """The keys of what the plan says (its question too) whose words name the emergency number or urgent care."""
+    prompts = CONTENT.prompts_for("en-US")
+    said = said_keys(plan) + [line.key for line in (plan.question, plan.reprompt) if line is not None]
+    return [key for key in said if any(mark in (prompts.get(key) or "") for mark in ALARM_PLACEHOLDERS)]
 
 
 def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_again():
-    """Everywhere: no emergency or urgent answer, the session stays open, and the question the person was
-    on is the one asked again (the same as after "repeat")."""
+    """Everywhere: no emergency or urgent answer, no words that name the emergency number or urgent care (the
+    hedge "if it feels serious, call 911" for "my stomach hurts" was one), the session stays open, and the
+    question the person was on is the one asked again (the same as after "repeat")."""
     failures = []
     for name, state in STATES.items():
         if name in ESCALATING_STATES:
@@ -734,6 +774,28 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
                 failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
             elif "events.fallback" in keys(plan):
                 failures.append(f"{name} + {kind}: said it didn't catch that")
+            elif alarm_words(plan):
+                failures.append(f"{name} + {kind}: said {alarm_words(plan)}")
+    assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
+
+
+# Harm from a pack, cold or hot (issue 21): "the ice is burning my skin" was taken as yes to "is the cold pack on?".
+PACK_HARM_WORDS = ["the ice is burning my skin", "my skin has gone numb under the ice", "the heat pad is scalding me"]
+
+
+def test_harm_from_a_pack_anywhere_is_take_it_off_now_with_no_alarm_and_a_question_after():
+    """Everywhere but where an emergency stands or is being asked about: "take it off now", then a question
+    (the one the person was on, or after a question about the pack, what comes next), never the timer offer."""
+    failures = []
+    for name, state in STATES.items():
+        if name in ESCALATING_STATES:
+            continue
+        for words in PACK_HARM_WORDS:
+            plan = describe(copy.deepcopy(state), words, NOW + timedelta(minutes=1)).plan
+            said = keys(plan)
+            if plan.triage is not None or plan.end_session or said[:1] != ["events.pack_harm"] \
+                    or not asks_or_ends(plan) or plan.question.key == "steps.pack_timer.ask":
+                failures.append(f"{name} + {words!r}: said {said}, asked {plan.question}, triage {plan.triage}")
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(failures)
 
 
@@ -744,7 +806,7 @@ def test_stop_and_cancel_end_kindly_everywhere_and_never_lose_an_emergency():
             return "the session stays open"
         if name == "clarify_red_flag":  # no answer to "weak or numb?" counts as yes
             return None if keys(turn.plan)[0] == "emergency.say" else f"said {keys(turn.plan)}"
-        if name in ("confirm_help", "emergency"):  # an emergency stands: "call now" is the last word
+        if name in ("confirm_help", "emergency", "confirm_alarm"):  # an emergency stands: "call now" is the last word
             return None if "emergency.reminder" in keys(turn.plan) else f"said {keys(turn.plan)}"
         if name == "confirm_delete" and kind == "cancel":  # "cancel" the deletion: kept, and asked on
             return None if "events.delete_kept" in keys(turn.plan) else f"said {keys(turn.plan)}"

@@ -188,7 +188,7 @@ FREE_WORDS = {"the ice pack is on now": ("request", "pack_on"), "set a timer": (
               "it is a bit better": ("pain", "better"), "heat makes it worse": ("pain", "heat_worse"),
               "this one hurts": ("pain_remark", None), "how long do i keep the ice on": ("question", "cold_timing"),
               "my neck is sore": ("symptom", None), "what is the weather like": ("question", "off_topic"),
-              "blah": ("remark", None)}
+              "blah": ("remark", None), "the ice is burning my skin": ("pack_harm", None)}
 SWEPT_EVENTS = [Event(kind) for kind in sorted(EVENT_KINDS - {"describe", "jump"})] + [
     Event("jump", target="breathing"), Event("jump", target="no_such_step"), red_flag("t1_legs"),
     red_flag("t3_one_leg")] + [Event("describe", text=words) for words in FREE_WORDS]

@@ -33,7 +33,8 @@ def while_playing(state, token, kind, player="PLAYING", **kw):
 def test_alexa_may_say_the_player_is_stopped_while_the_person_speaks_and_pause_still_stops_the_track():
     state, token = playing()
     turn = while_playing(state, token, "pause", player="STOPPED")
-    assert turn.plan.effects == [StopAudio()] and turn.plan.silent  # not the guide's "paused" words
+    assert turn.plan.effects == [StopAudio()]
+    assert turn.plan.question.key == "breathing.stopped_ask"  # not the guide's "paused" words
 
 
 def test_a_red_flag_while_the_player_holds_the_track_stops_it_so_it_cannot_start_again():

@@ -80,6 +80,30 @@ def test_understanding_eval_scores_each_stage_and_lists_the_misses(tmp_path):
     assert "miss line 4 [rest] 'my nose is itchy': expected emergency" in result.stdout
 
 
+def test_understanding_eval_walks_the_device_to_issue_21s_stages_and_scores_them_by_prompt_keys(tmp_path):
+    lines = tmp_path / "issue21.tsv"
+    lines.write_text("track\tmy legs have gone numb\temergency\n"  # after "Alexa, stop" over the track
+                     "after_urgent\tstop\tstop\n"
+                     "compress_heat\ttell me when to take the heat pack off\ttakeoff_timer\n"
+                     "saddle\tnah\tno\n"  # an older stage and label: the word judge, as before
+                     "track\tthat was lovely\temergency\n")  # a deliberate miss
+    result = run_module("evaluation.understanding", "--misses", str(lines))
+    assert result.returncode == 0, result.stderr
+    assert "all: 1/1 = 100%" in result.stdout  # (the word judge's line)
+    assert "scored by prompt keys: 4 phrases" in result.stdout and "NOT SCORED" not in result.stdout
+    assert "tier-1 recall (emergency): 1/2 = 50%" in result.stdout
+    assert "by stage: after_urgent 1/1 = 100%, compress_heat 1/1 = 100%, track 1/2 = 50%" in result.stdout
+    assert "miss line 5 [track] 'that was lovely': expected emergency" in result.stdout
+
+
+def test_every_issue_21_stage_has_a_walk_and_an_arrival_and_every_label_a_scoring_rule():
+    check = ("from evaluation import by_keys as b\n"  # (the evaluation runs from the checkout, as the README says)
+             "assert set(b.NEW_WALKS) == set(b.NEW_ARRIVALS) == set(b.NEW_STAGES)\n"
+             "assert set(b.NEW_LABELS) <= set(b.RULES), set(b.NEW_LABELS) - set(b.RULES)\n")
+    result = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.slow  # five cases, each serving the skill in its own process, some twice
 def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_passes():
     """The command the faults note relies on: each case's turns and stored records are printed, and its

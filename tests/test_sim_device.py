@@ -31,7 +31,7 @@ from simulator.device import Device
 from simulator.envelopes import DEVICE_PROFILES, EnvelopeFactory, Identity, Player, Session, new_id
 from simulator.fake_api import TIMERS_SCOPE, FakeAlexaApi
 from simulator.resolver import Resolver
-from simulator.script import check, load_dialogue, replay
+from simulator.script import audio_dir, check, load_dialogue, replay
 from simulator.speech import output_text
 from simulator.transport import HttpTransport, InProcessTransport
 
@@ -309,9 +309,10 @@ def test_playback_buttons_send_playback_controller_requests(probe):
 
 @pytest.mark.parametrize("path", DIALOGUES, ids=[p.stem for p in DIALOGUES])
 def test_project_dialogues_replay_cleanly(path, tmp_path):
-    dev = build_device(db_path=str(tmp_path / "dialogue.sqlite3"))
+    dialogue = load_dialogue(path)
+    dev = build_device(db_path=str(tmp_path / "dialogue.sqlite3"), audio_dir=audio_dir(dialogue))
     try:
-        result = replay(load_dialogue(path), dev)
+        result = replay(dialogue, dev)
     finally:
         dev.api.stop()
     assert result.ok, "\n".join(map(str, result.mismatches))

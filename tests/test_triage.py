@@ -404,3 +404,40 @@ def test_someone_elses_history_a_clear_result_and_weight_lost_on_purpose_are_no_
     wrong = [words for words in no_sign if red_flags.match(words) is not None]
     wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
     assert not wrong, wrong
+
+
+def test_weight_lost_on_purpose_said_anywhere_and_another_persons_history_per_clause_are_no_sign():
+    """Issue 21: "i'm on a diet and lost weight" still alarmed (the "and" ended the clause the diet was read in),
+    and "my dad had cancer" hid the person's own cancer said after it. A mention that says the weight loss was
+    not meant, a denied diet, and the person's own history in its own clause still count."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    no_sign = ["i'm on a diet and lost weight", "i'm on a diet and i've lost weight", "i've lost weight but i'm on a diet",
+               "i lost a bit of weight but i have been trying to", "my cousin had leukaemia",
+               "my niece has lymphoma", "leukaemia killed my grandad"]
+    signs = {"my dad had cancer and i've had cancer too": "t2_cancer",
+             "i'm on a diet but i lost weight without trying": "t2_weight_loss",
+             "i am not on a diet and i lost weight": "t2_weight_loss",
+             "i lost weight without trying to lose weight": "t2_weight_loss",
+             "my mum had cancer and i cannot feel my legs": "t1_legs"}
+    wrong = [words for words in no_sign if red_flags.match(words) is not None]
+    wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    assert not wrong, wrong
+
+
+def test_warmth_sweat_or_cold_under_a_pack_is_no_fever_and_numb_skin_under_it_no_numbness_sign():
+    """Issue 21 (clinical.md, "What is not a sign"): a pack's warmth or cold is the pack's. A fever said in its
+    own clause, and numbness between the legs or in both legs, still count whatever the pack."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    no_sign = ["i feel hot under the heat pad", "i am shivering from the ice pack", "the ice is making me shiver",
+               "i'm all sweaty under the heat pad", "my skin's gone numb under the ice", "my back is numb from the ice",
+               "there's no feeling in my skin"]
+    signs = {"i have a fever and the ice is on": "t2_fever", "i'm shivering": "t2_fever",
+             "i'm numb between my legs and the ice is on": "t1_saddle", "my legs are numb under the ice": "t1_legs",
+             "my bum is numb from the ice": "t1_saddle"}
+    wrong = [words for words in no_sign if red_flags.match(words) is not None]
+    wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    assert not wrong, wrong

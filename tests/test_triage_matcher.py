@@ -438,10 +438,12 @@ def _matcher_words_yaml(**changes) -> str:
 def _file(tmp_path, flags_yaml: str, words_yaml: str = "", matcher_words_yaml: str | None = None) -> Path:
     required = "".join(
         f"  - id: {flag}\n    tier: {flag[1]}\n    label: x\n    phrases: [\"{flag[3:].replace('_', ' ')} sign\"]\n"
+        f"    examples: [\"a {flag} sign\", \"some {flag} sign\", \"my {flag} sign\"]\n"
         for flag in REQUIRED_IDS)
     matcher_words_yaml = _matcher_words_yaml() if matcher_words_yaml is None else matcher_words_yaml
     path = tmp_path / "red_flags.yaml"
-    path.write_text(f"version: 1\n{matcher_words_yaml}{words_yaml}flags:\n{required}{flags_yaml}")
+    no_signs = "no_sign_examples: [\"my back hurts\", \"my legs are fine\", \"the pack is cold\"]\n"
+    path.write_text(f"version: 1\n{matcher_words_yaml}{words_yaml}{no_signs}flags:\n{required}{flags_yaml}")
     return path
 
 

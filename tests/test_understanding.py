@@ -93,6 +93,18 @@ READINGS = [
     ("no it's worse much worse", None, Reading("pain", "worse")),
     ("it's no better", None, Reading("pain", "same")),
     ("the heat is making it worse", None, Reading("pain", "heat_worse")),
+    # Harm from a pack: before any answer ("yes burning my skin" is no yes to "is the cold pack on?"), but at a
+    # safety question a yes or not sure to the sign still wins (the safe side); a pack's warmth is a remark.
+    ("the ice is burning my skin", None, Reading("pack_harm")),
+    ("yes burning my skin", None, Reading("pack_harm")),
+    ("my skin's gone numb under the ice", None, Reading("pack_harm")),
+    ("i can't feel my skin under the ice", None, Reading("pack_harm")),
+    ("the ice is burning my skin", "t1_saddle", Reading("pack_harm")),
+    ("no but the ice is burning my skin", "t1_saddle", Reading("pack_harm")),
+    ("yes and the ice is burning my skin", "t1_saddle", Reading("answer", "yes")),
+    ("not sure the ice is stinging", "t1_legs", Reading("answer", "unsure")),
+    ("i'm all sweaty under the heat pad", None, Reading("remark")),
+    ("i feel hot under the heat pad", "t2_fever", Reading("remark")),
     # Remarks: an acknowledgement, never emergency words.
     ("it really hurts", None, Reading("pain_remark")),
     ("i have to pick up the kids at three", None, Reading("remark")),

@@ -24,7 +24,8 @@ from skill.engine.understanding import Understanding, load_understanding
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
-                "heat_minutes", "heat_every_hours", "cold_ends", "when", "time", "times", "first", "second", "others"}
+                "heat_minutes", "heat_every_hours", "cold_ends", "when", "time", "times", "first", "second", "others",
+                "sign"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")
 
@@ -104,8 +105,10 @@ REASON_KEYS = {1: "emergency.reasons", 2: "urgent.reasons", 3: "routine"}
 
 
 def red_flag_prompt_keys(red_flags: RedFlags, names: EngineNames) -> list[str]:
-    """Every flag's reason, and the clarifying question of every flag with ambiguous phrases."""
+    """Every flag's reason; the plain name of every tier-1 and tier-2 sign, for the questions that confirm it
+    (``signs.<flag>``); and the clarifying question of every flag with ambiguous phrases."""
     keys = [f"{REASON_KEYS[red_flags.tier_of(flag)]}.{flag}" for flag in red_flags.ids()]
+    keys += [f"signs.{flag}" for flag in red_flags.ids() if red_flags.tier_of(flag) in (1, 2)]
     for flag in red_flags.ambiguous_ids():
         keys += names.clarify_prompts(flag)
     return keys

@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
+from typing import Protocol as Interface
 
 from skill.engine import alerts, compress, outcomes, playback, side_questions
 from skill.engine.content import CONTENT_DIR, Content, read_content
@@ -50,7 +51,7 @@ from skill.engine.protocol import EngineNames, Step, Transition
 from skill.engine.record import PAIN_REPORTS, Record, iso
 from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
-from skill.engine.understanding import Reading
+from skill.engine.understanding import PACK_HARM, Reading
 
 # What the engine's code gives a meaning to, for the content check (content.py imports none of it).
 ENGINE_NAMES = EngineNames(
@@ -92,14 +93,24 @@ COMPUTED_ANSWERS = {"todays_plan": lambda turn: compress.todays_plan(turn, with_
 OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
 
+class SignGuesser(Interface):
+    """The second line behind the phrase lists (skill/engine/second_line.py's ``SecondLine``): a sentence
+    model's guess at the warning sign free words describe (a ``SignGuess``: its ``flag_id``), or None: not close
+    to any, or the model not loaded yet, so a red flag never waits on it. Only asked when the lists found none."""
+
+    def guess(self, text: str): ...
+
+
 class Guide:
-    def __init__(self, content: Content | None = None):
+    def __init__(self, content: Content | None = None, second_line: SignGuesser | None = None):
         self.content = content or default_content()
+        # The model behind the red-flag phrase lists (second_line.SecondLine), or None: the lists alone.
+        self.second_line = second_line
 
     def handle(self, raw_record: dict | None, event: Event, now: datetime, locale: str | None = None) -> TurnResult:
         record = Record.from_json(raw_record, now, self.content.known)
         side_questions.drop_if_stale(record)
-        turn = GuideTurn(self.content, record, now, event, locale)
+        turn = GuideTurn(self.content, record, now, event, locale, self.second_line)
         alerts.remember_zone(turn)
         turn.answer_event(event)
         if not turn.answered_as_player:
@@ -115,9 +126,11 @@ class GuideTurn(Reply):
     as ``reply.nav``) on top of the turn's state and plan (``Reply``), and answers the event through
     the tables below (``ANSWERING``, ``HEARING``, ``EVENTS``)."""
 
-    def __init__(self, content: Content, record: Record, now: datetime, event: Event, locale: str | None):
+    def __init__(self, content: Content, record: Record, now: datetime, event: Event, locale: str | None,
+                 second_line: SignGuesser | None = None):
         super().__init__(content, record, now, event, locale)
         self.nav = self
+        self.second_line = second_line
 
     def ask_side_question(self, name: str, flag: str | None = None) -> None:
         side_questions.ask(self, name, flag)
@@ -136,18 +149,28 @@ class GuideTurn(Reply):
 
     def hear(self, event: Event) -> None:
         """Free words: a red flag first (answered this turn, whatever else was going on), then what
-        ``understanding`` reads in them, answered by the first row of ``HEARING`` that fits."""
+        ``understanding`` reads in them, answered by the first row of ``HEARING`` that fits. Where the
+        phrase lists find no sign, the second line may guess one (``Heard.guess``)."""
+        text = outcomes.described_text(event)
         finding = outcomes.find(self, event)
+        confirming = side_questions.sign_asked_about(self.record)  # "did you say ...?" and the like, pending
+        alarm = outcomes.standing_alarm(self) if confirming is None else None
         if finding is not None and finding.tier in (1, 2):
-            return outcomes.triage(self, finding)
+            if not (alarm is not None and finding.flag == alarm.flag and self.content.understanding.corrects(text)):
+                return outcomes.triage(self, finding)
+            finding = None  # "that was my husband, not me, he has cancer": the sign being taken back is asked about
         if finding is not None:
             self.say(f"routine.{finding.flag}")  # tier 3: the advice, then the words are read on
         step = self.step
-        sign = step.flag if step is not None and step.kind == "screening" else None
-        reading = self.content.understanding.read(outcomes.described_text(event), sign, self.content.red_flags)
+        sign = confirming or (step.flag if step is not None and step.kind == "screening" else None)
+        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm is not None)
         self.plan.heard = reading.kind
         on_a_question = step is not None and self.record.side_question is None
-        heard = Heard(event, finding, reading, step, on_a_question)
+        guess = None
+        if finding is None and confirming is None and self.second_line is not None \
+                and reading.kind in GUESSED_READINGS:
+            guess = self.second_line.guess(text)
+        heard = Heard(event, finding, reading, step, on_a_question, guess)
         for _, applies, answer in HEARING:
             if applies(self, heard):
                 return answer(self, heard)
@@ -177,6 +200,10 @@ class GuideTurn(Reply):
         if question is not None and question.name == "clarify_red_flag":
             # No answer to "do your legs feel weak or numb?" counts as yes: the next launch reminds.
             outcomes.emergency(self, question.flag)
+        elif question is not None and question.name == "confirm_sign":
+            # No answer to "did you say ...?" after its reprompt: as "not sure" to that sign, by its tier (recorded
+            # silently; the next launch reminds, and "that was a mistake" can take it back).
+            outcomes.triage(self, Finding(question.flag, self.content.red_flags.tier_of(question.flag)))
         self.plan = Plan(end_session=True)
 
     # ------------------------------------------------------------------ opening a session
@@ -713,6 +740,7 @@ class Heard:
     reading: Reading
     step: Step | None
     on_a_question: bool  # the step's own question is pending (no side question)
+    guess: object | None = None  # the second line's SignGuess: a sign the lists missed, to be confirmed
 
     def means(self, kind: str, *values: str) -> bool:
         return self.reading.kind == kind and (not values or self.reading.value in values)
@@ -738,17 +766,30 @@ def then_carry_on(act: HeardAnswer) -> HeardAnswer:
 
 
 def _heard_over_the_track(turn: GuideTurn, heard: Heard) -> bool:
-    remark_or_question = heard.reading.kind in HEARD_REMARKS or heard.reading.kind == "question"
+    remark_or_question = heard.reading.kind in HEARD_REMARKS or heard.reading.kind in ("question", PACK_HARM)
     return heard.finding is None and remark_or_question and playback.keeps_playing(turn, heard.event)
 
 
 def _answer_over_the_track(turn: GuideTurn, heard: Heard) -> None:
     if heard.reading.kind == "question":
         turn.answer_question(heard.reading.value)
+    elif heard.reading.kind == PACK_HARM:
+        turn.say("events.pack_harm")
     else:
         turn.say(HEARD_REMARKS[heard.reading.kind])
     turn.answered_as_player = True
     turn.end()
+
+
+def _take_the_pack_off(turn: GuideTurn, heard: Heard) -> None:
+    """Harm from a pack ("the ice is burning my skin"): take it off now, then a thicker cloth. A question about
+    the pack ("is it on?", "a timer for it?") no longer stands: the guide goes on to what comes after it. (Said
+    opening a session, the coming-back logic follows instead: a reminder, the safety questions again.)"""
+    turn.say("events.pack_harm")
+    step = turn.step
+    if heard.on_a_question and not turn.opening and step.pack is not None and step.next:
+        return turn.go(step.next)
+    turn.carry_on()
 
 
 def _okay_to_a_safety_question(turn: GuideTurn, heard: Heard) -> bool:
@@ -828,9 +869,55 @@ def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
     return remark and heard.finding is None and (heard.means("symptom") or not turn.opening)
 
 
+# What free words may be, for the second line to look for a sign in them: a complaint about another part of the
+# body, the pain in passing, anything else said. Never an answer, a request, a question ("could this be a
+# tumour?" is no history of cancer) or a pain report ("it's much worse", which gets its own careful answer): on
+# the development sets those were where its guesses went wrong.
+GUESSED_READINGS = frozenset({"symptom", "pain_remark", "remark"})
+
+
+def _confirm_the_correction(turn: GuideTurn, heard: Heard) -> None:
+    """ "That was a mistake": one question about the sign before anything is taken back."""
+    turn.ask_side_question("confirm_alarm", outcomes.standing_alarm(turn).flag)
+
+
+def _yes_carry_on_to_have_you_got_help(turn: GuideTurn, heard: Heard) -> bool:
+    question = turn.record.side_question
+    return question is not None and question.name == "confirm_help" and heard.means("answer", "yes") and \
+        turn.content.understanding.asks_to_carry_on(outcomes.described_text(heard.event))
+
+
+def _no_answer_to_a_confirming_question(turn: GuideTurn, heard: Heard) -> bool:
+    answers = heard.means("answer", "yes", "no", "unsure") or heard.means("request", "repeat", "help")
+    return side_questions.sign_asked_about(turn.record) is not None and not answers
+
+
+def _second_line_guessed(turn: GuideTurn, heard: Heard) -> bool:
+    red_flags = turn.content.red_flags
+    return heard.guess is not None and heard.guess.flag_id in red_flags.ids() and \
+        red_flags.tier_of(heard.guess.flag_id) in (1, 2)
+
+
+def _confirm_the_guess(turn: GuideTurn, heard: Heard) -> None:
+    """ "Did you say ...?": the side question the person was on, if any, is asked again after a no."""
+    side_questions.ask(turn, "confirm_sign", heard.guess.flag_id, interrupted=turn.record.side_question,
+                       on_opening=turn.opening)
+
+
 HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
-    ("a remark or a question while the breathing track plays: heard or answered, and it plays on",
+    ("\"that was a mistake\" while an emergency or \"see a doctor today\" stands: one confirming question about that "
+     "sign", lambda turn, heard: heard.means("correction"), _confirm_the_correction),
+    ("\"yes, carry on\" to \"have you spoken to emergency services?\" asks for the guide, and is no clear yes: the "
+     "emergency stands, and a yes or a no is asked for", _yes_carry_on_to_have_you_got_help,
+     then_carry_on(lambda turn, heard: turn.say("events.screening_needs_answer"))),
+    ("free words that are no yes, no or not sure to a confirming question (\"did you say ...?\"): no answer, asked "
+     "once more, then settled by the sign's tier", _no_answer_to_a_confirming_question, as_event("fallback")),
+    ("free words the phrase lists found no sign in, but close to one (the second line): \"did you say ...?\"",
+     _second_line_guessed, _confirm_the_guess),
+    ("a remark, a question or harm from a pack while the breathing track plays: heard or answered, and it plays on",
      _heard_over_the_track, _answer_over_the_track),
+    ("harm from a pack (\"the ice is burning my skin\"), anywhere, in place of any answer: take it off now",
+     lambda turn, heard: heard.means(PACK_HARM), _take_the_pack_off),
     ("\"okay\" to a safety question is no answer", _okay_to_a_safety_question, _needs_a_safety_answer),
     ("\"a bit easier\", \"no change\", \"seized up again\" to \"how is your back today?\": kept for the day (a "
      "remark is heard), then the safety question",

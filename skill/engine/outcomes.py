@@ -6,6 +6,10 @@ question with yes.
 - tier 2, urgent: see a doctor today; the emergency questions are finished first if they were not
   answered yet, then comfort steps.
 - tier 3, routine: when to see a doctor or pharmacist; the guide carries on (``Reply.hear`` says it).
+
+An emergency or urgent answer can be taken back ("that was a mistake"): ``standing_alarm`` is the one a
+correction is about, and after a clear no to one confirming question (side_questions.py) ``withdraw`` keeps
+it in the record as withdrawn, with its time, and says where the guide resumes.
 """
 
 from __future__ import annotations
@@ -62,7 +66,7 @@ def emergency(reply: Reply, flag: str | None) -> None:
     record.step = reply.protocol.roles["emergency"]
     record.side_question = None
     record.requested_step = record.return_step = None
-    record.last_emergency = Emergency(flag, reply.now_iso)
+    record.last_emergency = Emergency(flag, reply.now_iso, step=where_the_person_was(reply))
     _triage_answer(reply, "emergency", flag)
     alerts.cancel_everything(reply)  # "time to take the pack off" has no place while help is on its way
     reply.end()
@@ -72,7 +76,7 @@ def urgent(reply: Reply, flag: str | None) -> None:
     """Tier 2: see a doctor today. Safety first: the emergency questions are finished before any
     comfort step; then comfort steps, carrying on where the person was."""
     record = reply.record
-    record.episode = replace(record.episode, urgent=Urgent(flag, reply.now_iso))
+    record.episode = replace(record.episode, urgent=Urgent(flag, reply.now_iso, step=where_the_person_was(reply)))
     _triage_answer(reply, "urgent", flag)
     current = reply.step
     if current is not None and current.kind == "info" and current.is_question:
@@ -91,6 +95,39 @@ def urgent(reply: Reply, flag: str | None) -> None:
     record.step = reply.protocol.roles["urgent"]
     record.side_question = None
     reply.ask("urgent.ask", "urgent.reprompt")
+
+
+def where_the_person_was(reply: Reply) -> str | None:
+    """The step the person was on before this turn's warning sign: on a triage answer already (a yes to
+    "is it right that ...?", a second sign), the step the standing one took them from."""
+    step = reply.protocol.steps.get(reply.began_on or "")
+    if step is None or step.kind != "outcome":
+        return step.id if step is not None else None
+    alarm = reply.record.last_emergency if step.tier == 1 else reply.record.episode.urgent
+    return alarm.step if alarm is not None else None
+
+
+def standing_alarm(reply: Reply) -> Urgent | None:
+    """The emergency or "see a doctor today" answer a correction ("that was a mistake") would take back: the
+    emergency while it stands, else the urgent one; None when neither stands or its sign is unknown."""
+    if reply.emergency_active():
+        alarm = reply.record.last_emergency
+    elif reply.urgent_standing():
+        alarm = reply.record.episode.urgent
+    else:
+        return None
+    return alarm if alarm.flag is not None else None  # (no sign to name in the confirming question)
+
+
+def withdraw(reply: Reply) -> Urgent:
+    """The standing alarm taken back: kept in the record as withdrawn, with its time. Returns it."""
+    alarm = standing_alarm(reply)
+    withdrawn = replace(alarm, withdrawn_at=reply.now_iso)
+    if isinstance(alarm, Emergency):
+        reply.record.last_emergency = withdrawn
+    else:
+        reply.record.episode = replace(reply.record.episode, urgent=withdrawn)
+    return withdrawn
 
 
 def remind_emergency(reply: Reply) -> None:

@@ -11,8 +11,11 @@ step and when it began: started, stopped (at an offset), finished (the guide the
 after, and the next launch says so), failed (the next launch says so and breathes in speech instead).
 
 While the track is on the device, "Alexa, pause / resume / stop / next / start over" reach the skill with
-the player's token: ``control`` answers them as a player would. Anything else said to the skill while the
-track plays stops it, a red flag first of all: the guide's answer is not talked over by the track.
+the player's token: ``control`` answers them as a player would, except that "Alexa, pause / stop / cancel"
+keep the session open with "Has anything changed?" (side question ``track_stopped``): the person was told
+before the track, and by the track halfway, "If anything changes, say: Alexa, stop, and tell me", and once
+the track is stopped their words reach the skill only in a session. Anything else said to the skill while
+the track plays stops it, a red flag first of all: the guide's answer is not talked over by the track.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from skill.engine.reply import Reply
 SOUNDING = frozenset({"PLAYING", "BUFFER_UNDERRUN"})
 HELD = frozenset({"PAUSED", "STOPPED"})
 TOKEN_SEPARATOR = "|"
+# "Alexa, pause / stop / cancel" while the track sounds: it stops, and the skill asks what has changed.
+STOPPING = frozenset({"pause", "stop", "cancel"})
 
 
 # ---------------------------------------------------------------------------- tokens
@@ -91,9 +96,11 @@ def breathe(reply: Reply, step: Step) -> None:
     offset = held_offset(reply, track, step.id)
     if offset:
         reply.say("breathing.audio_resume")
+        reply.say("breathing.reach_me")  # (while it plays, only "Alexa, ..." reaches the skill: said each time)
         return play(reply, track, step.id, offset)
     asked = reply.record.breathing_minutes
     reply.say("breathing.audio_start" if asked in (None, minutes) else "breathing.audio_nearest", minutes=minutes)
+    reply.say("breathing.reach_me")
     play(reply, track, step.id)
 
 
@@ -184,9 +191,14 @@ def control(reply: Reply, event: Event) -> bool:
         return False  # a track no longer built, or a step no longer in the guide: the guide answers
     if where == "held":
         return event.kind == "resume" and resume(reply, event)
-    if event.kind in ("pause", "stop", "cancel"):
-        reply.plan.effects.append(StopAudio())  # the player reports the offset: "resume" goes on from there
-    elif event.kind == "resume":
+    if event.kind in STOPPING:
+        # The player reports the offset: "resume" goes on from there. The person was told to say "Alexa, stop,
+        # and tell me" if anything changes, and their next words reach the skill only in a session: it stays
+        # open for them. (Alexa sends "stop" over a skill's track as a pause: the two are answered alike.)
+        reply.plan.effects.append(StopAudio())
+        reply.nav.ask_side_question("track_stopped")
+        return True
+    if event.kind == "resume":
         if event.player not in SOUNDING:  # held, though the record missed the player's report of it
             return resume(reply, event)
     elif event.kind in ("back", "repeat", "start_over"):

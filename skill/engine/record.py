@@ -114,19 +114,28 @@ class Urgent:
 
     flag: str | None
     at: str
+    # The step the person was on when it was said: taken back, the guide resumes there.
+    step: str | None = None
+    # When the person took it back ("that was a mistake", then a clear no to the sign): kept, no longer standing.
+    withdrawn_at: str | None = None
 
     @classmethod
-    def from_json(cls, raw, flags):
+    def from_json(cls, raw, flags, steps=frozenset()):
         if not isinstance(raw, dict) or not _time(raw.get("at"), None):
             return None
-        return cls(flag=_name(raw.get("flag"), flags), at=raw["at"], **cls._more(raw))
+        return cls(flag=_name(raw.get("flag"), flags), at=raw["at"], step=_name(raw.get("step"), steps),
+                   withdrawn_at=_time(raw.get("withdrawn_at"), None), **cls._more(raw))
 
     @classmethod
     def _more(cls, raw: dict) -> dict:
         return {}
 
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
     def to_json(self) -> dict:
-        return {"flag": self.flag, "at": self.at}
+        return {"flag": self.flag, "at": self.at, "step": self.step, "withdrawn_at": self.withdrawn_at}
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,7 @@ class Episode:
         return cls(number=number, started=iso(now))
 
     @classmethod
-    def from_json(cls, raw, now: datetime, flags, plans) -> Episode:
+    def from_json(cls, raw, now: datetime, flags, plans, steps=frozenset()) -> Episode:
         if not isinstance(raw, dict):
             return cls.new(now)
         uses = [CompressUse.from_json(item) for item in _dicts(raw.get("compress_log"))]
@@ -174,7 +183,7 @@ class Episode:
             compress_log=tuple(use for use in uses if use)[-COMPRESS_LOG_KEPT:],
             compress_plan=_name(raw.get("compress_plan"), plans),
             screened_at=_time(raw.get("screened_at"), None),
-            urgent=Urgent.from_json(raw.get("urgent"), flags),
+            urgent=Urgent.from_json(raw.get("urgent"), flags, steps),
             pain_eased=_flag(raw.get("pain_eased")),
             finished=_flag(raw.get("finished")),
             pain_reports=tuple(r for r in map(PainReport.from_json, _dicts(raw.get("pain_reports"))) if r)[
@@ -328,16 +337,25 @@ class SideQuestion:
     """A short question outside the protocol's steps ("shall we carry on?"), and what it is about."""
 
     name: str
-    flag: str | None = None  # the red flag a clarifying question is about
+    flag: str | None = None  # the red flag a clarifying or confirming question is about
+    asked_again: bool = False  # asked once more after an answer that was no answer ("did you say ...?")
+    # The side question a confirming question cut in on ("shall we carry on?"): asked again after a no.
+    interrupted: SideQuestion | None = None
+    # Asked in answer to the request that opened the session: after a no, the coming-back logic runs as it would have.
+    on_opening: bool = False
 
     @classmethod
-    def from_json(cls, raw, names, flags) -> SideQuestion | None:
+    def from_json(cls, raw, names, flags, nested: bool = True) -> SideQuestion | None:
         if not isinstance(raw, dict) or _name(raw.get("name"), names) is None:
             return None
-        return cls(name=raw["name"], flag=_name(raw.get("flag"), flags))
+        # (one level deep: a confirming question never cuts in on another)
+        interrupted = cls.from_json(raw.get("interrupted"), names, flags, nested=False) if nested else None
+        return cls(name=raw["name"], flag=_name(raw.get("flag"), flags), asked_again=_flag(raw.get("asked_again")),
+                   interrupted=interrupted, on_opening=_flag(raw.get("on_opening")))
 
     def to_json(self) -> dict:
-        return {"name": self.name, "flag": self.flag}
+        return {"name": self.name, "flag": self.flag, "asked_again": self.asked_again,
+                "interrupted": self.interrupted.to_json() if self.interrupted else None, "on_opening": self.on_opening}
 
 
 @dataclass
@@ -379,7 +397,7 @@ class Record:
 
         record = cls(
             last_seen=_time(raw.get("last_seen"), iso(now)),
-            episode=Episode.from_json(raw.get("episode"), now, known.flags, known.plans),
+            episode=Episode.from_json(raw.get("episode"), now, known.flags, known.plans, known.steps),
             step=step_id(raw.get("step")),
             trail=[s for s in raw.get("trail") if step_id(s)] if isinstance(raw.get("trail"), list) else [],
             side_question=SideQuestion.from_json(raw.get("side_question"), known.side_questions, known.flags),
@@ -389,7 +407,7 @@ class Record:
             heat_intolerant=_flag(raw.get("heat_intolerant")),
             past_episodes=[p for p in map(PastEpisode.from_json, _dicts(raw.get("past_episodes"))) if p][
                 -PAST_EPISODES_KEPT:],
-            last_emergency=Emergency.from_json(raw.get("last_emergency"), known.flags),
+            last_emergency=Emergency.from_json(raw.get("last_emergency"), known.flags, known.steps),
             alerts=Alerts.from_json(raw.get("alerts")),
             playback=Playback.from_json(raw.get("playback"), known.steps),
             breathing_minutes=_count(raw.get("breathing_minutes"), None),

@@ -15,7 +15,7 @@ from typing import Protocol as Interface
 
 from skill.engine.content import Content
 from skill.engine.plan import Event, Line, Plan
-from skill.engine.protocol import Step
+from skill.engine.protocol import Step, Transition
 from skill.engine.record import Record, iso, since
 
 
@@ -36,6 +36,9 @@ class Navigation(Interface):
 
     def carry_on(self) -> None:
         """After a remark or advice: back to the question pending, or into the guide."""
+
+    def follow(self, step: Step, transition: Transition) -> None:
+        """Answer ``step`` by one of its transitions (its record, then where it goes)."""
 
     def launch(self, requested: str | None = None) -> None:
         """The coming-back logic of a session's first request."""
@@ -75,6 +78,9 @@ class Reply:
         self.event_tracks = event.tracks  # the breathing tracks the device can be played
         self.device_event = event  # what the device's player holds (playback.held_offset)
         self.answered_as_player = False  # "Alexa, pause" and the like, answered by playback.control
+        # The step the person was on when this turn began (None in an episode the turn began): where a warning
+        # sign answered this turn took them from, and where the guide resumes if they take it back.
+        self.began_on = record.step
         self.plan = Plan()
         self.nav: Navigation = None  # set by the guide that answers this turn
 
@@ -103,13 +109,13 @@ class Reply:
 
     def emergency_active(self) -> bool:
         last = self.record.last_emergency
-        if last is None or last.acknowledged:
+        if last is None or last.acknowledged or last.withdrawn:
             return False
         return self.within_reminder_window(last.at)
 
     def urgent_standing(self) -> bool:
         urgent = self.record.episode.urgent
-        return urgent is not None and self.within_reminder_window(urgent.at)
+        return urgent is not None and not urgent.withdrawn and self.within_reminder_window(urgent.at)
 
     def within_reminder_window(self, moment: str) -> bool:
         """Recent enough for an emergency or a "see a doctor today" to be said again (a day)."""
@@ -133,6 +139,7 @@ class Reply:
     def maybe_new_episode(self) -> bool:
         if self.episode_lapsed():
             self.record.start_new_episode(self.now)
+            self.began_on = None
             return True
         return False
 

@@ -1,5 +1,7 @@
 """Short questions outside the protocol's steps: "shall we carry on?", "delete everything?", "have you
-got help?", "do your legs feel weak or numb?".
+got help?", "do your legs feel weak or numb?", and the two confirming questions about a warning sign named in
+plain words (prompts ``signs.<flag>``): "Did you say your tummy hurts and it goes through to your back?" (the
+second line's guess) and "Just to be sure: is it right that ...?" (an alarm being taken back).
 
 Each is a row of ``SIDE_QUESTIONS``: its words, and a table of what each event does while it is
 asked. ``otherwise`` says what any other event does: ``None`` lets the question go and the event is
@@ -13,8 +15,10 @@ from typing import Callable, Mapping
 
 from skill.engine import compress, outcomes
 from skill.engine.plan import Event
-from skill.engine.record import Emergency, Record, SideQuestion
+from skill.engine.outcomes import Finding
+from skill.engine.record import Record, SideQuestion
 from skill.engine.reply import Reply
+from skill.engine.rules import CONDITIONS
 
 Action = Callable[[Reply, Event], None]
 
@@ -28,14 +32,24 @@ class SideQuestionSpec:
     params: Callable[[Reply], dict] = field(default=lambda reply: {})
     # What the question is about must still be there (records come back from clients and old versions).
     still_makes_sense: Callable[[Record, SideQuestion], bool] = field(default=lambda record, question: True)
+    # A yes or no about the sign it names: free words are read as an answer about that sign ("no numbness
+    # down there" is no), and the second line makes no guess in them.
+    asks_about_its_sign: bool = False
 
 
-def ask(reply: Reply, name: str, flag: str | None = None) -> None:
+def ask(reply: Reply, name: str, flag: str | None = None, asked_again: bool = False,
+        interrupted: SideQuestion | None = None, on_opening: bool = False) -> None:
     """Put side question ``name`` to the person (after whatever has been said this turn)."""
     spec = SIDE_QUESTIONS[name]
-    reply.record.side_question = SideQuestion(name, flag)
+    reply.record.side_question = SideQuestion(name, flag, asked_again, interrupted, on_opening)
     question, reprompt = spec.keys(flag)
     reply.ask(question, reprompt, **spec.params(reply))
+
+
+def sign_asked_about(record: Record) -> str | None:
+    """The red flag a pending confirming question names, if one is pending."""
+    question = record.side_question
+    return question.flag if question is not None and SIDE_QUESTIONS[question.name].asks_about_its_sign else None
 
 
 def clarify_prompt_keys(flag: str) -> tuple[str, ...]:
@@ -71,7 +85,21 @@ def _again(preface: str | None = None) -> Action:
         if preface:
             reply.say(preface)
         current = reply.record.side_question
-        ask(reply, current.name, current.flag)
+        ask(reply, current.name, current.flag, current.asked_again, current.interrupted, current.on_opening)
+
+    return action
+
+
+def _once_more_then(settle: Action) -> Action:
+    """No answer to a confirming question: "sorry, I didn't catch that" and the question once more; the
+    second time, ``settle``."""
+
+    def action(reply: Reply, event: Event) -> None:
+        current = reply.record.side_question
+        if current.asked_again:
+            return settle(reply, event)
+        reply.say("events.fallback")
+        ask(reply, current.name, current.flag, True, current.interrupted, current.on_opening)
 
     return action
 
@@ -130,8 +158,7 @@ def _keep_and_stop(reply: Reply, event: Event) -> None:
 # ---------------------------------------------------------------------------- after an emergency
 def _got_help(reply: Reply, event: Event) -> None:
     # Self-care resumes only after a clear yes; nothing else gets past this question.
-    emergency = reply.record.last_emergency
-    reply.record.last_emergency = Emergency(emergency.flag, emergency.at, acknowledged=True)
+    reply.record.last_emergency = replace(reply.record.last_emergency, acknowledged=True)
     reply.record.side_question = None
     reply.record.trail = []
     reply.say("emergency.got_help")
@@ -237,6 +264,73 @@ def _the_specific_questions(reply: Reply, event: Event | None) -> None:
 PAIN_HEARD = {"better": "events.pain_better", "same": "events.pain_same", "worse": "events.pain_worse"}
 
 
+# ---------------------------------------------------------------------------- confirming a sign
+def _named_sign(reply: Reply) -> dict:
+    """The sign the confirming question is about, in the person's words (prompts ``signs.<flag>``)."""
+    return {"sign": f"signs.{reply.record.side_question.flag}"}
+
+
+def _sign_said(reply: Reply, event: Event) -> None:
+    """Yes to "did you say ...?": that tier's answer, as if the phrase lists had heard the sign."""
+    flag = reply.record.side_question.flag
+    outcomes.triage(reply, Finding(flag, reply.content.red_flags.tier_of(flag)))
+
+
+def _sign_not_said(reply: Reply, event: Event) -> None:
+    """No to "did you say ...?": the skill misheard; back to the question the person was on (asked on opening a
+    session: the coming-back logic, an emergency reminder or the safety questions again included)."""
+    question = reply.record.side_question
+    reply.record.side_question = question.interrupted
+    reply.say("confirm.misheard")
+    if question.on_opening:
+        return reply.nav.launch()
+    reply.nav.carry_on()  # (the question cut in on, if any: carry_on asks it again)
+
+
+def _alarm_stands(reply: Reply, event: Event) -> None:
+    """Yes or not sure to "just to be sure: is it right that ...?": the alarm stands, its answer again."""
+    flag = reply.record.side_question.flag
+    reply.record.side_question = None
+    if reply.emergency_active():
+        return outcomes.emergency(reply, flag)
+    outcomes.urgent(reply, flag)
+
+
+def _alarm_withdrawn(reply: Reply, event: Event) -> None:
+    """A clear no: the alarm is taken back (kept as withdrawn, with its time), and the guide resumes where
+    the person was when it was raised. If they are elsewhere by now (comfort steps after "see a doctor
+    today"), their question again."""
+    reply.record.side_question = None
+    alarm = outcomes.withdraw(reply)
+    reply.say("confirm.withdrawn")
+    here = reply.step
+    if here is not None and here.kind != "outcome":
+        return reply.nav.carry_on()
+    place = reply.protocol.steps.get(alarm.step or "")
+    if reply.record.return_step == alarm.step:
+        reply.record.return_step = None  # (gone back there now)
+    if place is None or place.kind == "end":
+        return ask(reply, "start_again_offer")  # nothing was under way: the guide, if they want it
+    reply.record.step = place.id
+    if place.kind == "screening" and place.flag == alarm.flag:
+        return reply.nav.follow(place, place.on["no"])  # the very question answered yes by mistake: no
+    if place.kind != "screening" and not CONDITIONS["recently_screened"](reply):
+        # Long enough since the safety questions for things to have changed (as on any return): them first.
+        reply.record.return_step, reply.record.trail = place.id, []
+        return reply.nav.go(reply.protocol.roles["screening_start"], push=False)
+    reply.nav.go(place.id, push=False)
+
+
+def _confirming(answers: dict[str, Action], otherwise: Action, keys: tuple[str, str]) -> SideQuestionSpec:
+    return SideQuestionSpec(
+        keys=_fixed(*keys), params=_named_sign, otherwise=otherwise, asks_about_its_sign=True,
+        # Help, repeat and pain reports keep the question; "didn't catch that" asks it once more, then settles; stop,
+        # cancel and pause end kindly (an alarm that stands is said again); "delete my data" is let through.
+        answers={**KEEP_ASKING, "fallback": otherwise, "stop": _stop, "cancel": _stop, "pause": _stop,
+                 "delete_data": None, **answers},
+        still_makes_sense=lambda record, question: question.flag is not None)
+
+
 def _fixed(question: str, reprompt: str) -> Callable[[str | None], tuple[str, str]]:
     return lambda flag: (question, reprompt)
 
@@ -251,6 +345,24 @@ CARRY_ON = {**KEEP_ASKING, "yes": _resume, "next": _resume, "resume": _resume, "
 # Yes: the guide from the top; no: a kind goodbye; pause: end kindly.
 START_AGAIN = {**KEEP_ASKING, "yes": _begin_again, "next": _begin_again, "start_over": _begin_again, "no": _goodbye,
                "pause": _stop, "resume": _offer_start_again}
+
+
+# ---------------------------------------------------------------------------- the breathing track stopped
+def _tell_me(reply: Reply, event: Event) -> None:
+    """ "Yes" to "has anything changed?": what, in their words (a red flag in them is heard first)."""
+    reply.ask("breathing.stopped_tell_me", "breathing.stopped_tell_me_reprompt")
+
+
+def _resume_later(reply: Reply, event: Event) -> None:
+    reply.record.side_question = None
+    reply.say("breathing.stopped_fine")
+    reply.end()
+
+
+# Free words are heard before this table (a red flag first); yes: tell me what; no: the track waits for
+# "Alexa, resume"; resume: the breathing step again, which plays the track on from where it stopped.
+TRACK_STOPPED = {**KEEP_ASKING, "yes": _tell_me, "unsure": _tell_me, "no": _resume_later,
+                 "resume": _resume, "stop": _stop, "cancel": _stop, "pause": _stop}
 
 
 def _about_the_saved_step(ask_key: str, reprompt_key: str) -> SideQuestionSpec:
@@ -305,6 +417,22 @@ SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
                  "stop": _stop, "cancel": _stop, "pause": _stop, "delete_data": None, "start_over": None},
         otherwise=_again("events.screening_needs_answer"),
     ),
+    # The second line (a sentence model) found free words close to a sign the phrase lists missed: "Did you say
+    # your tummy hurts and it goes through to your back?" Yes: that tier's answer; no: the question again; not
+    # sure, or no answer twice: as "not sure" to that sign's safety question, which escalates at tier 1 and 2 alike
+    # (clinical.md; protocol.yaml's screening answers).
+    "confirm_sign": _confirming({"yes": _sign_said, "unsure": _sign_said, "no": _sign_not_said},
+                                otherwise=_once_more_then(_sign_said),
+                                keys=("confirm.sign_ask", "confirm.sign_reprompt")),
+    # "That was a mistake" while an emergency or "see a doctor today" stands: "Just to be sure: is it right that
+    # ...?" Only a clear no takes it back; yes, not sure, or no answer twice: it stands.
+    "confirm_alarm": _confirming({"yes": _alarm_stands, "unsure": _alarm_stands, "no": _alarm_withdrawn},
+                                 otherwise=_once_more_then(_alarm_stands),
+                                 keys=("confirm.alarm_ask", "confirm.alarm_reprompt")),
+    # "Alexa, stop" over the breathing track: "I've stopped the breathing. Has anything changed?"
+    "track_stopped": SideQuestionSpec(keys=_fixed("breathing.stopped_ask", "breathing.stopped_reprompt"),
+                                      answers=TRACK_STOPPED,
+                                      still_makes_sense=lambda record, question: record.step is not None),
     # "I can't lift my legs": pain, or weakness? One question; only a clear "just the pain" avoids 911.
     "clarify_red_flag": SideQuestionSpec(
         keys=lambda flag: (f"clarify.{flag}.ask", f"clarify.{flag}.reprompt"),

@@ -66,6 +66,11 @@ NEGATION_WINDOW = 4
 MATCHER_WORD_LISTS = ("negation_cues", "clause_breaks", "list_words", "subjects", "linkers", "fillers", "stop_words",
                       "recent_words", "animals", "restrictors", "hedges")
 
+# The cue of a match made no sign by a flag's unless words: explained ("hot under the heat pad"), not denied.
+UNLESS_CUE = "unless"
+# A flag's lists of words that make a sign no sign here (red_flags.yaml's header, "NOT THIS PERSON'S").
+NOT_A_SIGN_KEYS = ("unless", "unless_anywhere", "not_meant", "someone_else")
+
 GAP_WORDS = 3  # "..." in a phrase: up to this many words
 
 _CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrophes
@@ -435,18 +440,29 @@ class RedFlag:
     # Words after the sign, in the same clause, that put it long in the past ("a fall years ago"): it is
     # then history, not this spasm's cause, and no red flag.
     past: tuple = ()
-    # Words anywhere in the sign's clause that make it no sign ("i am on a diet", "it runs in my family").
+    # Words anywhere in the sign's clause, not themselves denied, that make it no sign ("i am on a diet", "it runs
+    # in my family"; "i am not on a diet" does not).
     unless: tuple = ()
+    # The same, said anywhere in what was said ("i am on a diet and i have lost weight": the "and" ends the
+    # clause, but the diet explains the weight) ...
+    unless_anywhere: tuple = ()
+    # ... except for a mention whose own clause says it was not meant ("but i lost weight without trying").
+    not_meant: tuple = ()
     # Words that make it someone else's, read before a partner's words are turned into the first person
     # ("my mum had cancer": her history, not the person's; a partner speaking for the person still counts).
     someone_else: tuple = ()
+    # Everyday phrasings of the sign in plain words, for the second line (second_line.py) to compare free
+    # words with when no phrase matched them: tier 1 and 2 only, never compiled as phrases.
+    examples: tuple = ()
 
 
 class RedFlags:
     """The validated, compiled phrase list. Build with ``load_red_flags``."""
 
-    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords):
+    def __init__(self, flags: list[RedFlag], words: dict, matcher_words: MatcherWords, no_sign_examples: tuple = ()):
         self._flags = {flag.id: flag for flag in flags}
+        # Ordinary things said that are no sign, for the second line to weigh a flag's examples against.
+        self.no_sign_examples = no_sign_examples
         self._order = {flag.id: i for i, flag in enumerate(flags)}
         self.words = dict(words)
         self.matcher_words = matcher_words
@@ -461,6 +477,8 @@ class RedFlags:
         self._clarify = {flag.id: (compiled(flag.clarify_signs), compiled(flag.pain_only)) for flag in flags}
         self._past = {flag.id: compiled(flag.past) for flag in flags if flag.past}
         self._unless = {flag.id: compiled(flag.unless) for flag in flags if flag.unless}
+        self._unless_anywhere = {flag.id: compiled(flag.unless_anywhere) for flag in flags if flag.unless_anywhere}
+        self._not_meant = {flag.id: compiled(flag.not_meant) for flag in flags if flag.not_meant}
         self._someone_else = {flag.id: compiled(flag.someone_else) for flag in flags if flag.someone_else}
         for flag in flags:
             for phrase, ambiguous in [*((p, False) for p in flag.phrases), *((p, True) for p in flag.ambiguous)]:
@@ -487,6 +505,9 @@ class RedFlags:
     def phrases_of(self, flag_id: str) -> tuple:
         return self._flags[flag_id].phrases
 
+    def examples_of(self, flag_id: str) -> tuple:
+        return self._flags[flag_id].examples
+
     def __len__(self) -> int:
         return len(self._flags)
 
@@ -506,10 +527,10 @@ class RedFlags:
             for m in regex.finditer(subject):
                 index = starts[m.start()]
                 cue = (negators[index] or self._long_ago(flag.id, subject, m.start(), words)
-                       or self._animal(tokens, index) or self._unless_said(flag.id, subject, m.start()))
+                       or self._animal(tokens, index) or self._unless_said(flag.id, tokens, index, m.group(1)))
                 if cue is None and flag.id in self._someone_else:
-                    speaker = matching_form(text, speaker_words=True) + " " if speaker is None else speaker
-                    cue = "someone else" if any(r.search(speaker) for r in self._someone_else[flag.id]) else None
+                    speaker = matching_form(text, speaker_words=True).split() if speaker is None else speaker
+                    cue = self._someone_elses(flag.id, tokens, index, speaker)
                 found.append(Match(flag_id=flag.id, tier=flag.tier, phrase=phrase, text=m.group(1).strip(),
                                    start=index, negated=cue is not None, cue=cue, ambiguous=ambiguous))
         found.sort(key=lambda x: (x.start, x.tier, self._order[x.flag_id]))
@@ -524,22 +545,76 @@ class RedFlags:
         clause = subject[start:].split(f" {BOUNDARY} ")[0]
         return "past" if any(regex.search(clause) for regex in regexes) else None
 
-    def _unless_said(self, flag_id: str, subject: str, start: int) -> str | None:
-        """ "unless" when words of the flag's ``unless`` list are in the sign's clause ("i am trying to lose
-        weight", "cancer runs in my family")."""
-        regexes = self._unless.get(flag_id, ())
-        if not regexes:
-            return None
+    def _clause_around(self, tokens: list[str], index: int) -> tuple[int, int]:
+        """The token range [first, end) of the clause token ``index`` is in (clauses end at the clause breaks)."""
         breaks = self.matcher_words.clause_breaks | {BOUNDARY}
-        before, after = subject[:start].split(), subject[start:].split()
-        while before and before[-1] not in breaks:  # (back to where the sign's clause begins)
-            after.insert(0, before.pop())
-        clause = []
-        for i, token in enumerate(after):
-            if token in breaks and i:  # (on to where it ends)
-                break
-            clause.append(token)
-        return "unless" if any(regex.search(" ".join(clause) + " ") for regex in regexes) else None
+        first = index
+        while first > 0 and tokens[first - 1] not in breaks:
+            first -= 1
+        end = index + 1
+        while end < len(tokens) and tokens[end] not in breaks:
+            end += 1
+        return first, end
+
+    def _said_in(self, regexes, tokens: list[str], span: tuple[int, int], negators: list | None = None) -> bool:
+        """One of ``regexes`` matches words wholly inside the token range ``span``; with ``negators``, only words
+        not themselves denied ("i am not on a diet")."""
+        first, end = span
+        stretch = " ".join(tokens[first:end]) + " "
+        for regex in regexes:
+            for m in regex.finditer(stretch):
+                if negators is None or negators[first + len(stretch[:m.start()].split())] is None:
+                    return True
+        return False
+
+    def _unless_said(self, flag_id: str, tokens: list[str], index: int, sign: str) -> str | None:
+        """ "unless" when words of the flag's ``unless`` list are in the sign's clause ("i am trying to lose
+        weight", "cancer runs in my family"), or words of its ``unless_anywhere`` list anywhere ("i am on a diet
+        and i have lost weight") and the sign's own clause does not say it was not meant ("without trying").
+        Unless words are denied by a negation outside the sign ``sign`` (its matched words): "no feeling in my
+        skin" denies no skin."""
+        if flag_id not in self._unless and flag_id not in self._unless_anywhere:
+            return None
+        length = len(sign.split())
+        negators = _negators(tokens[:index] + [BOUNDARY] * length + tokens[index + length:], self.matcher_words)
+        clause = self._clause_around(tokens, index)
+        if self._said_in(self._unless.get(flag_id, ()), tokens, clause, negators):
+            return UNLESS_CUE
+        anywhere = self._unless_anywhere.get(flag_id, ())
+        if anywhere and self._said_in(anywhere, tokens, (0, len(tokens)), negators) and \
+                not self._said_in(self._not_meant.get(flag_id, ()), tokens, clause):
+            return UNLESS_CUE
+        return None
+
+    def _someone_elses(self, flag_id: str, tokens: list[str], index: int, speaker: list[str]) -> str | None:
+        """ "someone else" when the sign's clause, in the speaker's own words (``speaker``: before a relative's
+        words became the first person), is about another person ("my mum had cancer"). Per clause: "my mum had
+        cancer and i have had it too" is still the person's own. The two forms differ only in who is named, so
+        the sign's clause is the same count of clause breaks into both."""
+        breaks = self.matcher_words.clause_breaks | {BOUNDARY}
+        nth = sum(token in breaks for token in tokens[:index])
+        edges = [i for i, token in enumerate(speaker) if token in breaks]
+        if len(edges) != sum(token in breaks for token in tokens):
+            return None  # (the forms do not line up: the sign stands, the safe side)
+        first = edges[nth - 1] + 1 if nth else 0
+        end = edges[nth] if nth < len(edges) else len(speaker)
+        return "someone else" if self._said_in(self._someone_else[flag_id], speaker, (first, end)) else None
+
+    def set_aside(self, flag_id: str, text: str) -> str | None:
+        """Why ``flag_id`` would be no sign in ``text`` wherever it stands: "past", "unless" or "someone else",
+        when the flag's own lists of those words are said anywhere in it (for a sign found without a phrase,
+        by the second line: "i am trying to lose weight", "my mum had cancer years ago")."""
+        subject, _, _ = prepared(text, self.matcher_words)
+        words = set(subject.split())
+        if not self.matcher_words.recent_words & words and any(r.search(subject) for r in self._past.get(flag_id, ())):
+            return "past"
+        unless = (*self._unless.get(flag_id, ()), *self._unless_anywhere.get(flag_id, ()))
+        if any(regex.search(subject) for regex in unless):
+            return UNLESS_CUE
+        speaker = matching_form(text, speaker_words=True) + " "
+        if any(regex.search(speaker) for regex in self._someone_else.get(flag_id, ())):
+            return "someone else"
+        return None
 
     def _animal(self, tokens: list[str], index: int) -> str | None:
         """ "animal" when one of the two words before token ``index`` is an animal ("the dog peed ...")."""
@@ -719,7 +794,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
             continue
         seen.add(flag_id)
         unknown = set(entry) - {"id", "tier", "label", "phrases", "ambiguous", "clarify_signs", "pain_only", "past",
-                                "unless", "someone_else"}
+                                "examples", *NOT_A_SIGN_KEYS}
         if unknown:
             problems.append(f"{where}: unknown keys {sorted(unknown)}")
         tier = entry.get("tier")
@@ -731,7 +806,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
         if not isinstance(label, str) or not label.strip():
             problems.append(f"{where}: needs a label in plain words")
         lists = {}
-        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only", "past", "unless", "someone_else"):
+        for key in ("phrases", "ambiguous", "clarify_signs", "pain_only", "past", *NOT_A_SIGN_KEYS):
             value = entry.get(key, [] if key != "phrases" else None)
             if not isinstance(value, list) or (key == "phrases" and not value) or \
                     not all(isinstance(p, str) for p in value):
@@ -745,7 +820,7 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
                 except ValueError as exc:
                     problems.append(f"{where}: {key} {phrase!r}: {exc}")
                     continue
-                if key in ("past", "unless", "someone_else"):  # (not signs: they may repeat across flags)
+                if key == "past" or key in NOT_A_SIGN_KEYS:  # (not signs: they may repeat across flags)
                     clean.append(text)
                     continue
                 owner = phrase_owner.get((key in ("clarify_signs", "pain_only"), text))
@@ -761,14 +836,42 @@ def _problems(raw) -> tuple[list[str], list[RedFlag], dict, MatcherWords | None]
                             f"other way round")
         if lists["ambiguous"] and tier != 1:
             problems.append(f"{where}: only a tier-1 flag asks a clarifying question")
+        examples = _examples(entry, where, tier, problems)
         if tier in (1, 2, 3) and isinstance(label, str):
-            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), **lists))
+            flags.append(RedFlag(id=flag_id, tier=tier, label=label.strip(), examples=examples, **lists))
     for required in REQUIRED_IDS:
         if required not in seen:
             problems.append(f"{required}: missing (every tier-1 and tier-2 item of clinical.md needs an entry)")
     for name in sorted(set(words) - used_lists):
         problems.append(f"words.{name}: never used by a phrase")
     return problems, flags, words, matcher_words
+
+
+MIN_EXAMPLES = 3  # a static embedding links words, not meanings: one phrasing alone catches only its own words
+
+
+def _examples(entry: dict, where: str, tier, problems: list[str]) -> tuple:
+    """A tier-1 or tier-2 flag's ``examples`` (none for tier 3)."""
+    value = entry.get("examples", [])
+    if tier not in (1, 2):
+        if value:
+            problems.append(f"{where}: only a tier-1 or tier-2 flag has examples (the second line asks only about those)")
+        return ()
+    return _sentences(value, f"{where}: examples", problems)
+
+
+def _sentences(value, where: str, problems: list[str]) -> tuple:
+    """At least MIN_EXAMPLES different plain sentences (a flag's ``examples``, the file's ``no_sign_examples``)."""
+    if not isinstance(value, list) or not all(isinstance(e, str) and e.strip() for e in value):
+        problems.append(f"{where} must be a list of sentences")
+        return ()
+    clean = [" ".join(e.split()) for e in value]
+    for example in sorted({e for e in clean if clean.count(e) > 1}):
+        problems.append(f"{where}: {example!r} listed twice")
+    if len(set(clean)) < MIN_EXAMPLES:
+        problems.append(f"{where}: at least {MIN_EXAMPLES} needed, in everyday words (the second line compares what is "
+                        f"said with them)")
+    return tuple(dict.fromkeys(clean))
 
 
 def _read(path: Path):
@@ -786,9 +889,12 @@ def _refuse(path: Path, problems: list[str]) -> None:
 def load_red_flags(path: str | Path | None = None) -> RedFlags:
     """Read, validate and compile red_flags.yaml; raise RedFlagError listing every problem."""
     path = Path(path) if path is not None else RED_FLAGS_PATH
-    problems, flags, words, matcher_words = _problems(_read(path))
+    raw = _read(path)
+    problems, flags, words, matcher_words = _problems(raw)
+    no_sign_examples = _sentences(raw.get("no_sign_examples") if isinstance(raw, dict) else None, "no_sign_examples",
+                                  problems)
     _refuse(path, problems)
-    return RedFlags(flags, words, matcher_words)
+    return RedFlags(flags, words, matcher_words, no_sign_examples)
 
 
 def load_matcher_words(path: str | Path | None = None) -> MatcherWords:

@@ -5,6 +5,12 @@ timer, or just talk ("I can't find the heat pack"). The platform hands such word
 catch-all intent); the guide first asks the red-flag matcher (``outcomes.find``), and only when there is
 no emergency or urgent sign asks ``Understanding.read``, which tries, in this fixed order:
 
+0. ``correction``, only while an emergency or "see a doctor today" answer stands (``correcting``): the person
+   takes it back ("no, that was a mistake", "I meant no", "that was my mum, not me"). Before the answers, so
+   its "no" is not taken for "not yet" to "have you spoken to emergency services?".
+0b. ``pack_harm``: harm from a pack ("the ice is burning my skin", "my skin's gone numb under the ice"), in
+   any words, even a question or a yes: take it off now (at a safety question, a yes or not sure to the sign
+   is read as that answer instead).
 1. ``request`` "help": help with the question itself ("what do you mean?", "why are you asking?"), so
    "I'm not sure what you mean" is not taken for "not sure".
 2. ``answer``: yes, no, not sure or a bare "okay" to the question being asked. "A bit", "kind of", "I think
@@ -21,7 +27,8 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
 5. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
    statements ask the same ("I don't have an ice pack").
 6. ``answer`` "unsure": not sure anywhere in words that ask nothing ("honestly, I can't tell").
-7. ``symptom``: a complaint about another part of the body ("my stomach hurts"): the careful line. Before
+7. ``remark``: warmth, sweat or cold under a pack ("i'm all sweaty under the heat pad"), the pack's.
+   ``symptom``: a complaint about another part of the body ("my stomach hurts"): the careful line. Before
    pain reports, so "the back of my head's really sore" is not taken for the back getting worse.
 8. ``pain``: no better, worse, better (``value``: same, worse, better).
 9. ``question`` "other" or "off_topic": a question the skill has no answer to, about the care (a doctor
@@ -41,7 +48,7 @@ from pathlib import Path
 
 from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
-from skill.engine.triage import MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
+from skill.engine.triage import UNLESS_CUE, MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
 from skill.engine.record import PAIN_REPORTS
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
@@ -52,16 +59,19 @@ REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel
                  "repeat")
 # Read on its own, before the answers, and never in a question ("what's the best way to lie while the ice is on").
 PACK_ON = "pack_on"
+# Read before anything else: harm from a pack is answered whatever else the words say.
+PACK_HARM = "pack_harm"
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan", "todays_pack"})
 OTHER_QUESTION = "other"
+CORRECTION = "correction"
 OFF_TOPIC = "off_topic"
 
 
 @dataclass(frozen=True)
 class Reading:
-    kind: str  # answer | request | question | pain | symptom | pain_remark | remark | nothing
+    kind: str  # correction | pack_harm | answer | request | question | pain | symptom | pain_remark | remark | nothing
     value: str | None = None
 
 
@@ -91,10 +101,19 @@ class Understanding:
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
 
-    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None) -> Reading:
+    def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None,
+             correcting: bool = False) -> Reading:
+        """``correcting``: an alarm stands that the words may take back."""
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
+        if correcting and self.corrects(text):
+            return Reading("correction")
+        if self.book.said(PACK_HARM, words) and (
+                pending_sign is None or self.answer(words, pending_sign, red_flags) not in ("yes", "unsure")):
+            # "The ice is burning my skin": take it off now, never a yes to "is the cold pack on?". At a safety
+            # question, a yes or not sure to the sign still wins (the safe side); a "no" is asked for again.
+            return Reading(PACK_HARM)
         asked = self.book.said("question_starts", words)
         if self.book.said("help", words):
             return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
@@ -115,6 +134,8 @@ class Understanding:
             return Reading("question", question)
         if not asked and "unsure" in words.split():
             return Reading("answer", "unsure")  # "i honestly can't tell, it all just hurts": not sure
+        if self.book.said("pack_remarks", words):
+            return Reading("remark")  # "i'm all sweaty under the heat pad": the pack's, no complaint
         if self.book.said("symptoms", words):
             return Reading("symptom")  # another part of the body, before any word about the pain
         pain = self.book.first_said(PAIN_ORDER, words)
@@ -134,12 +155,22 @@ class Understanding:
         found = self.book.first_said(PAIN_ORDER, matching_form(text))
         return found if found in PAIN_REPORTS else None
 
+    def asks_to_carry_on(self, text: str) -> bool:
+        """ "Yes, carry on from where we were": the words ask for the guide (whatever else they answer)."""
+        return self.book.said("carry_on_request", matching_form(text))
+
+    def corrects(self, text: str) -> bool:
+        """The words take back a warning sign just answered ("that was a mistake", "i meant no")."""
+        return self.book.said(CORRECTION, matching_form(text))
+
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
         # that sign, and no answer at all to any other question ("i have no fever", said to the question
         # about the legs, leaves the legs unanswered).
+        # A sign explained by other words is not denied: "i feel hot under the heat pad" is no answer to "do you have
+        # a fever?".
         denied = {m.flag_id for m in (red_flags.explain(words) if red_flags is not None else [])
-                  if m.negated}
+                  if m.negated and m.cue != UNLESS_CUE}
         # Denials carry their own negation ("no, nothing new"): a "no" before one does not cancel it.
         denied |= {flag for flag in self.denials if flag != "any" and self.book.mentioned(f"denial:{flag}", words)}
         if pending_sign is not None and self.book.said(f"affirm:{pending_sign}", words):
@@ -203,7 +234,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request"):
+                 "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")

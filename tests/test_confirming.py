@@ -1,0 +1,277 @@
+"""Confirming a warning sign before acting on it, in the engine (issue 21).
+
+- Correcting an alarm: "that was a mistake" while an emergency or "see a doctor today" stands gets one question
+  about that sign ("Just to be sure: is it right that ...?"); a clear no withdraws it (kept in the record, with its
+  time) and the guide resumes where the person was; yes, not sure or no answer twice: it stands.
+- The second line: free words the phrase lists find no sign in, but which the sentence model puts close to one,
+  get "Did you say ...?"; yes is that tier's answer, no carries on where the person was (a stand-in for the model
+  here: tests/sign_guesses.py).
+- Each tier-1 and tier-2 sign has a plain name (prompts ``signs.<flag>``), checked at start-up.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+
+import pytest
+import yaml
+
+from sign_guesses import FixedGuesses
+from skill.engine import Event, Guide
+from skill.engine.content import CONTENT_DIR
+from skill.engine.guide import load_content
+from skill.engine.protocol import ContentError
+from skill.engine.record import Record, iso
+from test_engine import CONTENT, NOW, describe, emergency_turn, handle, keys, on_step, side_question
+
+LATER = NOW + timedelta(minutes=30)
+
+
+def relaunched_after_an_emergency(question: str = "screen_saddle") -> dict:
+    """ "Yes" to a safety question, the session over, and the skill opened again: "have you got help?"."""
+    state = handle(emergency_turn(question).state, "launch", LATER, opens_session=True).state
+    assert side_question(state) == "confirm_help"
+    return state
+
+
+def urgent_at(step: str = "legs_1", words: str = "i have a fever") -> dict:
+    turn = describe(on_step(step), words)
+    assert turn.plan.triage == "urgent"
+    return turn.state
+
+
+# ---------------------------------------------------------------------------- correcting an alarm
+@pytest.mark.parametrize("words", ["no that was a mistake", "i meant no", "i didn't say that", "that was my mum not me",
+                                   "you misheard me", "oops wrong answer"])
+def test_a_correction_after_an_emergency_gets_one_question_naming_the_sign(words):
+    turn = describe(relaunched_after_an_emergency(), words, LATER)
+    assert turn.plan.triage is None and not turn.plan.end_session
+    assert turn.plan.question.key == "confirm.alarm_ask" and turn.plan.question.params == {"sign": "signs.t1_saddle"}
+    assert turn.plan.reprompt.key == "confirm.alarm_reprompt"
+    assert side_question(turn.state) == "confirm_alarm"
+    assert turn.state["last_emergency"]["withdrawn_at"] is None  # nothing taken back on the correction alone
+
+
+def test_a_clear_no_withdraws_the_emergency_and_resumes_where_the_person_was():
+    asked = describe(relaunched_after_an_emergency("screen_saddle"), "no that was a mistake", LATER).state
+    turn = handle(asked, "no", LATER)
+    # The very question answered yes by mistake: now no, so the next safety question.
+    assert keys(turn.plan)[0] == "confirm.withdrawn"
+    assert turn.plan.question.key == "steps.screen_bladder.ask" and not turn.plan.end_session
+    assert turn.state["last_emergency"]["withdrawn_at"] == iso(LATER)
+    assert turn.state["last_emergency"]["flag"] == "t1_saddle"  # kept in the record, as withdrawn
+    # It survives the record's round trip.
+    again = Record.from_json(turn.state, LATER, CONTENT.known).to_json()
+    assert again["last_emergency"] == turn.state["last_emergency"]
+    # The next launch neither reminds nor asks about emergency services.
+    relaunch = handle(turn.state, "launch", LATER + timedelta(hours=2), opens_session=True)
+    assert not {"emergency.reminder", "emergency.ask_got_help", "emergency.since"} & set(keys(relaunch.plan))
+    assert relaunch.plan.question.key != "emergency.ask_got_help"
+
+
+def test_a_withdrawn_emergency_said_mid_guide_resumes_at_that_step():
+    said = describe(on_step("legs_2"), "i have numbness between my legs").state
+    asked = describe(handle(said, "launch", LATER, opens_session=True).state, "i didn't say that", LATER).state
+    turn = handle(asked, "no", LATER)
+    assert turn.state["step"] == "legs_2"
+    assert keys(turn.plan) == ["confirm.withdrawn", "steps.legs_2.say"]
+    assert turn.plan.question.key == "steps.legs_2.ask"
+
+
+def test_taken_back_long_after_the_safety_questions_asks_them_first_then_resumes():
+    said = describe(on_step("legs_2"), "i have numbness between my legs").state
+    later = NOW + timedelta(hours=13)  # (the safety questions are asked again after 12 hours on any return)
+    asked = describe(handle(said, "launch", later, opens_session=True).state, "i didn't say that", later).state
+    turn = handle(asked, "no", later)
+    assert turn.plan.question.key == "steps.screen_saddle.ask" and turn.state["return_step"] == "legs_2"
+
+
+@pytest.mark.parametrize("answer", ["yes", "unsure"])
+def test_yes_or_not_sure_to_the_confirming_question_and_the_emergency_stands(answer):
+    asked = describe(relaunched_after_an_emergency(), "that was a mistake", LATER).state
+    turn = handle(asked, answer, LATER)
+    assert keys(turn.plan)[:2] == ["emergency.say", "emergency.reasons.t1_saddle"] and turn.plan.end_session
+    assert turn.state["last_emergency"]["withdrawn_at"] is None
+    relaunch = handle(turn.state, "launch", LATER + timedelta(hours=1), opens_session=True)
+    assert "emergency.reminder" in keys(relaunch.plan)
+
+
+def test_no_answer_twice_to_the_confirming_question_and_the_emergency_stands():
+    asked = describe(relaunched_after_an_emergency(), "that was a mistake", LATER).state
+    once = describe(asked, "i have to pick up the kids", LATER)
+    assert keys(once.plan) == ["events.fallback"] and once.plan.question.key == "confirm.alarm_ask"
+    twice = handle(once.state, "fallback", LATER)
+    assert keys(twice.plan)[:1] == ["emergency.say"] and twice.state["last_emergency"]["withdrawn_at"] is None
+
+
+@pytest.mark.parametrize("words", ["yes carry on from where we were", "can we just carry on", "let's carry on"])
+def test_a_request_to_carry_on_is_no_correction(words):
+    turn = describe(relaunched_after_an_emergency(), words, LATER)
+    assert side_question(turn.state) != "confirm_alarm"
+    assert turn.state["last_emergency"]["withdrawn_at"] is None
+
+
+def test_yes_carry_on_is_no_clear_yes_to_have_you_got_help():
+    turn = describe(relaunched_after_an_emergency(), "yes carry on from where we were", LATER)
+    assert turn.state["last_emergency"]["acknowledged"] is False
+    assert keys(turn.plan) == ["events.screening_needs_answer"]
+    assert turn.plan.question.key == "emergency.ask_got_help" and not turn.plan.end_session
+    assert handle(relaunched_after_an_emergency(), "yes", LATER).state["last_emergency"]["acknowledged"] is True
+
+
+def test_a_red_flag_in_the_answer_to_the_confirming_question_wins():
+    asked = describe(relaunched_after_an_emergency(), "that was a mistake", LATER).state
+    turn = describe(asked, "no but i can't feel my legs", LATER)
+    assert keys(turn.plan)[:2] == ["emergency.say", "emergency.reasons.t1_legs"]
+
+
+def test_denying_the_sign_itself_is_a_clear_no():
+    asked = describe(relaunched_after_an_emergency(), "that was a mistake", LATER).state
+    turn = describe(asked, "no numbness down there at all", LATER)
+    assert turn.state["last_emergency"]["withdrawn_at"] == iso(LATER)
+
+
+def test_a_see_a_doctor_today_taken_back_resumes_and_is_no_longer_repeated():
+    asked = describe(urgent_at("legs_1"), "that was a mistake", LATER)
+    assert asked.plan.question.params == {"sign": "signs.t2_fever"} and not asked.plan.end_session
+    turn = handle(asked.state, "no", LATER)
+    assert turn.state["episode"]["urgent"]["withdrawn_at"] == iso(LATER)
+    assert turn.state["step"] == "legs_1" and turn.plan.question.key == "steps.legs_1.ask"
+    assert turn.state["return_step"] is None
+    stop = handle(turn.state, "stop", LATER)
+    assert "urgent.reminder" not in keys(stop.plan)
+    relaunch = handle(stop.state, "launch", LATER + timedelta(hours=1), opens_session=True)
+    assert "urgent.reminder" not in keys(relaunch.plan)
+
+
+def test_weight_lost_on_purpose_takes_back_the_see_a_doctor_today():
+    asked = describe(urgent_at("rest", "i have lost a lot of weight"), "i lost the weight on purpose", LATER)
+    assert asked.plan.question.params == {"sign": "signs.t2_weight_loss"}
+    turn = handle(asked.state, "no", LATER)
+    assert turn.state["episode"]["urgent"]["withdrawn_at"] == iso(LATER)
+    assert turn.plan.question.key == "steps.rest.ask"
+
+
+def test_a_correction_is_only_heard_while_an_alarm_stands():
+    turn = describe(on_step("legs_1"), "no that was a mistake")
+    assert turn.plan.question.key != "confirm.alarm_ask"
+
+
+# ---------------------------------------------------------------------------- the second line's question
+GUESSES = {"something whacked me": "t1_trauma", "my wee looks like cola": "t2_urinary"}
+
+
+def guessing() -> tuple[Guide, FixedGuesses]:
+    second_line = FixedGuesses(GUESSES)
+    return Guide(CONTENT, second_line=second_line), second_line
+
+
+def guess_turn(guide: Guide, state: dict, words: str, now=NOW):
+    return guide.handle(state, Event("describe", text=words), now)
+
+
+def test_words_close_to_a_sign_get_did_you_say_and_yes_is_that_tiers_answer():
+    guide, _ = guessing()
+    asked = guess_turn(guide, on_step("rest"), "something whacked me")
+    assert asked.plan.triage is None and asked.plan.question.key == "confirm.sign_ask"
+    assert asked.plan.question.params == {"sign": "signs.t1_trauma"}
+    turn = guide.handle(asked.state, Event("yes"), NOW)
+    assert keys(turn.plan)[:2] == ["emergency.say", "emergency.reasons.t1_trauma"] and turn.plan.end_session
+    assert turn.state["last_emergency"]["flag"] == "t1_trauma"  # recorded as if the lists had heard it
+
+
+def test_no_to_did_you_say_carries_on_with_the_question_the_person_was_on():
+    guide, _ = guessing()
+    asked = guess_turn(guide, on_step("rest"), "something whacked me")
+    turn = guide.handle(asked.state, Event("no"), NOW)
+    assert keys(turn.plan) == ["confirm.misheard"] and turn.plan.question.key == "steps.rest.ask"
+    assert turn.state["last_emergency"] is None and side_question(turn.state) is None
+
+
+def test_at_a_side_question_no_asks_that_side_question_again():
+    guide, _ = guessing()
+    offer = handle(on_step("legs_2", now=NOW - timedelta(hours=2)), "launch", opens_session=True).state
+    assert side_question(offer) == "resume_offer"
+    asked = guess_turn(guide, offer, "something whacked me")
+    turn = guide.handle(asked.state, Event("no"), NOW)
+    assert turn.plan.question.key == "events.resume_ask" and side_question(turn.state) == "resume_offer"
+
+
+def test_at_a_safety_question_no_asks_the_safety_question_again():
+    guide, _ = guessing()
+    state = on_step("screen_legs")
+    state["episode"]["screened_at"] = None
+    asked = guess_turn(guide, state, "something whacked me")
+    turn = guide.handle(asked.state, Event("no"), NOW)
+    assert turn.plan.question.key == "steps.screen_legs.ask"
+
+
+def test_asked_on_opening_a_session_no_runs_the_coming_back_logic():
+    guide, _ = guessing()
+    yesterday = on_step("legs_2", now=NOW - timedelta(hours=20))
+    asked = guide.handle(yesterday, Event("describe", text="something whacked me", opens_session=True), NOW)
+    assert asked.plan.question.key == "confirm.sign_ask"
+    turn = guide.handle(asked.state, Event("no"), NOW)
+    # the coming-back logic of a later day: how the back is, before the safety question (then where they were)
+    assert "events.welcome_back" in keys(turn.plan) and turn.plan.question.key == "events.how_is_back_ask"
+    assert turn.state["step"] == "legs_2"
+
+
+def test_not_sure_is_yes_and_no_answer_twice_is_settled_by_the_tier():
+    guide, _ = guessing()
+    asked = guess_turn(guide, on_step("rest"), "something whacked me").state
+    assert keys(guide.handle(asked, Event("unsure"), NOW).plan)[:1] == ["emergency.say"]
+    once = guess_turn(guide, asked, "hmm well")
+    assert keys(once.plan) == ["events.fallback"] and once.plan.question.key == "confirm.sign_ask"
+    assert keys(guide.handle(once.state, Event("fallback"), NOW).plan)[:1] == ["emergency.say"]
+
+
+def test_a_tier_two_guess_confirmed_is_see_a_doctor_today():
+    guide, _ = guessing()
+    asked = guess_turn(guide, on_step("legs_1"), "my wee looks like cola").state
+    turn = guide.handle(asked, Event("yes"), NOW)
+    assert turn.plan.triage == "urgent" and turn.state["episode"]["urgent"]["flag"] == "t2_urinary"
+
+
+def test_no_answer_at_all_to_a_tier_one_guess_is_recorded_and_the_next_launch_reminds():
+    guide, _ = guessing()
+    asked = guess_turn(guide, on_step("rest"), "something whacked me").state
+    ended = guide.handle(asked, Event("session_ended"), NOW)
+    assert ended.plan.silent and ended.state["last_emergency"]["flag"] == "t1_trauma"
+    assert "emergency.reminder" in keys(guide.handle(ended.state, Event("launch", opens_session=True), LATER).plan)
+
+
+def test_the_lists_decide_alone_when_they_match_and_answers_are_never_guessed_at():
+    guide, second_line = guessing()
+    turn = guess_turn(guide, on_step("rest"), "i can't feel my legs")
+    assert keys(turn.plan)[:1] == ["emergency.say"]
+    guess_turn(guide, on_step("rest"), "yeah go on")
+    guess_turn(guide, on_step("rest"), "how long do i keep the ice on")
+    assert second_line.asked == []
+
+
+def test_a_red_flag_in_the_answer_to_did_you_say_wins():
+    guide, _ = guessing()
+    asked = guess_turn(guide, on_step("rest"), "my wee looks like cola").state
+    turn = guess_turn(guide, asked, "no but my legs have gone numb")
+    assert keys(turn.plan)[:2] == ["emergency.say", "emergency.reasons.t1_legs"]
+
+
+# ---------------------------------------------------------------------------- the signs' names
+def test_every_tier_one_and_two_sign_has_a_plain_name():
+    prompts = CONTENT.prompts_for("en-US")
+    for flag in CONTENT.red_flags.ids():
+        if CONTENT.red_flags.tier_of(flag) in (1, 2):
+            assert prompts.get(f"signs.{flag}"), flag
+
+
+def test_a_sign_without_a_name_is_refused_at_start_up(tmp_path):
+    copy_dir = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, copy_dir)
+    path = copy_dir / "prompts" / "en-US.yaml"
+    tree = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del tree["signs"]["t1_belly_back"]
+    path.write_text(yaml.safe_dump(tree), encoding="utf-8")
+    with pytest.raises(ContentError, match=r"missing text for signs.t1_belly_back"):
+        load_content(copy_dir)
