@@ -21,11 +21,11 @@ import yaml
 from skill.engine import EVENT_KINDS, Event, Guide, default_content
 from skill.engine.content import CONTENT_DIR
 from skill.engine.protocol import parse_protocol
+from skill.engine.second_line import SecondLine
 from skill.engine.guide import ANYWHERE, EVENTS
 from skill.engine.plan import SILENT_EVENTS, Line
 from skill.engine.record import SCHEMA_VERSION, Record, iso, migrate
 from skill.render import Renderer
-from sign_guesses import FixedGuesses
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = default_content()
@@ -671,12 +671,15 @@ def every_state() -> dict[str, dict]:
     states["how_is_back"] = handle(with_pack_on(on_step("legs_2"), NOW), "launch", NOW + timedelta(hours=20)).state
     states["rescreen"] = describe(states["how_is_back"], "about the same", NOW + timedelta(hours=20)).state
     # The confirming questions about a sign: "that was a mistake" after an emergency and after "see a doctor
-    # today", and the second line's "did you say ...?" (a stand-in for the model).
+    # today", and the second line's "did you say ...?" (the real model).
     states["confirm_alarm"] = describe(states["confirm_help"], "no that was a mistake").state
     states["confirm_alarm_urgent"] = describe(states["urgent"], "that was a mistake").state
-    guessing = Guide(CONTENT, second_line=FixedGuesses({"something whacked me": "t1_trauma"}))
-    states["confirm_sign"] = guessing.handle(on_step("legs_1"), Event("describe", text="something whacked me"),
+    second_line = SecondLine(CONTENT.red_flags)
+    second_line.load()
+    guessing = Guide(CONTENT, second_line=second_line)
+    states["confirm_sign"] = guessing.handle(on_step("legs_1"), Event("describe", text="the car behind went into us"),
                                              NOW).state
+    assert states["confirm_sign"]["side_question"], "the model no longer guesses the words this state is made with"
     return states
 
 

@@ -156,14 +156,16 @@ class GuideTurn(Reply):
         confirming = side_questions.sign_asked_about(self.record)  # "did you say ...?" and the like, pending
         alarm = outcomes.standing_alarm(self) if confirming is None else None
         if finding is not None and finding.tier in (1, 2):
-            if not (alarm is not None and finding.flag == alarm.flag and self.content.understanding.corrects(text)):
+            taking_it_back = alarm is not None and finding.flag == alarm.flag and \
+                self.content.understanding.corrects(text, alarm.flag)
+            if not taking_it_back:
                 return outcomes.triage(self, finding)
             finding = None  # "that was my husband, not me, he has cancer": the sign being taken back is asked about
         if finding is not None:
             self.say(f"routine.{finding.flag}")  # tier 3: the advice, then the words are read on
         step = self.step
         sign = confirming or (step.flag if step is not None and step.kind == "screening" else None)
-        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm is not None)
+        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None)
         self.plan.heard = reading.kind
         on_a_question = step is not None and self.record.side_question is None
         guess = None

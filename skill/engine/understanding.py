@@ -102,12 +102,12 @@ class Understanding:
         return next((q for q in self.questions if q.id == question_id), None)
 
     def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None,
-             correcting: bool = False) -> Reading:
-        """``correcting``: an alarm stands that the words may take back."""
+             correcting: str | None = None) -> Reading:
+        """``correcting``: the red flag of an alarm that stands, which the words may take back."""
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
-        if correcting and self.corrects(text):
+        if correcting is not None and self.corrects(text, correcting):
             return Reading("correction")
         if self.book.said(PACK_HARM, words) and (
                 pending_sign is None or self.answer(words, pending_sign, red_flags) not in ("yes", "unsure")):
@@ -159,9 +159,11 @@ class Understanding:
         """ "Yes, carry on from where we were": the words ask for the guide (whatever else they answer)."""
         return self.book.said("carry_on_request", matching_form(text))
 
-    def corrects(self, text: str) -> bool:
-        """The words take back a warning sign just answered ("that was a mistake", "i meant no")."""
-        return self.book.said(CORRECTION, matching_form(text))
+    def corrects(self, text: str, flag: str) -> bool:
+        """The words take back the warning sign ``flag`` just answered ("that was a mistake", "i meant no", and for
+        lost weight "i am on a diet")."""
+        words = matching_form(text)
+        return self.book.said(CORRECTION, words) or self.book.said(f"correct:{flag}", words)
 
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
@@ -233,6 +235,8 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         lists[f"denial:{flag}"] = list(phrases or [])
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
+    for flag, phrases in (raw.get("corrections_of_a_sign") or {}).items():
+        lists[f"correct:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
                  "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION):
         lists[name] = list(raw.get(name) or [])
