@@ -96,10 +96,22 @@ class Renderer:
     def clock_line(self, moment: ClockTime, clock: LocalClock | None, locale: str | None) -> Line:
         """ "at 3:40 PM" in the device's time zone; "in about 15 minutes" where that zone is unknown."""
         zone = clock.zone() if clock is not None else None
+        if moment.with_day:
+            return self.day_line(moment, zone, locale)
         if zone is not None:
             return Line("clock.at", {"time": self.time_of_day(moment.at.astimezone(zone), locale)})
         minutes = round((moment.at - moment.now).total_seconds() / 60)
         return Line("clock.in_minutes", {"n": minutes}) if minutes > 1 else Line("clock.in_a_minute")
+
+    def day_line(self, moment: ClockTime, zone: tzinfo | None, locale: str | None) -> Line:
+        """ "about 6 PM tomorrow" by the device's calendar (the day is what a person lives by: started at 6 PM,
+        the next morning is still "until about 6 PM today"); "about 20 hours from now" where the zone is unknown."""
+        if zone is None:
+            hours = round((moment.at - moment.now).total_seconds() / 3600)
+            return Line("clock.hours_from_now", {"n": hours}) if hours > 1 else Line("clock.an_hour_from_now")
+        local, today = moment.at.astimezone(zone), moment.now.astimezone(zone).date()
+        day = "clock.today" if local.date() <= today else "clock.tomorrow"
+        return Line(day, {"time": self.time_of_day(local, locale)})
 
     def breathing_ssml(self, session: Breathing, locale: str | None, used: list[str] | None = None) -> str:
         def pause(seconds: float) -> str:

@@ -155,14 +155,14 @@ def test_pause_then_resume_an_hour_later_goes_on_from_where_it_stopped(device):
     assert requests(device.wait(timedelta(seconds=2))) == ["AudioPlayer.PlaybackFinished"]
 
 
-def test_resume_the_next_day_is_a_welcome_back_with_the_safety_questions_not_the_track(device):
+def test_resume_the_next_day_is_a_welcome_back_asking_how_the_back_is_not_the_track(device):
     start_track(device)
     device.wait(timedelta(seconds=90))
     device.say("alexa pause")
     device.wait(timedelta(hours=13))
     answer = device.say("alexa resume")[0]
     assert plays(answer) is None and answer.ends_session is False
-    assert {"events.welcome_back", "steps.screen_saddle.ask"} <= set(answer.keys.say)
+    assert {"events.welcome_back", "events.how_is_back_ask"} <= set(answer.keys.say)
 
 
 def test_the_pause_and_play_buttons_stop_the_track_and_go_on_from_the_same_place(device):

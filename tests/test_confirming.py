@@ -224,9 +224,9 @@ def test_asked_on_opening_a_session_no_runs_the_coming_back_logic(guide):
     asked = guide.handle(yesterday, Event("describe", text=TRAUMA, opens_session=True), NOW)
     assert asked.plan.question.key == "confirm.sign_ask"
     turn = guide.handle(asked.state, Event("no"), NOW)
-    # the safety questions first, as on any return after 12 hours, then where they were
-    assert "events.welcome_back" in keys(turn.plan) and turn.plan.question.key == "steps.screen_saddle.ask"
-    assert turn.state["return_step"] == "legs_2"
+    # the coming-back logic of a later day: how the back is, before the safety question (then where they were)
+    assert "events.welcome_back" in keys(turn.plan) and turn.plan.question.key == "events.how_is_back_ask"
+    assert turn.state["step"] == "legs_2"
 
 
 def test_not_sure_is_yes_and_no_answer_twice_is_settled_by_the_tier(guide):

@@ -52,7 +52,8 @@ def step_text(prompts: Prompts, step_id: str, part: str) -> str:
     step = STEPS[step_id]
     name = step.pack if step.pack in ("cold", "heat") else "cold"  # the pack in use (the timer offer): cold here
     pack = SETTINGS["compress"][name]
-    params = {"minutes": pack["minutes"], "every_hours": pack["every_hours"], "pack": f"packs.{name}"}
+    params = {"minutes": pack["minutes"], "every_hours": pack["every_hours"], "pack": f"packs.{name}",
+              "cold_ends": SAMPLE_PARAMS["cold_ends"]}
     return RENDER.text(Line(f"steps.{step_id}.{part}", params), prompts.name)
 
 
@@ -446,6 +447,8 @@ SAMPLE_PARAMS = {"title": "titles.rest", "pack": "packs.cold", "due": Line("dura
                  "first": "4 PM", "second": "6 PM", "others": "6 PM and 8 PM", "sign": "signs.t1_saddle",
                  "when": ClockTime(datetime(2026, 1, 1, 15, 40, tzinfo=timezone.utc),
                                    datetime(2026, 1, 1, 15, 25, tzinfo=timezone.utc)),
+                 "cold_ends": ClockTime(datetime(2026, 1, 2, 18, 0, tzinfo=timezone.utc),
+                                        datetime(2026, 1, 1, 15, 25, tzinfo=timezone.utc), with_day=True),
                  "times": (ClockTime(datetime(2026, 1, 1, 15, 40, tzinfo=timezone.utc),
                                      datetime(2026, 1, 1, 15, 25, tzinfo=timezone.utc)),)}
 

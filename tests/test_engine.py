@@ -76,6 +76,12 @@ def on_step(step_id: str, started: datetime = NOW, now: datetime = NOW, **fields
     return state
 
 
+def with_pack_on(state: dict, at: datetime, pack: str = "cold") -> dict:
+    """``state`` with ``pack`` put on at ``at`` (so the next one is not due for a while)."""
+    state["episode"]["compress_log"] = [{"pack": pack, "at": iso(at)}]
+    return state
+
+
 def later_episode(step_id: str, **fields) -> dict:
     state = on_step(step_id, **fields)
     state["episode"]["number"] = 2
@@ -294,7 +300,8 @@ def next_due_after(step_id: str, hours: float) -> Line:
     started = NOW - timedelta(hours=30) if "heat" in step_id else NOW
     placed = handle(on_step(step_id, started=started), "yes").state
     relaunch = handle(placed, "launch", NOW + timedelta(hours=hours))
-    assert side_question(relaunch.state) == "resume_offer"
+    # Not due yet: "shall we carry on?"; due: "is the cold pack on now?" first, the step kept to come back to.
+    assert side_question(relaunch.state) == "resume_offer" or relaunch.state["step"] == step_id
     assert keys(relaunch.plan)[0] == "events.welcome_back"
     return relaunch.plan.lines[1]
 
@@ -353,26 +360,26 @@ def test_a_plan_told_in_the_session_is_not_announced_again_but_a_changed_one_is(
 
 
 @pytest.mark.parametrize("used_a_pack", [True, False])
-def test_on_day_two_coming_back_screens_again_then_moves_the_plan_from_cold_to_moist_heat(used_a_pack):
-    told = handle(on_step("rest"), "yes").state  # day one: "today, use cold"
+def test_on_day_two_coming_back_asks_how_the_back_is_screens_again_then_moves_the_plan_to_moist_heat(used_a_pack):
+    told = handle(on_step("rest"), "yes").state  # day one: "cold until about 9 AM tomorrow"
     placed = handle(told, "yes" if used_a_pack else "no").state
     placed = handle(placed, "next", NOW + timedelta(minutes=1)).state
     later = NOW + timedelta(hours=26)
     relaunch = handle(placed, "launch", later)
-    assert keys(relaunch.plan) == ["events.welcome_back", "compress_plan.changed", "compress_plan.heat",
-                                   "steps.screening_intro.say"]
-    assert not {"packs.cold", "timers.name_cold", "compress_plan.cold_today"} & set(said_keys(relaunch.plan))
-    assert relaunch.plan.question == Line("steps.screen_saddle.ask")  # over 12 hours since the questions
-    state = relaunch.state
-    for _ in range(5):
-        turn = handle(state, "no", later)
-        state = turn.state
-    assert state["step"] == "compress_heat"
-    assert "steps.compress_heat.say" in keys(turn.plan)
+    assert keys(relaunch.plan) == ["events.welcome_back"]
+    assert relaunch.plan.question == Line("events.how_is_back_ask")  # over 12 hours since the questions
+    report = describe(relaunch.state, "about the same", later)
+    assert keys(report.plan) == ["events.pain_same"] and report.plan.question == Line("events.rescreen_ask")
+    assert [r["pain"] for r in report.state["episode"]["pain_reports"]] == ["same"]
+    turn = handle(report.state, "no", later)
+    assert turn.state["step"] == "compress_heat" and turn.state["episode"]["screened_at"] == iso(later)
+    assert keys(turn.plan) == ["compress_plan.changed", "compress_plan.heat"]
+    assert turn.plan.question == Line("steps.compress_heat.ask", {})
+    assert not {"packs.cold", "timers.name_cold", "compress_plan.cold_today"} & set(said_keys(turn.plan))
 
 
 @pytest.mark.parametrize("started_hours_ago, expected", [
-    (2, ["compress_plan.cold_today", "compress_plan.from_tomorrow"]),
+    (2, ["compress_plan.cold_today", "compress_plan.then_heat"]),
     (30, ["compress_plan.heat"]),
 ])
 def test_the_summary_says_todays_plan_and_on_day_one_what_changes_tomorrow(started_hours_ago, expected):
@@ -414,7 +421,7 @@ def test_a_new_episode_after_heat_made_it_worse_still_uses_only_cold():
 
 
 def test_a_relaunch_two_hours_later_offers_to_resume_the_same_step():
-    turn = handle(on_step("legs_2"), "launch", NOW + timedelta(hours=2))
+    turn = handle(with_pack_on(on_step("legs_2"), NOW + timedelta(hours=1)), "launch", NOW + timedelta(hours=2))
     assert turn.state["episode"]["number"] == 1
     assert turn.state["step"] == "legs_2"
     assert side_question(turn.state) == "resume_offer"
@@ -658,8 +665,11 @@ def every_state() -> dict[str, dict]:
     states["confirm_help"] = handle(emergency_turn(now=NOW - timedelta(hours=2)).state, "launch").state
     states["confirm_delete"] = handle(on_step("legs_2"), "delete_data").state
     states["clarify_red_flag"] = describe(on_step("legs_1"), "i cannot lift my legs").state
-    states["plan_moved_on"] = handle(handle(on_step("compress_cold"), "yes").state, "launch",
-                                     NOW + timedelta(hours=26)).state
+    told_cold = handle(on_step("compress_cold"), "yes").state
+    told_cold["episode"]["screened_at"] = iso(NOW + timedelta(hours=25))  # (recently: no "how is your back?")
+    states["plan_moved_on"] = handle(told_cold, "launch", NOW + timedelta(hours=26)).state
+    states["how_is_back"] = handle(with_pack_on(on_step("legs_2"), NOW), "launch", NOW + timedelta(hours=20)).state
+    states["rescreen"] = describe(states["how_is_back"], "about the same", NOW + timedelta(hours=20)).state
     # The confirming questions about a sign: "that was a mistake" after an emergency and after "see a doctor
     # today", and the second line's "did you say ...?" (the real model).
     states["confirm_alarm"] = describe(states["confirm_help"], "no that was a mistake").state
@@ -760,9 +770,10 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
             if plan.triage is not None or plan.end_session:
                 failures.append(f"{name} + {kind}: triage {plan.triage}, ends {plan.end_session}")
             elif plan.question.key != again.key and not (kind == "pain remark" and name.startswith("exercise_")) \
-                    and not (kind == "timer" and name == "pack_timer"):
-                # (during an exercise, "it really hurts" is "it hurts more": that exercise stops; and "set a
-                # timer" is yes to "shall I set a timer?")
+                    and not (kind == "timer" and name == "pack_timer") \
+                    and not (name == "how_is_back" and plan.question.key == "events.rescreen_ask"):
+                # (during an exercise, "it really hurts" is "it hurts more": that exercise stops; "set a
+                # timer" is yes to "shall I set a timer?"; and "how is your back?" never holds the person up)
                 failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
             elif "events.fallback" in keys(plan):
                 failures.append(f"{name} + {kind}: said it didn't catch that")
@@ -944,7 +955,8 @@ def test_a_request_that_opens_a_session_runs_the_coming_back_logic(kind):
     assert lapsed.state["episode"]["number"] == 2
     assert lapsed.state["step"] == "screen_saddle"
     assert "steps.stop_activity.say" in keys(lapsed.plan)
-    same_day = handle(on_step("legs_2"), kind, NOW + timedelta(hours=2), opens_session=True)
+    same_day = handle(with_pack_on(on_step("legs_2"), NOW + timedelta(hours=1)), kind, NOW + timedelta(hours=2),
+                      opens_session=True)
     assert side_question(same_day.state) == "resume_offer"
     assert "events.fallback" not in keys(same_day.plan)
     emergency = handle(emergency_turn().state, kind, NOW + timedelta(hours=2), opens_session=True)
@@ -993,7 +1005,8 @@ def test_not_sure_at_a_step_is_a_soft_no(step_id, goes_to):
 
 
 def test_no_to_carrying_on_asks_before_starting_again():
-    offer = handle(on_step("legs_2", now=NOW - timedelta(hours=2)), "launch").state
+    offer = handle(with_pack_on(on_step("legs_2", now=NOW - timedelta(hours=2)), NOW - timedelta(hours=1)),
+                   "launch").state
     turn = handle(offer, "no")
     assert turn.plan.question == Line("events.start_again_ask") and turn.state["step"] == "legs_2"
     assert handle(turn.state, "no").plan.end_session
@@ -1024,8 +1037,9 @@ def test_a_standing_see_a_doctor_today_is_repeated_on_stop_in_the_summary_and_on
 
 def test_a_day_later_the_fever_question_is_asked_again():
     urgent = describe(on_step("legs_1"), "i have a fever").state
-    later = handle(urgent, "launch", NOW + timedelta(hours=26)).state  # the safety questions again
-    state = later
+    later = handle(urgent, "launch", NOW + timedelta(hours=26)).state  # how is the back, then the questions
+    assert side_question(later) == "how_is_back"
+    state = describe(later, "about the same", NOW + timedelta(hours=26)).state
     asked = []
     for _ in range(5):
         asked.append(state["step"])
@@ -1056,10 +1070,42 @@ def test_a_question_left_unanswered_never_takes_the_answer_to_a_safety_question_
     """Found by a tester: a session that timed out on "shall we carry on?" left that question standing; the
     next day's relaunch asked the safety questions, but a "yes" (numbness) to the first was taken as yes
     to the old question, and a "no" as "start again from the beginning?"."""
-    welcomed = handle(on_step("legs_1"), "launch", NOW + timedelta(minutes=30), opens_session=True)
+    welcomed = handle(with_pack_on(on_step("legs_1"), NOW), "launch", NOW + timedelta(minutes=30), opens_session=True)
     assert welcomed.state["side_question"] is not None  # "shall we carry on?" left unanswered
     next_day = NOW + timedelta(hours=26)
-    asked = handle(welcomed.state, "launch", next_day, opens_session=True)
-    assert asked.plan.question.key == "steps.screen_saddle.ask"
-    assert handle(asked.state, "yes", next_day + timedelta(minutes=1)).plan.triage == "emergency"
-    assert handle(asked.state, "no", next_day + timedelta(minutes=1)).plan.question.key == "steps.screen_bladder.ask"
+    welcomed = handle(welcomed.state, "launch", next_day, opens_session=True)
+    assert welcomed.plan.question.key == "events.how_is_back_ask"
+    asked = describe(welcomed.state, "much the same", next_day).state  # then the safety question
+    yes = handle(asked, "yes", next_day + timedelta(minutes=1))
+    assert yes.plan.question.key == "steps.screen_saddle.ask"  # each question, none taken by the old one
+    assert handle(yes.state, "yes", next_day + timedelta(minutes=2)).plan.triage == "emergency"
+    assert handle(asked, "no", next_day + timedelta(minutes=1)).plan.question.key != "events.start_again_ask"
+
+
+@pytest.mark.parametrize("answer", ["unsure", "yes"])
+def test_not_sure_or_yes_to_the_combined_question_asks_each_safety_question(answer):
+    later = NOW + timedelta(hours=20)
+    asked = describe(handle(with_pack_on(on_step("legs_2"), NOW), "launch", later).state, "a bit better", later)
+    assert asked.plan.question == Line("events.rescreen_ask")
+    each = handle(asked.state, answer, later)
+    assert each.plan.triage is None and each.plan.question == Line("steps.screen_saddle.ask")
+    state = each.state
+    for _ in range(5):
+        turn = handle(state, "no", later)
+        state = turn.state
+    assert state["step"] == "compress_cold"  # the day's pack (still the first day, and due), then the step
+    assert state["return_step"] == "legs_2"
+
+
+@pytest.mark.parametrize("said, report, heard", [
+    ({"kind": "describe", "text": "it's about the same"}, "same", "events.pain_same"),
+    ({"kind": "worse"}, "worse", "events.pain_worse"),
+])
+def test_a_later_day_opened_with_how_the_back_is_takes_it_as_the_answer(said, report, heard):
+    """ "Alexa, tell back spasm coach it's about the same": kept, then the one safety question, not "how is it?"."""
+    later = NOW + timedelta(hours=20)
+    turn = handle(with_pack_on(on_step("legs_2"), NOW), said["kind"], later, text=said.get("text", ""),
+                  opens_session=True)
+    assert keys(turn.plan) == ["events.welcome_back", heard]
+    assert turn.plan.question == Line("events.rescreen_ask")
+    assert [r["pain"] for r in turn.state["episode"]["pain_reports"]] == [report]

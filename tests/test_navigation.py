@@ -266,9 +266,12 @@ def test_fallback_and_repeat_ask_the_same_question_again(places):
 # ---------------------------------------------------------------------- stop, cancel, pause, resume
 def relaunch_and_carry_on(state: dict, now: datetime) -> str | None:
     """Opens the skill an hour later and accepts the offer to carry on (or, when the safety questions are
-    over 12 hours old, answers them again first): the question then asked."""
+    over 12 hours old, says how the back is and answers the safety question first): the question then asked."""
     later = now + LATER + timedelta(minutes=1)
     relaunched = handle(state, "launch", now + LATER)
+    if asked(relaunched.plan) == "events.how_is_back_ask":  # a later day: how the back is, then one question
+        reported = handle(relaunched.state, Event("describe", text="about the same"), later)
+        return asked(handle(reported.state, "no", later).plan)
     if asked(relaunched.plan) == "events.resume_ask":
         return asked(handle(relaunched.state, "yes", later).plan)
     if asked(relaunched.plan) == "steps.screen_saddle.ask" and "events.welcome_back" in keys(relaunched.plan):

@@ -117,3 +117,30 @@ def test_the_renderer_names_the_keys_it_used_in_the_order_said():
                              "clock.in_a_minute", "events.save_failed", "events.resume_ask", "titles.legs_1")
     assert rendered.reprompt_keys == ("events.resume_reprompt",)
     assert rendered.card_keys == ("emergency.card_title", "emergency.say")
+
+
+# ---------------------------------------------------------------------------- a moment said with its day
+def with_day(hours_from_now: float, zone) -> tuple[str, ...]:
+    """The keys said for "until {cold_ends}" (compress_plan.cold_today), the first day ending in ``hours_from_now``."""
+    moment = ClockTime(NOW + timedelta(hours=hours_from_now), NOW, with_day=True)
+    line = Line("compress_plan.cold_today", {"cold_ends": moment, "minutes": 15, "every_hours": 2})
+    rendered = Renderer(CONTENT).render(Plan(lines=[line]), "en-US", clock=LocalClock(zone=lambda: zone))
+    return rendered.keys
+
+
+@pytest.mark.parametrize("hours, day", [(9, "clock.today"), (14.99, "clock.today"), (15, "clock.tomorrow"),
+                                        (23, "clock.tomorrow")])
+def test_the_end_of_the_first_day_is_said_with_its_day_on_the_device_clock(hours, day):
+    # 9 AM UTC is midnight in 15 hours: "about 6 PM today" before, "about 9 AM tomorrow" after.
+    assert with_day(hours, timezone.utc) == ("compress_plan.cold_today", day)
+
+
+def test_the_day_follows_the_device_zone_not_utc():
+    chicago = timezone(timedelta(hours=-6))  # 3 AM there: midnight is 21 hours away
+    assert with_day(18, chicago) == ("compress_plan.cold_today", "clock.today")
+    assert with_day(22, chicago) == ("compress_plan.cold_today", "clock.tomorrow")
+
+
+def test_where_the_zone_is_unknown_the_end_of_the_first_day_is_counted_from_now():
+    assert with_day(20, None) == ("compress_plan.cold_today", "clock.hours_from_now")
+    assert with_day(0.8, None) == ("compress_plan.cold_today", "clock.an_hour_from_now")

@@ -66,6 +66,13 @@ READINGS = [
     ("how much ibuprofen can i have", None, Reading("question", "medicines")),
     ("should i go to the er", None, Reading("question", "emergency_room")),
     ("heat or cold", None, Reading("question", "heat_or_cold")),
+    ("what's the plan for tomorrow", None, Reading("question", "heat_or_cold")),
+    # Today's pack, asked about today, or the other pack asked for than today's: the day's plan (issue 21).
+    ("heat or cold today", None, Reading("question", "heat_today")),
+    ("can i use a hot water bottle", None, Reading("question", "heat_today")),
+    ("can i put the heat pad on yet", None, Reading("question", "heat_today")),
+    ("should i still use ice", None, Reading("question", "heat_today")),
+    ("should i still be icing it", None, Reading("question", "heat_today")),
     ("what's a moist heat pack", None, Reading("question", "moist_heat")),
     ("i don't have an ice pack", None, Reading("question", "no_ice_pack")),
     ("when can i exercise", None, Reading("question", "exercise")),

@@ -25,11 +25,12 @@ def todays_step(reply: Reply) -> Step:
 
 def pack_params(reply: Reply, step: Step) -> dict:
     """{minutes} and {every_hours} of the step's own pack, and {<pack>_minutes}/{<pack>_every_hours}
-    of every pack, for lines that speak of the next one ("from tomorrow, moist heat for ...").
+    of every pack, for lines that speak of the next one ("then moist heat for ..."), and {cold_ends}: when the
+    first day's cold ends ("until about 6 PM tomorrow").
     A step with ``pack: in_use`` (the timer offer after "the pack is on") speaks of the pack in use: its
     {minutes}, its name as {pack} and {when} it comes off."""
     timings = {name: reply.settings["compress"][name] for name in protocol.packs(reply.protocol)}
-    params = {}
+    params = {"cold_ends": cold_phase_end(reply)}
     for name, spec in timings.items():
         params[f"{name}_minutes"] = spec["minutes"]
         params[f"{name}_every_hours"] = spec["every_hours"]
@@ -44,6 +45,14 @@ def pack_params(reply: Reply, step: Step) -> dict:
     if pack:
         params.update(minutes=timings[pack]["minutes"], every_hours=timings[pack]["every_hours"])
     return params
+
+
+def cold_phase_end(reply: Reply) -> ClockTime:
+    """When the cold phase (rules.py's cold_phase: the episode's first hours) ends: the moment the plan's own
+    rule moves on to heat, said with its day on the device's clock."""
+    started = parse_time(reply.record.episode.started) or reply.now
+    ends = started + timedelta(hours=reply.settings["compress"]["cold_phase_hours"])
+    return ClockTime(ends, reply.now, with_day=True)
 
 
 # protocol.yaml `pack: in_use`: the step is about whichever pack was put on last.
@@ -100,6 +109,38 @@ def next_due(reply: Reply) -> Line | None:
     if reply.record.alerts.zone:  # "due at 3:40 PM" where the device's zone is known
         return Line("next_compress.due_at", {"pack": pack_line, "when": ClockTime(due, reply.now)})
     return Line("next_compress.due_later", {"pack": pack_line, "due": _duration(minutes)})
+
+
+def due_now(reply: Reply) -> bool:
+    """Today's pack is due: its interval has passed since the last one, or none was put on yet though the person
+    has been told the plan (a person who went straight to the breathing has not met the packs yet)."""
+    pack = todays_step(reply).pack
+    uses = [use for use in reply.record.episode.compress_log if use.pack == pack]
+    if not uses:
+        return reply.record.episode.compress_plan is not None
+    every = timedelta(hours=reply.settings["compress"][pack]["every_hours"])
+    return parse_time(uses[-1].at) + every <= reply.now
+
+
+def past_the_packs(reply: Reply) -> bool:
+    """The person is on a step of the guide after the packs (legs, breathing, exercises...): an info step about
+    no pack, other than rest, which comes before them."""
+    step = reply.step
+    return step is not None and step.kind == "info" and step.pack is None \
+        and step.id != reply.protocol.roles["comfort_start"]
+
+
+def pack_is_the_care(reply: Reply) -> bool:
+    """Coming back at a pack, or with nothing under way (a finished guide, an urgent answer, a goodbye): the care
+    of the day is today's pack."""
+    step = reply.step
+    return step is None or step.kind in ("end", "outcome") or step.pack is not None
+
+
+def due_before_the_step(reply: Reply) -> bool:
+    """Coming back, today's pack comes first (with its timer offer), then the step the person was on: it is due,
+    and they were past the packs."""
+    return past_the_packs(reply) and due_now(reply)
 
 
 def _duration(minutes: int) -> Line:

@@ -24,7 +24,7 @@ from skill.engine.understanding import Understanding, load_understanding
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
 PLACEHOLDERS = {"emergency_number", "urgent_action", "title", "due", "pack", "minutes", "every_hours", "n",
-                "heat_minutes", "heat_every_hours", "when", "time", "times", "first", "second", "others",
+                "heat_minutes", "heat_every_hours", "cold_ends", "when", "time", "times", "first", "second", "others",
                 "sign"}
 # Seed typos that must never reach a user (clinical.md).
 FORBIDDEN_WORDS = ("trratment", "water bowel", "the flower")

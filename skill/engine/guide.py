@@ -48,7 +48,7 @@ from skill.engine.content import CONTENT_DIR, Content, read_content
 from skill.engine.outcomes import Finding
 from skill.engine.plan import Card, Event, Line, Plan, TurnResult
 from skill.engine.protocol import EngineNames, Step, Transition
-from skill.engine.record import Record, iso
+from skill.engine.record import PAIN_REPORTS, Record, iso
 from skill.engine.reply import Reply
 from skill.engine.rules import CONDITIONS, INCLUDES, RECORDS
 from skill.engine.understanding import PACK_HARM, Reading
@@ -85,6 +85,10 @@ ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 HEARD_REMARKS = {"symptom": "events.symptom_unmatched", "pain_remark": "events.pain_remark", "remark": "events.remark"}
 # A request that is the very yes a question offers: the fact its "yes" records (protocol.yaml).
 REQUESTS_THAT_SAY_YES = {"timer": "timer_wanted", "reminder": "reminders_wanted"}
+# What a question without fixed words (questions.yaml `answer`, understanding.COMPUTED_ANSWERS) is answered with:
+# which pack, how long and how often today, by the plan's own rule; for the general question, what comes next too.
+COMPUTED_ANSWERS = {"todays_plan": lambda turn: compress.todays_plan(turn, with_next=True),
+                    "todays_pack": lambda turn: compress.todays_plan(turn)}
 # What a session opened with a pain report hears before the welcome back.
 OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
@@ -189,8 +193,8 @@ class GuideTurn(Reply):
         question = self.content.understanding.question(question_id)
         if question is None:  # none the skill can answer: about the care, or about something else
             return self.say("events.question_off_topic" if question_id == "off_topic" else "events.question_other")
-        if question.answer == "todays_plan":  # which pack, how long and how often: today's, and what comes next
-            return self.plan.lines.extend(compress.todays_plan(self, with_next=True))
+        if question.answer is not None:
+            return self.plan.lines.extend(COMPUTED_ANSWERS[question.answer](self))
         self.say(f"questions.{question.id}")
 
     def session_ended(self) -> None:
@@ -205,8 +209,9 @@ class GuideTurn(Reply):
         self.plan = Plan(end_session=True)
 
     # ------------------------------------------------------------------ opening a session
-    def launch(self, requested: str | None = None) -> None:
-        """ "Open back spasm coach", and every other way into a new session."""
+    def launch(self, requested: str | None = None, report: str | None = None) -> None:
+        """ "Open back spasm coach", and every other way into a new session. ``report``: how the back is, when the
+        request that opened the session said it ("tell back spasm coach my back is better")."""
         if self.emergency_active():
             return outcomes.remind_emergency(self)
         if self.maybe_new_episode() or self.record.step is None:
@@ -220,8 +225,10 @@ class GuideTurn(Reply):
             return side_questions.ask(self, "start_again_offer")
         if self.step is not None and self.step.pack == compress.IN_USE and self.step.next:
             # A question about the pack just put on ("a timer for it?") belongs to that moment: coming
-            # back, the guide carries on after it.
-            self.record.step = self.step.next
+            # back, the guide carries on after it: at the step the person was on before that pack, if the pack
+            # came first on coming back (return_step), else at the step after it.
+            self.record.step = self.record.return_step or self.step.next
+            self.record.return_step = None
         elif self.step is not None and self.step.pack in compress.packs(self) and not self.step.plan:
             # Left waiting for the pack ("put it on when you can"): coming back, ask whether it is on now.
             self.record.step = compress.todays_step(self).id
@@ -229,6 +236,11 @@ class GuideTurn(Reply):
         after_track = playback.since_last_time(self)  # "well done for finishing the breathing"
         self.say_two_weeks_notice()
         self.say_urgent_reminder()
+        if self.coming_back_later():
+            # A later day: how the back is first, then one combined safety question, then the care (resume_care).
+            if report is None:
+                return side_questions.ask(self, "how_is_back")
+            return side_questions.pain_reported(self, report)
         moved_on = compress.plan_moved_on(self)
         if moved_on:
             self.say_plan_moved_on()
@@ -258,7 +270,53 @@ class GuideTurn(Reply):
         if moved_on:
             self.record.step, self.record.trail = resume_at, []
             return side_questions.ask(self, "plan_moved_on")
+        if compress.due_before_the_step(self):
+            return self.ask_for_the_pack()  # "It's time for your next cold pack. Is the cold pack on now?"
         side_questions.ask(self, "resume_offer")
+
+    def coming_back_later(self) -> bool:
+        """Long enough since the safety questions (rescreen_after_hours) for things to have changed, in the same
+        episode, with the questions once answered in it: the kinder return (how is the back, then one combined
+        question). Left mid-way through the questions, or never through them, they are asked in full."""
+        step = self.step
+        mid_screening = step is not None and step.kind == "screening"
+        return not CONDITIONS["recently_screened"](self) and self.screening_done() and not mid_screening
+
+    def ask_for_the_pack(self, plan_said: bool = False) -> None:
+        """ "Is the cold pack on now?": today's pack step, the step the person was on kept to come back to. With
+        none of today's packs on yet, no "it's time for your next..." line leads in: today's plan does (unless it
+        was just said, ``plan_said``)."""
+        if compress.next_due(self) is None and not plan_said:
+            self.plan.lines.extend(compress.todays_plan(self))
+        self.record.return_step, self.record.trail = self.record.step, []
+        self.record.step = compress.todays_step(self).id
+        self.restate()
+
+    def resume_care(self) -> None:
+        """After a return's safety question: the care of the day. The plan said again if it has moved on; today's
+        pack when it is due (then the step the person was on), else that step; after a finished guide, an
+        urgent answer or a goodbye, today's pack."""
+        step = self.step
+        if step is None or step.pack is None:
+            self.record.return_step = None  # (left at a pack asked for on coming back: the step behind it stays)
+        self.record.trail, self.record.side_question = [], None
+        moved_on = compress.plan_moved_on(self)
+        if moved_on:
+            self.say_plan_moved_on()
+        requested, self.record.requested_step = self.record.requested_step, None
+        if requested is not None:  # "go to breathing", said before the safety question
+            return self.go(requested, push=False)
+        if compress.pack_is_the_care(self):
+            if not moved_on:
+                self.plan.lines.extend(compress.todays_plan(self))
+            self.record.step = compress.todays_step(self).id
+            return self.restate()
+        if compress.due_before_the_step(self):
+            line = compress.next_due(self)
+            if line is not None:
+                self.plan.lines.append(line)
+            return self.ask_for_the_pack(plan_said=moved_on)
+        self.render_step(step)
 
     def say_plan_moved_on(self) -> None:
         """Day two, or heat made it worse: today's pack, never yesterday's."""
@@ -271,6 +329,8 @@ class GuideTurn(Reply):
         if event.kind == "heat_worse":
             self.record.heat_intolerant = True
         if not self.emergency_active() and event.kind in OPENING_REMARKS:  # else the reminder comes first
+            if self.coming_back_later() and event.kind in PAIN_REPORTS:
+                return self.launch(report=event.kind)  # the answer to "how is your back?", given before it is asked
             self.say(OPENING_REMARKS[event.kind])
         self.launch()
 
@@ -784,6 +844,28 @@ def _say_off_time_if_on(turn: GuideTurn, heard: Heard) -> None:
         alerts.say_off_time(turn)  # "take the cold pack off at 9:15"
 
 
+def _a_report_to_how_is_your_back(turn: GuideTurn, heard: Heard) -> bool:
+    report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
+    if turn.opening:  # "tell back spasm coach it's about the same", a later day: the answer before the question
+        return report is not None and not turn.emergency_active() and turn.coming_back_later()
+    question = turn.record.side_question
+    if question is None or question.name != "how_is_back":
+        return False
+    return report is not None or heard.reading.kind in ("remark", "pain_remark")
+
+
+def _pain_reported(turn: GuideTurn, heard: Heard) -> None:
+    """ "A bit easier", "no change": kept for the day; "pretty rough night", "it's not great": heard, and the
+    safety question comes next all the same (how the back is was asked to be kind, not to hold the person up)."""
+    report = turn.content.understanding.pain_report(outcomes.described_text(heard.event))
+    if turn.opening:
+        return turn.launch(report=report)
+    if report is not None:
+        return side_questions.pain_reported(turn, report)
+    turn.say(HEARD_REMARKS[heard.reading.kind])
+    side_questions.safety_question_on_return(turn)
+
+
 def _a_remark(turn: GuideTurn, heard: Heard) -> bool:
     remark = heard.reading.kind in HEARD_REMARKS
     return remark and heard.finding is None and (heard.means("symptom") or not turn.opening)
@@ -839,6 +921,9 @@ HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
     ("harm from a pack (\"the ice is burning my skin\"), anywhere, in place of any answer: take it off now",
      lambda turn, heard: heard.means(PACK_HARM), _take_the_pack_off),
     ("\"okay\" to a safety question is no answer", _okay_to_a_safety_question, _needs_a_safety_answer),
+    ("\"a bit easier\", \"no change\", \"seized up again\" to \"how is your back today?\": kept for the day (a "
+     "remark is heard), then the safety question",
+     _a_report_to_how_is_your_back, _pain_reported),
     ("\"okay\" to anything else (\"ready for the next step?\") is yes",
      lambda turn, heard: heard.means("answer", "okay"), as_event("yes")),
     ("an answer (\"nah\", \"yeah a bit\"), or the pain better or worse: that event",

@@ -156,6 +156,9 @@ class ClockTime:
 
     at: datetime
     now: datetime  # the turn's time: "in about 15 minutes" is counted from it
+    # Said with its day, for a moment up to a day away ("about 6 PM tomorrow"; where the zone is unknown,
+    # "about 20 hours from now"): the words around it carry "until" or "from".
+    with_day: bool = False
 
 
 @dataclass(frozen=True)

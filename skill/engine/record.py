@@ -12,9 +12,9 @@ Times are ISO-8601 strings in UTC, kept as strings so a record round-trips byte 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Callable, ClassVar
 
 SCHEMA_VERSION = 2
 # Past episodes kept for "heat first next time"; older ones are dropped.
@@ -22,6 +22,10 @@ PAST_EPISODES_KEPT = 10
 # Compress uses kept per episode (a week of two-hourly packs is far less).
 COMPRESS_LOG_KEPT = 50
 PACKS = ("cold", "heat")
+# How the back is, as a person says on coming back ("a bit easier this morning", "no change", "seized up again").
+PAIN_REPORTS = ("better", "same", "worse")
+# Reports kept per episode (one a day or so: two weeks' worth, and some).
+PAIN_REPORTS_KEPT = 20
 
 
 def iso(moment: datetime) -> str:
@@ -71,19 +75,37 @@ def _dicts(value) -> list[dict]:
 
 # ---------------------------------------------------------------------------- the parts
 @dataclass(frozen=True)
-class CompressUse:
+class _SaidAt:
+    """One of ``KNOWN`` (the first field) that the person said, and when (``at``)."""
+
+    KNOWN: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_json(cls, raw: dict):
+        what = fields(cls)[0].name
+        value, at = _name(raw.get(what), cls.KNOWN), _time(raw.get("at"), None)
+        return cls(value, at) if value and at else None
+
+    def to_json(self) -> dict:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
+@dataclass(frozen=True)
+class CompressUse(_SaidAt):
     """A cold pack or heat the person said was on, and when."""
 
+    KNOWN: ClassVar[tuple[str, ...]] = PACKS
     pack: str
     at: str
 
-    @classmethod
-    def from_json(cls, raw: dict) -> CompressUse | None:
-        pack, at = _name(raw.get("pack"), PACKS), _time(raw.get("at"), None)
-        return cls(pack, at) if pack and at else None
 
-    def to_json(self) -> dict:
-        return {"pack": self.pack, "at": self.at}
+@dataclass(frozen=True)
+class PainReport(_SaidAt):
+    """How the person said the back was when they came back, and when: kept for the day (and the episode)."""
+
+    KNOWN: ClassVar[tuple[str, ...]] = PAIN_REPORTS
+    pain: str
+    at: str
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,7 @@ class Episode:
     urgent: Urgent | None = None
     pain_eased: bool = False
     finished: bool = False
+    pain_reports: tuple[PainReport, ...] = ()
 
     @classmethod
     def new(cls, now: datetime, number: int = 1) -> Episode:
@@ -163,6 +186,8 @@ class Episode:
             urgent=Urgent.from_json(raw.get("urgent"), flags, steps),
             pain_eased=_flag(raw.get("pain_eased")),
             finished=_flag(raw.get("finished")),
+            pain_reports=tuple(r for r in map(PainReport.from_json, _dicts(raw.get("pain_reports"))) if r)[
+                -PAIN_REPORTS_KEPT:],
         )
 
     def to_json(self) -> dict:
@@ -175,7 +200,12 @@ class Episode:
             "urgent": self.urgent.to_json() if self.urgent else None,
             "pain_eased": self.pain_eased,
             "finished": self.finished,
+            "pain_reports": [report.to_json() for report in self.pain_reports],
         }
+
+    def with_pain_report(self, pain: str, now: datetime) -> Episode:
+        reports = (*self.pain_reports, PainReport(pain, iso(now)))[-PAIN_REPORTS_KEPT:]
+        return replace(self, pain_reports=reports)
 
     def with_compress(self, pack: str, now: datetime) -> Episode:
         log = (*self.compress_log, CompressUse(pack, iso(now)))[-COMPRESS_LOG_KEPT:]

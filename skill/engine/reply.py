@@ -43,6 +43,9 @@ class Navigation(Interface):
     def launch(self, requested: str | None = None) -> None:
         """The coming-back logic of a session's first request."""
 
+    def resume_care(self) -> None:
+        """After a later day's safety question: the care of the day (today's pack when due), then the step."""
+
     def start_guide(self) -> None:
         """The guide from its start."""
 

@@ -17,9 +17,9 @@ from skill.engine.reply import Reply
 
 # ---------------------------------------------------------------------------- router conditions
 def _cold_phase(reply: Reply) -> bool:
-    """The seed's first day: cold for the first 24 hours of an episode."""
-    hours = reply.hours_since(reply.record.episode.started)
-    return hours is not None and hours < reply.settings["compress"]["cold_phase_hours"]
+    """The seed's first day: cold for the first 24 hours of an episode. The moment it ends is the one the
+    words say ("cold until about 6 PM tomorrow"), from the same function."""
+    return reply.now < compress.cold_phase_end(reply).at
 
 
 def _recently_screened(reply: Reply) -> bool:

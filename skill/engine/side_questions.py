@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Mapping
 
-from skill.engine import outcomes
+from skill.engine import compress, outcomes
 from skill.engine.plan import Event
 from skill.engine.outcomes import Finding
 from skill.engine.record import Record, SideQuestion
@@ -205,6 +205,65 @@ def _clarify_described(reply: Reply, event: Event) -> None:
     outcomes.emergency(reply, finding.flag if finding and finding.tier == 1 else flag)
 
 
+# ---------------------------------------------------------------------------- a kinder return (a later day)
+def pain_reported(reply: Reply, pain: str) -> None:
+    """ "A bit easier this morning": kept for the day, heard, then the one combined safety question."""
+    reply.record.episode = reply.record.episode.with_pain_report(pain, reply.now)
+    reply.say(PAIN_HEARD[pain])
+    safety_question_on_return(reply)
+
+
+def safety_question_on_return(reply: Reply) -> None:
+    """The combined question; after a "see a doctor today" sign in this episode, each question again (the fever
+    one included, which the combined question leaves out)."""
+    if reply.record.episode.urgent is not None:
+        return _the_specific_questions(reply, None)
+    ask(reply, "rescreen")
+
+
+def _report(pain: str) -> Action:
+    return lambda reply, event: pain_reported(reply, pain)
+
+
+def _heat_hurt(reply: Reply, event: Event) -> None:
+    reply.record.heat_intolerant = True  # cold only from now on (the plan moves on when the care resumes)
+    reply.say("events.heat_worse")
+    pain_reported(reply, "worse")
+
+
+def _no_report(reply: Reply, event: Event) -> None:
+    """Anything but a report ("fine", "let's carry on", "go to breathing"): the safety question still comes first;
+    a place asked for by name is gone to after it."""
+    if event.kind == "jump" and event.target in reply.protocol.jump_targets:
+        reply.record.requested_step = reply.protocol.jump_targets[event.target]
+    safety_question_on_return(reply)
+
+
+def _clear_since(reply: Reply, event: Event) -> None:
+    reply.record.episode = replace(reply.record.episode, screened_at=reply.now_iso)
+    reply.nav.resume_care()
+
+
+def _the_specific_questions(reply: Reply, event: Event | None) -> None:
+    """Yes or not sure to the combined question: each safety question on its own, then back where the person was."""
+    step = reply.step
+    reply.record.side_question = None
+    reply.record.trail = []
+    if compress.past_the_packs(reply):
+        reply.record.return_step = reply.record.step
+    elif step is None or step.pack is None:
+        reply.record.return_step = None  # (left at a pack asked for on coming back: the step kept behind it stays)
+    if reply.record.requested_step is None and (compress.pack_is_the_care(reply) or compress.due_before_the_step(reply)):
+        # After the questions, today's pack (protocol.yaml after_screening: a place asked for comes first), then
+        # after the pack (after_pack) the step the person was on.
+        reply.record.requested_step = reply.protocol.roles["compress"]
+    reply.nav.go(reply.protocol.roles["screening_start"], push=False)
+
+
+# What a report on coming back hears before the safety question.
+PAIN_HEARD = {"better": "events.pain_better", "same": "events.pain_same", "worse": "events.pain_worse"}
+
+
 # ---------------------------------------------------------------------------- confirming a sign
 def _named_sign(reply: Reply) -> dict:
     """The sign the confirming question is about, in the person's words (prompts ``signs.<flag>``)."""
@@ -339,6 +398,24 @@ SIDE_QUESTIONS: dict[str, SideQuestionSpec] = {
                  "delete_data": None},  # a person may always have their data deleted
         otherwise=_remind,
         still_makes_sense=lambda record, question: record.last_emergency is not None,
+    ),
+    # A later day: "Welcome back. How is your back today? Better, the same, or worse?" A red flag in the report is
+    # heard first (guide.hear), and wins over it.
+    "how_is_back": SideQuestionSpec(
+        keys=_fixed("events.how_is_back_ask", "events.how_is_back_reprompt"),
+        # (Words Alexa could not make out are let go: the question is a kindness, never a gate.)
+        answers={"better": _report("better"), "worse": _report("worse"), "heat_worse": _heat_hurt,
+                 "help": _again("help.offer"), "repeat": _again(),
+                 "stop": _stop, "cancel": _stop, "pause": _stop, "delete_data": None, "start_over": None},
+        otherwise=_no_report,
+    ),
+    # Then one question for the emergency signs that can come on since: no, the care; yes or not sure, each question.
+    "rescreen": SideQuestionSpec(
+        keys=_fixed("events.rescreen_ask", "events.rescreen_reprompt"),
+        answers={**KEEP_ASKING, "no": _clear_since, "yes": _the_specific_questions,
+                 "unsure": _the_specific_questions, "jump": _again("events.screening_finish_first"),
+                 "stop": _stop, "cancel": _stop, "pause": _stop, "delete_data": None, "start_over": None},
+        otherwise=_again("events.screening_needs_answer"),
     ),
     # The second line (a sentence model) found free words close to a sign the phrase lists missed: "Did you say
     # your tummy hurts and it goes through to your back?" Yes: that tier's answer; no: the question again; not

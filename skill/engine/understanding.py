@@ -49,6 +49,7 @@ from pathlib import Path
 from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
 from skill.engine.triage import UNLESS_CUE, MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
+from skill.engine.record import PAIN_REPORTS
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -62,7 +63,7 @@ PACK_ON = "pack_on"
 PACK_HARM = "pack_harm"
 PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
-COMPUTED_ANSWERS = frozenset({"todays_plan"})
+COMPUTED_ANSWERS = frozenset({"todays_plan", "todays_pack"})
 OTHER_QUESTION = "other"
 CORRECTION = "correction"
 OFF_TOPIC = "off_topic"
@@ -147,6 +148,12 @@ class Understanding:
         if self.book.said("pain_remarks", words):
             return Reading("pain_remark")
         return Reading("remark")
+
+    def pain_report(self, text: str) -> str | None:
+        """How the back is, in words that may also read as an answer ("no change" is the same, not a no): for
+        "how is your back today?"."""
+        found = self.book.first_said(PAIN_ORDER, matching_form(text))
+        return found if found in PAIN_REPORTS else None
 
     def asks_to_carry_on(self, text: str) -> bool:
         """ "Yes, carry on from where we were": the words ask for the guide (whatever else they answer)."""
