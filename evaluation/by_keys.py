@@ -69,9 +69,8 @@ CANONICAL_WORDS = {"yes": "yes", "no": "no", "unsure": "not sure", "better": "it
 # Prompt-key prefixes of a question that confirms a sign before its answer: the clarifying question ("do your legs
 # feel weak or numb, not just painful?") and the second line's "did you say ...?".
 CONFIRMING = ("clarify.", "confirm.sign_ask")
-# The keys (prefixes) of answers other helpers are building for issue 21, guessed: adjust when they land.
 CORRECTION_KEYS = ("confirm.alarm_ask",)  # "just to be sure: is it right that ...?"
-SAME_KEYS = ("events.pain_same", "return.same")
+SAME_KEYS = ("events.pain_same",)  # "I'm sorry it's no better", then the combined safety question
 NEW_ALARMS = ("emergency.say", "urgent.say")  # (a reminder of an alarm that stands is no new alarm)
 # "I'm sorry, that sounds uncomfortable": it named the emergency number before issue 21 (counted as an alarm for a
 # remark then); now a plain acknowledgement, still no answer to a symptom on its own.
@@ -116,11 +115,9 @@ def _escalated(o: Outcome) -> bool:
 class Rule:
     why: str
     passes: Callable[[Outcome], bool]
-    provisional: str = ""  # the skill's answer for the label does not exist yet: scored by the closest outcome
 
 
-# How each label is scored on this route. Easy to adjust: one row a label; ``provisional`` says which rows
-# score a stand-in until the skill has the answer the issue asks for (other helpers are building them).
+# How each label is scored on this route: one row a label, the answer the issue asks for.
 RULES: dict[str, Rule] = {
     "emergency": Rule("the emergency answer (after at most one confirming question, answered yes)", _escalated),
     "urgent": Rule("see a doctor today, or more", lambda o: o.triage in ("urgent", "emergency")),
@@ -134,13 +131,10 @@ RULES: dict[str, Rule] = {
     "timer": Rule("a timer", lambda o: o.said("timers.")),
     "reminder": Rule("reminders", lambda o: o.said("reminders.")),
     "heat_today_question": Rule(
-        "today's plan, from the day's rule", lambda o: o.said("compress_plan.", "questions.heat_today"),
-        provisional="scored by today's plan being said (compress_plan.*) until the day's answer has its own key"),
+        "today's plan, from the day's rule", lambda o: o.said("compress_plan.", "questions.heat_today")),
     "unsure-nav": Rule("the safety question again: no alarm, not moved on",
                        lambda o: o.plain and o.triage is None and o.stage_question in o.say),
-    "same": Rule("heard as the same, kept", lambda o: o.plain and (o.said(*SAME_KEYS) or o.heard == "same"),
-                 provisional="no return answer yet: events.pain_same (or SAME_KEYS, guessed); taken as an answer "
-                             "to another question does not pass"),
+    "same": Rule("heard as the same, kept", lambda o: o.plain and (o.said(*SAME_KEYS) or o.heard == "same")),
     "remark": Rule("no new alarm, no hedge, no fallback, the session goes on", lambda o: o.plain and not o.ended),
     "symptom": Rule("the hedge or a routine note, no alarm",
                     lambda o: not o.new_alarm and o.said(HEDGE, "routine.")),
@@ -284,9 +278,7 @@ def report(results, show_misses: bool) -> None:
     for row in scored:
         by[row[0].label.split(":")[0]].append(row)
     for label in sorted(by):
-        rule = RULES.get(label)
-        mark = " (provisional: see RULES)" if rule is not None and rule.provisional else ""
-        print(f"  {label}: {share(by[label])}{mark}")
+        print(f"  {label}: {share(by[label])}")
     print(f"  all scored: {share(scored)}")
     stages = sorted({r[0].stage for r in scored}, key=lambda s: (s not in NEW_STAGES, s))
     print("  by stage: " + ", ".join(f"{stage} {share([r for r in scored if r[0].stage == stage])}"
