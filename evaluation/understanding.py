@@ -138,6 +138,8 @@ class Judge:
         self.clarify = tuple(self.opening(f"clarify.{flag}.ask", last=True)
                              for flag in content.red_flags.ambiguous_ids())
         self.hedge = self.opening("events.symptom_unmatched")
+        # The second line's "did you say ...?" (placeholders cut): answered yes for a sign (see through_endpoint).
+        self.confirm = self.opening("confirm.sign_ask")
         self.fallback = self.opening("events.fallback")
         # A timer or reminder asked for: whatever the skill says about setting one (set, asking permission,
         # couldn't, not before the pack is on, how long is left...).
@@ -187,6 +189,8 @@ class Judge:
             return "urgent"
         if any(question in said for question in self.clarify):
             return "ask"
+        if self.confirm in said:
+            return "confirm"
         for label in CANONICAL:
             if self.canonical.get((stage, label)) == said:
                 return label
@@ -232,7 +236,7 @@ class Judge:
         if label in CANONICAL:
             return self.canonical.get((case.stage, label)) == said
         if label == "remark":
-            return not ended and got not in ("emergency", "urgent", "ask", "fallback", "other")
+            return not ended and got not in ("emergency", "urgent", "ask", "confirm", "fallback", "other")
         if label == "symptom":
             return got in ("symptom", "routine")
         return got == label
@@ -259,6 +263,9 @@ class Skill:
         from skill.app import create_app
 
         self.app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": str(tmp / "eval.sqlite3")})
+        second_line = self.app.extensions.get("second_line")
+        if second_line is not None:
+            second_line.load()  # (it loads in the background: every phrase is scored with it, the first ones too)
         logging.disable(logging.WARNING)
         self.client = self.app.test_client()
 
@@ -298,11 +305,18 @@ def canonical_answers(skill: Skill, resolver: Resolver, stages) -> dict:
     return answers
 
 
-def through_endpoint(skill: Skill, resolver: Resolver, cases: list[Case]) -> list[tuple[Case, str, str, bool]]:
+def through_endpoint(skill: Skill, resolver: Resolver, cases: list[Case], judge: Judge
+                     ) -> list[tuple[Case, str, str, bool]]:
+    """Each phrase at its stage. The issue counts a sign found "after at most one confirming question": when the
+    skill asks "did you say ...?" about a phrase labelled with a sign, the person says yes and that answer is
+    judged; for any other phrase the question itself is judged (a false confirmation)."""
     results = []
     for case in cases:
         convo = skill.walk(resolver, case.stage)
         intent, body = skill.utter(convo, resolver, case.phrase)
+        if case.label in SIGNS and judge.kind(case.stage, plain_words(speech(body))) == "confirm":
+            body = convo.say("AMAZON.YesIntent", label="yes")
+            intent += " then yes"
         ended = (body.get("response") or {}).get("shouldEndSession") is not False
         results.append((case, intent, plain_words(speech(body)), ended))
     return results
@@ -352,10 +366,13 @@ def report(results, judge: Judge, route: str, show_misses: bool) -> None:
     benign = [r for r in results if r[0].label not in SIGNS and not (r[0].stage in SAFETY and r[0].label in ("yes", "unsure"))]
     alarms = [r for r in benign if judge.kind(r[0].stage, r[2]) in ("emergency", "urgent")]
     print(f"  tier-1 recall (emergency): {share(signs['emergency'])}"
-          f"  (asked first: {sum(judge.kind(r[0].stage, r[2]) == 'ask' for r in signs['emergency'])})")
+          f"  (asked first: {sum(judge.kind(r[0].stage, r[2]) == 'ask' for r in signs['emergency'])},"
+          f" confirmed first: {sum(r[1].endswith(' then yes') for r in signs['emergency'])})")
     print(f"  tier-2 recall (see a doctor today, or more): {share(signs['urgent'])}")
     print(f"  pain or weakness asked or escalated: {share(signs['ask'])}")
     print(f"  false alarms (emergency or urgent words for no sign): {len(alarms)}/{len(benign)}")
+    confirmations = [r for r in benign if judge.kind(r[0].stage, r[2]) == "confirm"]
+    print(f"  confirming questions (\"did you say ...?\") for no sign: {len(confirmations)}/{len(benign)}")
     print(f"  natural yes / no / not sure understood: {share(answers)}")
     print(f"  questions answered with the right answer: {share(by['question'])}")
     for label in ("better", "worse", "remark", "symptom", "timer", "reminder"):
@@ -401,7 +418,7 @@ def main(argv=None) -> int:
                     results = through_virtual_alexa(skill, by_words)
                     route = "virtual-alexa (its own matcher, over HTTP)"
                 else:
-                    results = through_endpoint(skill, resolver, by_words)
+                    results = through_endpoint(skill, resolver, by_words, judge)
                     route = "the endpoint (the simulator's resolver)"
         if device_cases and not args.virtual_alexa:
             device_results = by_keys.score(device_cases, DEVICE_WALKS, DEVICE_ARRIVALS, CANONICAL)
