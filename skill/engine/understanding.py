@@ -175,8 +175,10 @@ class Understanding:
                   if m.negated and m.cue != UNLESS_CUE}
         # Denials carry their own negation ("no, nothing new"): a "no" before one does not cancel it.
         denied |= {flag for flag in self.denials if flag != "any" and self.book.mentioned(f"denial:{flag}", words)}
-        if pending_sign is not None and self.book.said(f"affirm:{pending_sign}", words):
-            return "yes"  # "i tripped on the rug", said to the question about a fall: yes, the safe side
+        if pending_sign is not None and pending_sign not in denied and self.book.said(f"affirm:{pending_sign}", words):
+            # "i tripped on the rug", said to the question about a fall: yes, the safe side; unless the words deny
+            # the sign too ("i slipped but grabbed the counter, didn't hit anything": a slip with no fall or blow).
+            return "yes"
         if pending_sign is not None and "any" in self.denials and self.book.mentioned("denial:any", words):
             denied.add(pending_sign)  # "no, it all feels normal", said to any safety question
         if denied:
