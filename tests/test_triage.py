@@ -492,6 +492,7 @@ def test_someone_elses_fever_stones_or_accident_the_packs_shiver_and_a_new_diet_
              "i'm on a new diet but i've lost weight without trying": "t2_weight_loss",
              "this thing is making me shiver and i've got a temperature": "t2_fever",
              "my husband has a temperature": "t2_fever",  # a partner speaking for the person
+             "my mum thinks i'm feverish": "t2_fever", "my dad says i have a temperature": "t2_fever",  # passed on
              "i have pins and needles": "t3_numbness"}
     wrong = [words for words in no_sign if red_flags.match(words) is not None]
     wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
