@@ -463,8 +463,12 @@ def test_the_signs_the_first_blind_set_missed_are_read_in_everyday_words_but_the
              "i passed motion in bed without knowing": "t1_bowel", "motion came out in my sleep": "t1_bowel",
              "my tummy has started really hurting all of a sudden right through to my back": "t1_belly_back",
              "my stomach started hurting out of nowhere and it goes through to my back": "t1_belly_back",
-             "i slipped and fell": "t1_trauma"}
-    no_sign = ["poor sleep from a snoring partner", "i woke up with it this morning", "last night i woke up with it",
+             "i slipped and fell": "t1_trauma",
+             # and from test21's other misses: a leak told in the present, both legs "a bit odd", a child's jump
+             "i dribble a bit when i cough": "t1_bladder", "kind of they both feel a bit odd": "t1_legs",
+             "they both feel weak": "t1_legs", "my son jumped on my back playing horsey": "t1_trauma"}
+    no_sign = ["the dog jumped on the sofa", "i jumped when the phone rang", "i sat on my back step",
+               "poor sleep from a snoring partner", "i woke up with it this morning", "last night i woke up with it",
                "the baby woke me at five", "i got smashed at the pub last night",
                "i have loose motions since yesterday but i'm making it to the toilet",
                "i slipped but grabbed the counter didn't hit anything"]
