@@ -468,6 +468,7 @@ def test_the_signs_the_first_blind_set_missed_are_read_in_everyday_words_but_the
              "i dribble a bit when i cough": "t1_bladder", "kind of they both feel a bit odd": "t1_legs",
              "they both feel weak": "t1_legs", "my son jumped on my back playing horsey": "t1_trauma"}
     no_sign = ["the dog jumped on the sofa", "i jumped when the phone rang", "i sat on my back step",
+               "when i lie on my tummy it hurts out of nowhere",
                "poor sleep from a snoring partner", "i woke up with it this morning", "last night i woke up with it",
                "the baby woke me at five", "i got smashed at the pub last night",
                "i have loose motions since yesterday but i'm making it to the toilet",
