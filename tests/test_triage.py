@@ -441,3 +441,64 @@ def test_warmth_sweat_or_cold_under_a_pack_is_no_fever_and_numb_skin_under_it_no
     wrong = [words for words in no_sign if red_flags.match(words) is not None]
     wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
     assert not wrong, wrong
+
+
+def test_the_signs_the_first_blind_set_missed_are_read_in_everyday_words_but_their_ordinary_neighbours_are_not():
+    """Issue 21, test21's misses, by kind: night pain told as waking again and again, a wave that threw the person
+    down, wiping without feeling it ("could hardly", and a recogniser's "fealing in my but"), "passed motion" for
+    a stool, and belly pain come on "all of a sudden" said after the belly words (tier 1, not belly_spread). Waking
+    up with it once, "got smashed" at the pub and loose motions stay no sign."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    signs = {"it woke me at three and again at five": "t2_night_pain",
+             "woke up every hour last night with it": "t2_night_pain",
+             "every night i wake up with it throbbing": "t2_night_pain",
+             "the pain woke me twice last night": "t2_night_pain", "i wake up every night with it": "t2_night_pain",
+             "i got smashed by a wave at the beach this morning": "t1_trauma",
+             "a big wave dumped me on the sand": "t1_trauma", "i got knocked flat by a wave": "t1_trauma",
+             "when i wiped just now i could hardly feel the paper": "t1_saddle",
+             "i could barely feel the tissue when i wiped": "t1_saddle", "there's no fealing in my but": "t1_saddle",
+             "my fingers are numb and so is my bum": "t1_saddle",
+             "i passed motion in bed without knowing": "t1_bowel", "motion came out in my sleep": "t1_bowel",
+             "my tummy has started really hurting all of a sudden right through to my back": "t1_belly_back",
+             "my stomach started hurting out of nowhere and it goes through to my back": "t1_belly_back",
+             "i slipped and fell": "t1_trauma",
+             # and from test21's other misses: a leak told in the present, both legs "a bit odd", a child's jump
+             "i dribble a bit when i cough": "t1_bladder", "kind of they both feel a bit odd": "t1_legs",
+             "they both feel weak": "t1_legs", "my son jumped on my back playing horsey": "t1_trauma"}
+    no_sign = ["the dog jumped on the sofa", "i jumped when the phone rang", "i sat on my back step",
+               "when i lie on my tummy it hurts out of nowhere",
+               "poor sleep from a snoring partner", "i woke up with it this morning", "last night i woke up with it",
+               "the baby woke me at five", "i got smashed at the pub last night",
+               "i have loose motions since yesterday but i'm making it to the toilet",
+               "i slipped but grabbed the counter didn't hit anything"]
+    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    wrong += [words for words in no_sign if red_flags.match(words) is not None]
+    assert not wrong, wrong
+
+
+def test_someone_elses_fever_stones_or_accident_the_packs_shiver_and_a_new_diet_are_no_sign_but_the_persons_own_are():
+    """Issue 21, test21's false alarms, by kind: another person's fever, kidney stones or accident (a relative who is
+    not speaking for the person), "this thing is making me shiver" said at the pack, weight lost on a new diet, and
+    tingling named in a hand (no "where is it?"). The person's own sign in its own clause still counts."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    no_sign = ["my daughter's got a temperature but i'm fine", "my son has had a fever all week",
+               "my grandad used to get kidney stones", "it was my dad who had the accident not me",
+               "this thing is making me shiver", "bit better and i've dropped two kilos on this new diet too",
+               "i've lost half a stone on my new eating plan", "my hand's gone tingly from lying on it that's all",
+               "i have pins and needles in my arm"]
+    signs = {"my son has a cold and i've got a temperature": "t2_fever",
+             "my grandad had kidney stones and it burns when i pee": "t2_urinary",
+             "my dad had an accident and i fell down the stairs": "t1_trauma",
+             "my son fell on me": "t1_trauma",  # the relative's blow is the person's
+             "i'm on a new diet but i've lost weight without trying": "t2_weight_loss",
+             "this thing is making me shiver and i've got a temperature": "t2_fever",
+             "my husband has a temperature": "t2_fever",  # a partner speaking for the person
+             "my mum thinks i'm feverish": "t2_fever", "my dad says i have a temperature": "t2_fever",  # passed on
+             "i have pins and needles": "t3_numbness"}
+    wrong = [words for words in no_sign if red_flags.match(words) is not None]
+    wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    assert not wrong, wrong

@@ -30,7 +30,7 @@ Negation (NegEx-style, deliberately simple):
   (the safe direction).
 Uncertainty is not negation: "not sure", "don't know", "can't tell", "no idea" become "unsure",
 so "I'm not sure if I have numbness down there" escalates (clinical.md: "not sure" counts as yes).
-"Can no longer", "can hardly", "can barely", "unable to", "not able to" become "cannot": a loss of
+"Can no longer", "can hardly", "can barely", "could hardly", "unable to", "not able to" become "cannot": a loss of
 function, so "I can no longer feel my feet" -> t1_legs (decided: loss of feeling in both feet is
 the tier-1 "numbness in both legs").
 
@@ -102,6 +102,8 @@ _CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrop
 _CANNOT = [
     (r"\bcannot (?:hardly|barely|scarcely)\b", "cannot"),
     (r"\bcan (?:no longer|hardly|barely|scarcely)\b", "cannot"),
+    # "When I wiped I could hardly feel the paper": the same loss, told afterwards.
+    (r"\bcould (?:hardly|barely|scarcely)\b", "cannot"),
     (r"\b(?:(?:am|is|are|was|were|have|has|had) )?(?:not|no longer) (?:been )?able to\b", "cannot"),
     (r"\b(?:(?:am|is|are|was|were) )?unable to\b", "cannot"),
 ]
@@ -545,13 +547,14 @@ class RedFlags:
         clause = subject[start:].split(f" {BOUNDARY} ")[0]
         return "past" if any(regex.search(clause) for regex in regexes) else None
 
-    def _clause_around(self, tokens: list[str], index: int) -> tuple[int, int]:
-        """The token range [first, end) of the clause token ``index`` is in (clauses end at the clause breaks)."""
+    def _clause_around(self, tokens: list[str], index: int, length: int = 1) -> tuple[int, int]:
+        """The token range [first, end) of the clause the ``length`` words from token ``index`` are in (clauses end
+        at the clause breaks; a break inside those words, the "and" of "pins and needles", ends none)."""
         breaks = self.matcher_words.clause_breaks | {BOUNDARY}
         first = index
         while first > 0 and tokens[first - 1] not in breaks:
             first -= 1
-        end = index + 1
+        end = index + max(length, 1)
         while end < len(tokens) and tokens[end] not in breaks:
             end += 1
         return first, end
@@ -577,7 +580,7 @@ class RedFlags:
             return None
         length = len(sign.split())
         negators = _negators(tokens[:index] + [BOUNDARY] * length + tokens[index + length:], self.matcher_words)
-        clause = self._clause_around(tokens, index)
+        clause = self._clause_around(tokens, index, length)
         if self._said_in(self._unless.get(flag_id, ()), tokens, clause, negators):
             return UNLESS_CUE
         anywhere = self._unless_anywhere.get(flag_id, ())

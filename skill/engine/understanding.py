@@ -175,8 +175,11 @@ class Understanding:
                   if m.negated and m.cue != UNLESS_CUE}
         # Denials carry their own negation ("no, nothing new"): a "no" before one does not cancel it.
         denied |= {flag for flag in self.denials if flag != "any" and self.book.mentioned(f"denial:{flag}", words)}
-        if pending_sign is not None and self.book.said(f"affirm:{pending_sign}", words):
-            return "yes"  # "i tripped on the rug", said to the question about a fall: yes, the safe side
+        if pending_sign is not None and self.book.said(f"affirm:{pending_sign}", words) and \
+                not self.book.said(f"undo_affirm:{pending_sign}", words):
+            # "i tripped on the rug", said to the question about a fall: yes, the safe side; not when the words say the
+            # sign itself never happened ("i slipped but grabbed the counter": no fall).
+            return "yes"
         if pending_sign is not None and "any" in self.denials and self.book.mentioned("denial:any", words):
             denied.add(pending_sign)  # "no, it all feels normal", said to any safety question
         if denied:
@@ -235,6 +238,8 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         lists[f"denial:{flag}"] = list(phrases or [])
     for flag, phrases in (raw.get("affirmations") or {}).items():
         lists[f"affirm:{flag}"] = list(phrases or [])
+    for flag, phrases in (raw.get("affirmations_undone") or {}).items():
+        lists[f"undo_affirm:{flag}"] = list(phrases or [])
     for flag, phrases in (raw.get("corrections_of_a_sign") or {}).items():
         lists[f"correct:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
