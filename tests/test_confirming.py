@@ -79,7 +79,8 @@ def test_denying_a_sign_or_saying_it_was_someone_else_is_a_correction(alarm):
 
 @pytest.mark.parametrize("alarm", ALARMS_STANDING)
 @pytest.mark.parametrize("words", ["no that's wrong i don't have numbness but i've wet myself",
-                                   "i never said i fell but now i can't feel my legs"])
+                                   "i never said i fell but now i can't feel my legs",
+                                   "somebody else is driving me and now i can't feel my legs"])
 def test_a_new_sign_of_the_persons_own_in_a_correction_still_wins(alarm, words):
     turn = describe(ALARMS_STANDING[alarm](), words, LATER)
     assert keys(turn.plan)[:1] == ["emergency.say"] and turn.plan.end_session
