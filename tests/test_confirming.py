@@ -338,3 +338,13 @@ def test_a_sign_without_a_name_is_refused_at_start_up(tmp_path):
     path.write_text(yaml.safe_dump(tree), encoding="utf-8")
     with pytest.raises(ContentError, match=r"missing text for signs.t1_belly_back"):
         load_content(copy_dir)
+
+
+def test_a_denial_away_from_the_alarms_question_is_no_correction():
+    """ "A bit better, and no numbness", coming back the same day a "see a doctor today" stands: a report, not a
+    dispute of the fever (denials dispute an alarm only at its own question)."""
+    later = NOW + timedelta(hours=13)
+    asked = handle(urgent_at(), "launch", later, opens_session=True)
+    assert asked.plan.question.key == "events.how_is_back_ask"
+    turn = describe(asked.state, "a bit better and there's no numbness", later)
+    assert "events.pain_better" in keys(turn.plan) and turn.plan.question.key != "confirm.alarm_ask"

@@ -169,7 +169,8 @@ class GuideTurn(Reply):
             self.say(f"routine.{finding.flag}")  # tier 3: the advice, then the words are read on
         step = self.step
         sign = confirming or (step.flag if step is not None and step.kind == "screening" else None)
-        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None)
+        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None,
+                                                  at_the_alarm=alarm is not None and self.at_the_alarm())
         self.plan.heard = reading.kind
         on_a_question = step is not None and self.record.side_question is None
         guess = None
@@ -181,6 +182,14 @@ class GuideTurn(Reply):
             if applies(self, heard):
                 return answer(self, heard)
         raise AssertionError("the last row of HEARING answers everything")
+
+    def at_the_alarm(self) -> bool:
+        """On the emergency or "see a doctor today" answer's own question ("have you spoken to emergency services?",
+        "would you like some comfort steps?"), not moved on from it."""
+        question = self.record.side_question
+        if question is not None:
+            return question.name == "confirm_help"
+        return self.step is not None and self.step.kind == "outcome"
 
     def as_event(self, heard: Heard, kind: str) -> None:
         """The words meant what an intent would have: answer them as that event."""

@@ -110,13 +110,15 @@ class Understanding:
         return next((q for q in self.questions if q.id == question_id), None)
 
     def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None,
-             correcting: str | None = None) -> Reading:
-        """``correcting``: the red flag of an alarm that stands, which the words may take back."""
+             correcting: str | None = None, at_the_alarm: bool = False) -> Reading:
+        """``correcting``: the red flag of an alarm that stands, which the words may take back; ``at_the_alarm``: the
+        person is at that alarm's own question ("have you spoken to emergency services?", "would you like some
+        comfort steps?"), where denying a sign disputes it (elsewhere, "better, and no numbness" is a report)."""
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
         if correcting is not None and (self.corrects(text, correcting)
-                                       or pending_sign is None and self.denies_a_sign(text, correcting, red_flags)):
+                                       or at_the_alarm and self.denies_a_sign(text, correcting, red_flags)):
             # (At a safety question, denying a sign is the answer no to it, never a correction.)
             return Reading("correction")
         if self.book.said(PACK_HARM, words) and (
@@ -197,7 +199,8 @@ class Understanding:
         """The words deny a warning sign ("i don't have any numbness", "i never said i fell", "there's no fever at
         all"), or say no to the question of ``alarm``'s own sign in everyday words (understanding.yaml ``denials``:
         "it just came on when i bent over"). Said while that alarm stands and no safety question is asked, that
-        disputes what the skill heard: a correction (issue 21's blind set: each got the alarm again)."""
+        disputes what the skill heard: a correction (issue 21's blind set: each got the alarm again). Read only at the
+        alarm's own question (``read``'s ``at_the_alarm``)."""
         if red_flags is None:
             return False
         words = matching_form(text)
