@@ -53,6 +53,62 @@ def test_a_correction_after_an_emergency_gets_one_question_naming_the_sign(words
     assert turn.state["last_emergency"]["withdrawn_at"] is None  # nothing taken back on the correction alone
 
 
+# Issue 21's blind set: each of these kinds got the alarm again. While an alarm stands (and no safety question is
+# asked), words that deny a sign, any sign ("I never said I fell" after the numbness), say it was someone else's, or
+# say the person misheard or got muddled dispute what the skill heard: the one confirming question.
+CORRECTIONS_IN_OTHER_WORDS = [
+    "no no that's wrong i don't have any numbness", "i never said i had a fall", "there's no fever at all",
+    "i got muddled i haven't had any accident", "it was my brother who had the crash not me",
+    "it was her sister who had the lump", "she said yes to her mum not to you", "sorry i misheard the question",
+    "my answer should have been no", "no wait i got that the wrong way round",
+]
+ALARMS_STANDING = {"an emergency": lambda: relaunched_after_an_emergency(), "see a doctor today": lambda: urgent_at()}
+
+
+@pytest.mark.parametrize("alarm", ALARMS_STANDING)
+def test_denying_a_sign_or_saying_it_was_someone_else_is_a_correction(alarm):
+    state = ALARMS_STANDING[alarm]()
+    failures = []
+    for words in CORRECTIONS_IN_OTHER_WORDS:
+        turn = describe(state, words, LATER)
+        if turn.plan.triage is not None or turn.plan.question is None or \
+                turn.plan.question.key != "confirm.alarm_ask":
+            failures.append(f"{words!r}: triage {turn.plan.triage}, said {keys(turn.plan)}, asked {turn.plan.question}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("alarm", ALARMS_STANDING)
+@pytest.mark.parametrize("words", ["no that's wrong i don't have numbness but i've wet myself",
+                                   "i never said i fell but now i can't feel my legs",
+                                   "somebody else is driving me and now i can't feel my legs"])
+def test_a_new_sign_of_the_persons_own_in_a_correction_still_wins(alarm, words):
+    turn = describe(ALARMS_STANDING[alarm](), words, LATER)
+    assert keys(turn.plan)[:1] == ["emergency.say"] and turn.plan.end_session
+
+
+def test_a_denial_at_a_safety_question_is_its_answer_not_a_correction():
+    """ "See a doctor today" said mid-way through the safety questions: the ones after it still take a denial as no."""
+    state = describe(handle(None, "launch").state, "i have a fever").state
+    for words in ("there's no numbness down there", "no", "no"):
+        state = describe(state, words, LATER).state
+    assert state["step"] == "screen_injury"
+    turn = describe(state, "no i never fell", LATER)
+    assert turn.plan.question.key != "confirm.alarm_ask" and turn.state["step"] != "screen_injury"
+
+
+@pytest.mark.parametrize("words", ["what number do i ring again", "who do i call"])
+def test_the_number_asked_for_while_an_emergency_stands_is_that_answer_again(words):
+    state = relaunched_after_an_emergency()
+    turn = describe(state, words, LATER)
+    assert keys(turn.plan) == ["emergency.reminder"] and turn.plan.question.key == "emergency.ask_got_help"
+    # Said opening a session ("tell back spasm coach what number do I ring"): what a launch says then.
+    opening = describe(emergency_turn("screen_saddle").state, words, LATER, opens_session=True)
+    assert keys(opening.plan) == keys(handle(emergency_turn("screen_saddle").state, "launch", LATER,
+                                             opens_session=True).plan)
+    # Anywhere else it is the general answer ("call it if you have ...").
+    assert keys(describe(on_step("legs_1"), words).plan)[:1] == ["questions.emergency_room"]
+
+
 def test_a_clear_no_withdraws_the_emergency_and_resumes_where_the_person_was():
     asked = describe(relaunched_after_an_emergency("screen_saddle"), "no that was a mistake", LATER).state
     turn = handle(asked, "no", LATER)
@@ -282,3 +338,13 @@ def test_a_sign_without_a_name_is_refused_at_start_up(tmp_path):
     path.write_text(yaml.safe_dump(tree), encoding="utf-8")
     with pytest.raises(ContentError, match=r"missing text for signs.t1_belly_back"):
         load_content(copy_dir)
+
+
+def test_a_denial_away_from_the_alarms_question_is_no_correction():
+    """ "A bit better, and no numbness", coming back the same day a "see a doctor today" stands: a report, not a
+    dispute of the fever (denials dispute an alarm only at its own question)."""
+    later = NOW + timedelta(hours=13)
+    asked = handle(urgent_at(), "launch", later, opens_session=True)
+    assert asked.plan.question.key == "events.how_is_back_ask"
+    turn = describe(asked.state, "a bit better and there's no numbness", later)
+    assert "events.pain_better" in keys(turn.plan) and turn.plan.question.key != "confirm.alarm_ask"

@@ -1109,3 +1109,55 @@ def test_a_later_day_opened_with_how_the_back_is_takes_it_as_the_answer(said, re
     assert keys(turn.plan) == ["events.welcome_back", heard]
     assert turn.plan.question == Line("events.rescreen_ask")
     assert [r["pain"] for r in turn.state["episode"]["pain_reports"]] == [report]
+
+
+# ---------------------------------------------------------------------------- "how is your back today?" (issue 21)
+# Every way a report can arrive (an intent's carrier put back in front of the words, or free words alone), each with a
+# warning sign after it: the sign's answer, never the combined safety question ("back's better but I've had a
+# temperature since last night" once got "any new numbness ...?").
+REPORTS = [("better", "but"), ("worse", "and"), ("same", "as yesterday but"), ("still", "sore and"),
+           ("seized", "up again and"), ("", "it is a bit better but"), ("", "about the same but"),
+           ("", "much worse and"), ("", "it has gone completely but"), ("", "still sore but i can stand up now and")]
+SIGNS_IN_A_REPORT = {"i have had a temperature since last night": "urgent",
+                     "there is a new lump sticking out of my back": "urgent",
+                     "my bum has gone numb": "emergency"}
+
+
+def test_a_warning_sign_said_with_how_the_back_is_wins_over_the_report():
+    later = NOW + timedelta(hours=20)
+    asked = handle(with_pack_on(on_step("legs_2"), NOW), "launch", later).state
+    assert side_question(asked) == "how_is_back"
+    failures = []
+    for carrier, report in REPORTS:
+        for sign, tier in SIGNS_IN_A_REPORT.items():
+            event = Event("describe", text=f"{report} {sign}", carrier=carrier)
+            plan = GUIDE.handle(copy.deepcopy(asked), event, later, "en-US").plan
+            if plan.triage != tier:
+                failures.append(f"{carrier!r} + {report} {sign!r}: triage {plan.triage}, said {keys(plan)}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("words, heard", [
+    ("it's gone completely", "events.pain_better"), ("the pain has all gone now", "events.pain_better"),
+    ("still sore but i can stand up straight now", "events.pain_better"),
+    ("still stiff but i could sit up properly this morning", "events.pain_better"),
+    ("it is paining less today", "events.pain_better"), ("aching less than yesterday", "events.pain_better"),
+    ("still the same", "events.pain_same"), ("still sore but no worse", "events.pain_same"),
+])
+def test_how_the_back_is_in_everyday_words_is_the_report_it_means(words, heard):
+    """Issue 21's blind set: "it's gone completely" was a remark, "still sore but I can stand up straight now" the
+    same (a change for the better said beside "still ..." is the news)."""
+    later = NOW + timedelta(hours=20)
+    asked = handle(with_pack_on(on_step("legs_2"), NOW), "launch", later).state
+    turn = describe(asked, words, later)
+    assert keys(turn.plan) == [heard] and turn.plan.question == Line("events.rescreen_ask")
+
+
+@pytest.mark.parametrize("words", ["just carry on where we were", "can we carry on", "let's just keep going"])
+def test_a_request_to_carry_on_at_how_is_your_back_is_next_not_a_remark(words):
+    """ "Just carry on where we were" is what "next" is there (the safety question, then the care), not "okay"."""
+    later = NOW + timedelta(hours=20)
+    asked = handle(with_pack_on(on_step("legs_2"), NOW), "launch", later).state
+    turn = describe(asked, words, later)
+    assert keys(turn.plan) == keys(handle(asked, "next", later).plan) == []
+    assert turn.plan.question == Line("events.rescreen_ask")

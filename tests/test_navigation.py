@@ -183,7 +183,8 @@ FREE_WORDS = {"the ice pack is on now": ("request", "pack_on"), "set a timer": (
               "how long is left on the timer": ("request", "time_left"), "cancel the timer": ("request", "cancel_timer"),
               "remind me": ("request", "reminder"), "cancel my reminders": ("request", "cancel_reminders"),
               "when is my next pack due": ("request", "next_due"), "hang on": ("request", "moment"),
-              "say that again": ("request", "repeat"), "what do you mean": ("request", "help"),
+              "say that again": ("request", "repeat"),
+              "just carry on where we were": ("request", "next"), "what do you mean": ("request", "help"),
               "okay": ("answer", "okay"), "nah": ("answer", "no"), "still the same": ("pain", "same"),
               "it is a bit better": ("pain", "better"), "heat makes it worse": ("pain", "heat_worse"),
               "this one hurts": ("pain_remark", None), "how long do i keep the ice on": ("question", "cold_timing"),
@@ -338,8 +339,12 @@ def test_nothing_but_an_answer_gets_past_a_screening_question(places):
 def test_a_remark_about_the_pack_or_a_yes_that_asks_to_carry_on_is_no_answer_to_a_safety_question(places):
     # "I've got the pack on now" to "any numbness around your bottom?" was the emergency answer; "yes, carry on
     # from where we were" (meant for "shall we carry on?") too. Neither answers the sign: the question again.
+    # Issue 21's blind set: any request to move the guide along after the yes ("yeah yeah, just get to the bit with
+    # the heat pack") was the emergency answer.
     words = ["i have the pack on now", "i have got a hot water bottle on my back", "yes carry on from where we were",
-             "yeah lets carry on"]
+             "yeah lets carry on", "yeah yeah just skip to the bit with the stretches", "yep start from the top",
+             "yup keep going", "yes and can we do the breathing now", "sure lets just get started",
+             "yeah go straight to the exercises"]
     failures = []
     for name in SCREENING:
         for said in words:
@@ -347,6 +352,21 @@ def test_a_remark_about_the_pack_or_a_yes_that_asks_to_carry_on_is_no_answer_to_
             if plan.triage is not None or asked(plan) != QUESTION[name]:
                 failures.append(f"{name} + {said!r}: {describe(plan)}, triage {plan.triage}")
     assert not failures, report(failures, "safety questions answered by a remark or a yes to another question")
+
+
+def test_a_yes_in_free_words_still_escalates_and_a_sign_after_a_yes_is_heard(places):
+    """The yes that asks to carry on must not swallow a yes: "yeah a bit", "yes it is", and a sign said after it."""
+    failures = []
+    for name in SCREENING:
+        tier = STEPS[name].tier
+        for said in ("yeah a bit", "yes it is", "yes i think so"):
+            plan = turn(places[name], Event("describe", text=said)).plan
+            if plan.triage != ("emergency" if tier == 1 else "urgent"):
+                failures.append(f"{name} + {said!r}: {describe(plan)}, triage {plan.triage}")
+        plan = turn(places[name], Event("describe", text="yes and can we carry on my bum has gone numb")).plan
+        if plan.triage != "emergency":
+            failures.append(f"{name} + a yes, a request and a sign: {describe(plan)}, triage {plan.triage}")
+    assert not failures, report(failures, "yeses at a safety question no longer escalating")
 
 
 def test_yes_and_not_sure_on_a_screening_question_escalate_by_its_tier(places):

@@ -156,8 +156,12 @@ class GuideTurn(Reply):
         confirming = side_questions.sign_asked_about(self.record)  # "did you say ...?" and the like, pending
         alarm = outcomes.standing_alarm(self) if confirming is None else None
         if finding is not None and finding.tier in (1, 2):
-            taking_it_back = alarm is not None and finding.flag == alarm.flag and \
-                self.content.understanding.corrects(text, alarm.flag)
+            understanding = self.content.understanding
+            # The alarm's own sign said with a correction, or any sign said to be another person's ("it was my
+            # dad who had the accident, not me"): a new sign of the person's own still wins.
+            taking_it_back = alarm is not None and (
+                finding.flag == alarm.flag and understanding.corrects(text, alarm.flag)
+                or understanding.says_it_was_someone_else(text))
             if not taking_it_back:
                 return outcomes.triage(self, finding)
             finding = None  # "that was my husband, not me, he has cancer": the sign being taken back is asked about
@@ -165,7 +169,8 @@ class GuideTurn(Reply):
             self.say(f"routine.{finding.flag}")  # tier 3: the advice, then the words are read on
         step = self.step
         sign = confirming or (step.flag if step is not None and step.kind == "screening" else None)
-        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None)
+        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None,
+                                                  at_the_alarm=alarm is not None and self.at_the_alarm())
         self.plan.heard = reading.kind
         on_a_question = step is not None and self.record.side_question is None
         guess = None
@@ -177,6 +182,14 @@ class GuideTurn(Reply):
             if applies(self, heard):
                 return answer(self, heard)
         raise AssertionError("the last row of HEARING answers everything")
+
+    def at_the_alarm(self) -> bool:
+        """On the emergency or "see a doctor today" answer's own question ("have you spoken to emergency services?",
+        "would you like some comfort steps?"), not moved on from it."""
+        question = self.record.side_question
+        if question is not None:
+            return question.name == "confirm_help"
+        return self.step is not None and self.step.kind == "outcome"
 
     def as_event(self, heard: Heard, kind: str) -> None:
         """The words meant what an intent would have: answer them as that event."""
@@ -889,6 +902,11 @@ def _yes_carry_on_to_have_you_got_help(turn: GuideTurn, heard: Heard) -> bool:
         turn.content.understanding.asks_to_carry_on(outcomes.described_text(heard.event))
 
 
+def _the_number_asked_for_in_an_emergency(turn: GuideTurn, heard: Heard) -> bool:
+    return heard.means("question") and turn.emergency_active() and \
+        turn.content.understanding.asks_for_the_number(outcomes.described_text(heard.event))
+
+
 def _no_answer_to_a_confirming_question(turn: GuideTurn, heard: Heard) -> bool:
     answers = heard.means("answer", "yes", "no", "unsure") or heard.means("request", "repeat", "help")
     return side_questions.sign_asked_about(turn.record) is not None and not answers
@@ -928,8 +946,10 @@ HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
      lambda turn, heard: heard.means("answer", "okay"), as_event("yes")),
     ("an answer (\"nah\", \"yeah a bit\"), or the pain better or worse: that event",
      _an_answer_or_a_change_in_pain, as_event()),
-    ("\"say that again\", \"what do you mean?\"", lambda turn, heard: heard.means("request", "repeat", "help"),
-     as_event()),
+    ("\"what number do I ring again?\" while an emergency answer stands: that answer again (it names the number)",
+     _the_number_asked_for_in_an_emergency, lambda turn, heard: outcomes.remind_emergency(turn)),
+    ("\"say that again\", \"what do you mean?\", \"just carry on where we were\"",
+     lambda turn, heard: heard.means("request", "repeat", "help", "next"), as_event()),
     ("\"this one hurts\", during an exercise that says stop if it hurts more", _it_hurts_during_an_exercise,
      as_event("worse")),
     ("nothing the skill can read", lambda turn, heard: heard.means("nothing"), as_event("fallback")),

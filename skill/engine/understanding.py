@@ -20,8 +20,8 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
    that ask a question answer nothing, unless they pass on someone's answer ("he says no"). "The pack is on"
    is yes to any question but a safety question, where it answers nothing; a yes that asks to carry on
    ("yes, carry on from where we were") is, at a safety question, a bare "okay" (a yes or a no is asked for).
-3. ``request``: a moment ("hold on"), a timer, a reminder, or hearing it again ("can you set a timer" is a
-   request, not a question).
+3. ``request``: a moment ("hold on"), a timer, a reminder, hearing it again, or the next step ("just carry on
+   where we were") ("can you set a timer" is a request, not a question).
 4. ``pain`` "heat_worse": heat that hurts, reported rather than supposed ("the heat's making it worse,
    should I stop?" but not "what if heat makes it worse?"), so it is acted on (cold only from now on).
 5. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
@@ -56,7 +56,7 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 ANSWER_ORDER = ("unsure", "no", "okay", "yes")
 # "cancel the timer" and "how long is left on the timer" before "timer": each names one.
 REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel_reminders", "next_due", "reminder",
-                 "repeat")
+                 "repeat", "next")
 # Read on its own, before the answers, and never in a question ("what's the best way to lie while the ice is on").
 PACK_ON = "pack_on"
 # Read before anything else: harm from a pack is answered whatever else the words say.
@@ -66,6 +66,14 @@ PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 COMPUTED_ANSWERS = frozenset({"todays_plan", "todays_pack"})
 OTHER_QUESTION = "other"
 CORRECTION = "correction"
+# "Not me", "it was someone else": the sign named is another person's (read only while an alarm stands).
+SOMEONE_ELSES = "someone_elses_sign"
+# "What number do I ring again?": while an emergency answer stands, that answer again (guide.HEARING).
+ASKS_FOR_THE_NUMBER = "asks_for_the_number"
+# The matcher's cues (triage.RedFlags.explain) that set a sign aside without the person denying it: long ago, an
+# animal's, explained ("sweaty under the heat pad") or a relative's ("my mum had cancer"). Said while an alarm
+# stands, those are remarks (tests/test_engine.py BENIGN_WORDS), unless the words say it was someone else's.
+NOT_A_DENIAL = frozenset({"past", "animal", UNLESS_CUE, "someone else"})
 OFF_TOPIC = "off_topic"
 
 
@@ -102,12 +110,16 @@ class Understanding:
         return next((q for q in self.questions if q.id == question_id), None)
 
     def read(self, text: str, pending_sign: str | None = None, red_flags: RedFlags | None = None,
-             correcting: str | None = None) -> Reading:
-        """``correcting``: the red flag of an alarm that stands, which the words may take back."""
+             correcting: str | None = None, at_the_alarm: bool = False) -> Reading:
+        """``correcting``: the red flag of an alarm that stands, which the words may take back; ``at_the_alarm``: the
+        person is at that alarm's own question ("have you spoken to emergency services?", "would you like some
+        comfort steps?"), where denying a sign disputes it (elsewhere, "better, and no numbness" is a report)."""
         words = matching_form(text)
         if not words.strip(" ."):
             return Reading("nothing")
-        if correcting is not None and self.corrects(text, correcting):
+        if correcting is not None and (self.corrects(text, correcting)
+                                       or at_the_alarm and self.denies_a_sign(text, correcting, red_flags)):
+            # (At a safety question, denying a sign is the answer no to it, never a correction.)
             return Reading("correction")
         if self.book.said(PACK_HARM, words) and (
                 pending_sign is None or self.answer(words, pending_sign, red_flags) not in ("yes", "unsure")):
@@ -138,7 +150,7 @@ class Understanding:
             return Reading("remark")  # "i'm all sweaty under the heat pad": the pack's, no complaint
         if self.book.said("symptoms", words):
             return Reading("symptom")  # another part of the body, before any word about the pain
-        pain = self.book.first_said(PAIN_ORDER, words)
+        pain = self.pain_in(words)
         if pain is not None:
             return Reading("pain", pain)
         if asked:
@@ -152,18 +164,49 @@ class Understanding:
     def pain_report(self, text: str) -> str | None:
         """How the back is, in words that may also read as an answer ("no change" is the same, not a no): for
         "how is your back today?"."""
-        found = self.book.first_said(PAIN_ORDER, matching_form(text))
+        found = self.pain_in(matching_form(text))
         return found if found in PAIN_REPORTS else None
+
+    def pain_in(self, words: str) -> str | None:
+        """The pain report in ``words`` (``PAIN_ORDER``), where "still sore, but I can stand up straight now" is
+        better: a change for the better said beside "still ..." is the news (issue 21's blind set); worse wins over
+        both."""
+        found = self.book.first_said(PAIN_ORDER, words)
+        if found == "same" and self.book.said("better", words) and not self.book.said("worse", words):
+            return "better"
+        return found
 
     def asks_to_carry_on(self, text: str) -> bool:
         """ "Yes, carry on from where we were": the words ask for the guide (whatever else they answer)."""
         return self.book.said("carry_on_request", matching_form(text))
 
+    def asks_for_the_number(self, text: str) -> bool:
+        """ "What number do I ring again?", "who do I call?"."""
+        return self.book.said(ASKS_FOR_THE_NUMBER, matching_form(text))
+
     def corrects(self, text: str, flag: str) -> bool:
         """The words take back the warning sign ``flag`` just answered ("that was a mistake", "i meant no", and for
         lost weight "i am on a diet")."""
         words = matching_form(text)
-        return self.book.said(CORRECTION, words) or self.book.said(f"correct:{flag}", words)
+        return self.book.said(CORRECTION, words) or self.book.said(f"correct:{flag}", words) or \
+            self.says_it_was_someone_else(text)
+
+    def says_it_was_someone_else(self, text: str) -> bool:
+        """ "It was my dad who had the accident, not me": the sign in the words is another person's."""
+        return self.book.said(SOMEONE_ELSES, matching_form(text))
+
+    def denies_a_sign(self, text: str, alarm: str, red_flags: RedFlags | None) -> bool:
+        """The words deny a warning sign ("i don't have any numbness", "i never said i fell", "there's no fever at
+        all"), or say no to the question of ``alarm``'s own sign in everyday words (understanding.yaml ``denials``:
+        "it just came on when i bent over"). Said while that alarm stands and no safety question is asked, that
+        disputes what the skill heard: a correction (issue 21's blind set: each got the alarm again). Read only at the
+        alarm's own question (``read``'s ``at_the_alarm``)."""
+        if red_flags is None:
+            return False
+        words = matching_form(text)
+        if alarm in self.denials and self.book.mentioned(f"denial:{alarm}", words):
+            return True
+        return any(m.negated and m.cue not in NOT_A_DENIAL for m in red_flags.explain(words))
 
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
@@ -243,7 +286,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
     for flag, phrases in (raw.get("corrections_of_a_sign") or {}).items():
         lists[f"correct:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION):
+                 "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
