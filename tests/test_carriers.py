@@ -1,4 +1,5 @@
-"""The carrier meanings (interaction_models/carriers.en.yaml): loaded, and refused when they disagree with the model."""
+"""The carrier meanings (interaction_models/carriers.en.yaml): loaded, refused when they disagree with the model, and
+heard: the openers people use reach the free-words reader through the model (the simulator's resolver, as Alexa)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import shutil
 
 import pytest
 
+from simulator.resolver import default_resolver
 from skill.alexa.carriers import CarrierError, carriers_path, default_carriers, load_carriers
+from skill.engine.triage import described_text
 from skill.interaction_model import MODELS_DIR
 
 
@@ -46,7 +49,7 @@ def test_the_shipped_table_gives_each_catch_all_its_meaning():
     assert carriers.meanings["DescribeSymptomIntent"] == ""  # no carrier, said so on purpose
     assert carriers.meanings["PainOnlyIntent"] == "it is only the pain"
     assert carriers.meanings["YesAndIntent"] == "yes"  # quoted: not YAML's true
-    assert len(carriers.meanings) == len(carriers.free_text) + len(carriers.words_are_the_meaning) == 117
+    assert len(carriers.meanings) == len(carriers.free_text) + len(carriers.words_are_the_meaning) == 179
 
 
 def test_a_copy_of_the_shipped_files_loads(models_dir):
@@ -100,3 +103,45 @@ def test_a_missing_or_unreadable_file_is_refused(models_dir):
 def test_a_language_without_a_model_is_refused(models_dir):
     shutil.copy(carriers_path("en", models_dir), carriers_path("de", models_dir))
     assert "no interaction model for the language 'de'" in refusal(models_dir, "de")
+
+
+# Openers people use that once matched no sample, so Alexa sent AMAZON.FallbackIntent with no words ("sorry, I
+# didn't catch that"), a tier-1 sign among them (issue 21's first blind set). Each now reaches the free-words
+# reader as it was said (phrase, the intent, what the engine reads once the carrier's meaning is put back).
+OPENERS = [
+    ("now my bottom has gone numb", "NowIntent", "now my bottom has gone numb"),
+    ("also my legs feel weak", "AlsoIntent", "also my legs feel weak"),
+    ("oops i said the wrong thing", "FillerIntent", "i said the wrong thing"),
+    ("thanks but my legs are numb", "FillerIntent", "but my legs are numb"),
+    ("you misheard me", "YouIntent", "you misheard me"),
+    ("let's just get on with it", "LetsIntent", "let's just get on with it"),
+    ("at what stage should i worry", "WhenIntent", "when should i worry"),
+    ("woke up three times with it", "WokeIntent", "i woke up three times with it"),
+    ("couldn't sleep for the pain", "CouldNotIntent", "i could not sleep for the pain"),
+    ("buzz me in fifteen minutes", "RemindIntent", "remind me in fifteen minutes"),
+    ("time me for fifteen minutes", "TimeItIntent", "time it for fifteen minutes"),
+    ("shouldn't i be using heat", "ShouldNotIIntent", "shouldn't i be using heat"),
+    ("back's a bit easier", "BackIsIntent", "my back is a bit easier"),
+    ("pause it a minute the phone's ringing", "PauseWordIntent", "pause it a minute the phone's ringing"),
+    ("ibuprofen is that ok", "IbuprofenIntent", "ibuprofen is that ok"),
+    ("sudden pain in my tummy", "SuddenIntent", "sudden pain in my tummy"),
+    ("poo came out on its own", "PooIntent", "poo came out on its own"),
+    ("at night it's much worse", "AtIntent", "at night it's much worse"),
+    ("help i can't move my legs", "CannotDoIntent", "i cannot move my legs"),
+]
+# Said whole, they are a built-in's or a named intent's words.
+WHOLE = [("thank you goodbye", "AMAZON.StopIntent"), ("cheers bye", "AMAZON.StopIntent"),
+         ("pause it a second", "AMAZON.PauseIntent"), ("play it again", "AMAZON.RepeatIntent"),
+         ("about the same", "PainSameIntent")]
+
+
+@pytest.mark.parametrize("phrase, intent, read", OPENERS, ids=[phrase for phrase, _, _ in OPENERS])
+def test_an_opener_people_use_reaches_the_reader_as_it_was_said(phrase, intent, read):
+    resolution = default_resolver().resolve(phrase)
+    assert resolution.intent == intent
+    assert described_text(default_carriers().meanings[intent], resolution.slots["description"]["value"]) == read
+
+
+@pytest.mark.parametrize("phrase, intent", WHOLE, ids=[phrase for phrase, _ in WHOLE])
+def test_a_whole_phrase_people_use_reaches_its_intent(phrase, intent):
+    assert default_resolver().resolve(phrase).intent == intent

@@ -641,7 +641,7 @@ ROUTED = {
     "i'm not sure": ("NotSureIntent", None, 0),
     "i've got chest pain": ("SymptomIntent", "chest pain", 1),
     "my bottom feels numb": ("MyIntent", "bottom feels numb", 1),
-    "sudden numbness down below": ("DescribeSymptomIntent", "sudden numbness down below", 1),
+    "numbness down below since this morning": ("DescribeSymptomIntent", "numbness down below since this morning", 1),
 }
 
 
