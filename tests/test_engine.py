@@ -783,7 +783,8 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
 
 
 # Harm from a pack, cold or hot (issue 21): "the ice is burning my skin" was taken as yes to "is the cold pack on?".
-PACK_HARM_WORDS = ["the ice is burning my skin", "my skin has gone numb under the ice", "the heat pad is scalding me"]
+PACK_HARM_WORDS = ["the ice is burning my skin", "my skin has gone numb under the ice", "the heat pad is scalding me",
+                   "the skin under the wheat bag has gone numb", "my skin's gone red and blotchy and it stings"]
 
 
 def test_harm_from_a_pack_anywhere_is_take_it_off_now_with_no_alarm_and_a_question_after():

@@ -92,6 +92,8 @@ READINGS = [
     ("the pain's unbearable", None, Reading("pain", "worse")),
     ("no it's worse much worse", None, Reading("pain", "worse")),
     ("it's no better", None, Reading("pain", "same")),
+    ("pretty much unchanged", None, Reading("pain", "same")),
+    ("bedder today thanks", None, Reading("pain", "better")),  # (a recogniser's slip, from test21b)
     ("the heat is making it worse", None, Reading("pain", "heat_worse")),
     # Harm from a pack: before any answer ("yes burning my skin" is no yes to "is the cold pack on?"), but at a
     # safety question a yes or not sure to the sign still wins (the safe side); a pack's warmth is a remark.
