@@ -169,8 +169,9 @@ class GuideTurn(Reply):
             self.say(f"routine.{finding.flag}")  # tier 3: the advice, then the words are read on
         step = self.step
         sign = confirming or (step.flag if step is not None and step.kind == "screening" else None)
-        reading = self.content.understanding.read(text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None,
-                                                  at_the_alarm=alarm is not None and self.at_the_alarm())
+        reading = self.content.understanding.read(
+            text, sign, self.content.red_flags, correcting=alarm.flag if alarm is not None else None,
+            at_the_alarm=alarm is not None and self.at_the_alarm())
         self.plan.heard = reading.kind
         on_a_question = step is not None and self.record.side_question is None
         guess = None

@@ -468,6 +468,7 @@ class RedFlags:
         self._order = {flag.id: i for i, flag in enumerate(flags)}
         self.words = dict(words)
         self.matcher_words = matcher_words
+        self._clause_ends = matcher_words.clause_breaks | {BOUNDARY}  # (what ends a clause, for every match)
         # One compiled regex per phrase, each behind the words one of which must be present: an
         # utterance only runs the few phrases whose key words it contains.
         self._patterns = []  # (flag, phrase, ambiguous, regex)
@@ -550,7 +551,7 @@ class RedFlags:
     def _clause_around(self, tokens: list[str], index: int, length: int = 1) -> tuple[int, int]:
         """The token range [first, end) of the clause the ``length`` words from token ``index`` are in (clauses end
         at the clause breaks; a break inside those words, the "and" of "pins and needles", ends none)."""
-        breaks = self.matcher_words.clause_breaks | {BOUNDARY}
+        breaks = self._clause_ends
         first = index
         while first > 0 and tokens[first - 1] not in breaks:
             first -= 1
@@ -594,7 +595,7 @@ class RedFlags:
         words became the first person), is about another person ("my mum had cancer"). Per clause: "my mum had
         cancer and i have had it too" is still the person's own. The two forms differ only in who is named, so
         the sign's clause is the same count of clause breaks into both."""
-        breaks = self.matcher_words.clause_breaks | {BOUNDARY}
+        breaks = self._clause_ends
         nth = sum(token in breaks for token in tokens[:index])
         edges = [i for i, token in enumerate(speaker) if token in breaks]
         if len(edges) != sum(token in breaks for token in tokens):

@@ -48,8 +48,8 @@ from pathlib import Path
 
 from skill.engine.data_files import read_yaml
 from skill.engine.phrases import PhraseBook, PhraseError
-from skill.engine.triage import UNLESS_CUE, MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
 from skill.engine.record import PAIN_REPORTS
+from skill.engine.triage import UNLESS_CUE, MatcherWords, RedFlags, _word_lists, load_matcher_words, matching_form
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 
@@ -75,6 +75,10 @@ ASKS_FOR_THE_NUMBER = "asks_for_the_number"
 # stands, those are remarks (tests/test_engine.py BENIGN_WORDS), unless the words say it was someone else's.
 NOT_A_DENIAL = frozenset({"past", "animal", UNLESS_CUE, "someone else"})
 OFF_TOPIC = "off_topic"
+# understanding.yaml's lists kept per red flag, and the prefix each is filed under in the phrase book
+# ("denial:t1_legs"): everyday no's to a safety question, yes's, what undoes a yes, and what takes one sign back.
+PER_SIGN_LISTS = {"denials": "denial", "affirmations": "affirm", "affirmations_undone": "undo_affirm",
+                  "corrections_of_a_sign": "correct"}
 
 
 @dataclass(frozen=True)
@@ -277,14 +281,9 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
             lists[name] = list(entries.get(name) or [])
     lists[PACK_ON] = list(raw.get(PACK_ON) or [])
     denials = raw.get("denials") or {}
-    for flag, phrases in denials.items():
-        lists[f"denial:{flag}"] = list(phrases or [])
-    for flag, phrases in (raw.get("affirmations") or {}).items():
-        lists[f"affirm:{flag}"] = list(phrases or [])
-    for flag, phrases in (raw.get("affirmations_undone") or {}).items():
-        lists[f"undo_affirm:{flag}"] = list(phrases or [])
-    for flag, phrases in (raw.get("corrections_of_a_sign") or {}).items():
-        lists[f"correct:{flag}"] = list(phrases or [])
+    for section, prefix in PER_SIGN_LISTS.items():
+        for flag, phrases in (raw.get(section) or {}).items():
+            lists[f"{prefix}:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
                  "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
         lists[name] = list(raw.get(name) or [])
