@@ -15,9 +15,12 @@ from pathlib import Path
 import yaml
 
 from skill.config import PROJECT_ROOT
-from skill.engine.content import FORBIDDEN_WORDS
+from skill.engine.content import CONTENT_DIR, FORBIDDEN_WORDS, Prompts
 
 MANIFEST = PROJECT_ROOT / "audio" / "manifest.yaml"
+# A cue the skill also says (``{prompt: breathing.reach_me}``) takes its words from this prompts file, so the
+# track repeats what was said before it, word for word, whoever rewords it.
+CUE_PROMPTS = CONTENT_DIR / "prompts" / "en-US.yaml"
 # A cue is read out between breaths: a few short sentences at most.
 MAX_SENTENCE_WORDS = 15
 # clinical.md: 3 to 5 minutes as the default; a longer track for those who want it.
@@ -73,7 +76,17 @@ def load_manifest(path: Path = MANIFEST, breathing: dict | None = None, locales=
     problems: list[str] = []
     voices = {loc: Voice(**spec) for loc, spec in (raw.get("voices") or {}).items()}
     pace = raw.get("pace") or {}
-    cues = {str(k): str(v) for k, v in (raw.get("cues") or {}).items()}
+    cues = {}
+    prompts = None
+    for key, value in (raw.get("cues") or {}).items():
+        if isinstance(value, dict):  # {prompt: key}: the words the skill says, read from the prompts file
+            prompts = prompts or Prompts("en-US", yaml.safe_load(CUE_PROMPTS.read_text(encoding="utf-8")) or {})
+            text = prompts.get(str(value.get("prompt")))
+            if text is None:
+                problems.append(f"cue {key}: no prompt {value.get('prompt')!r} in {CUE_PROMPTS.name}")
+                continue
+            value = text
+        cues[str(key)] = str(value)
     tracks = {}
     for name, spec in (raw.get("tracks") or {}).items():
         tracks[name] = Track(name, int(spec.get("minutes", 0)), tuple(spec.get("intro") or ()),
