@@ -63,6 +63,7 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
     """
 
     IDLE_CONNECTIONS = 4  # kept open between calls; more are opened under load and closed after
+    OPENING_PATIENCE = 2.0  # seconds another process may hold a file being opened (see _open_patiently)
 
     def __init__(self, path: str, timeout: float = 2.0):
         self.path = os.fspath(path)
@@ -75,16 +76,39 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         self._generation = 0  # bumped when the file is replaced: connections of older generations are closed
         self._damaged = None  # (device, inode) of a file found damaged: left alone until it is replaced
         self._quarantined: list[sqlite3.Connection] = []  # connections to it, never closed (see _retire)
+        # Our own read-only descriptor on the file, for the header check and the copy of a damaged file: opened once
+        # per file and closed only when the file is gone, because closing ANY descriptor on a file drops every
+        # POSIX lock the process holds on it. SQLite's connections rely on those locks: without them, another
+        # process's connection (an operator's `sqlite3 FILE 'select ...'`) believes it is the last one, checkpoints
+        # and deletes the -wal and -shm files under our feet, and every later save goes to deleted files.
+        self._file_fd: int | None = None
+        self._file_fd_inode = None
         self.problem: str | None = None  # what is wrong with the file, for /healthz
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            with self._connection("open"):
-                pass  # opens the file and brings its schema up to date
+            self._open_patiently()
         except OSError as e:
             raise PersistenceException(f"Could not open the SQLite database {self.path}: {e}") from e
         except PersistenceException:
             self.close()  # e.g. a too-new schema: don't leave connections to the GC
             raise
+
+    def _open_patiently(self):
+        """Opens the file and brings its schema up to date, waiting out other processes doing the same: gunicorn
+        starts its workers together, and the first to open a new file holds it while it turns on WAL mode and
+        creates the table. No one is waiting for an answer yet, so waiting here costs nothing; failing would leave
+        the worker without a store."""
+        deadline = time.monotonic() + self.OPENING_PATIENCE
+        pause = 0.01
+        while True:
+            try:
+                with self._connection("open"):
+                    return
+            except StoreBusy:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 0.25)
 
     def get_attributes(self, request_envelope) -> dict:
         key = user_key(request_envelope)
@@ -126,9 +150,13 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         with self._lock:
             idle, self._idle = self._idle, []
             self._generation += 1  # connections in use are closed when they come back
+            file_fd, self._file_fd = self._file_fd, None
         for conn in idle:
             with suppress(sqlite3.Error):
                 conn.close()
+        if file_fd is not None:
+            with suppress(OSError):
+                os.close(file_fd)
 
     @contextmanager
     def _connection(self, action):
@@ -198,7 +226,7 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         if current is None:
             # The file is (re)created by the connection about to open; remember the new one's identity then.
             self._inode = None
-        elif not self._looks_like_a_database():
+        elif not self._looks_like_a_database(current):
             # Overwritten in place: open connections would go on reading their caches and the WAL as if
             # nothing had happened, and a checkpoint would write over what is left.
             self._quarantine("not a database: it does not start with SQLite's header")
@@ -217,9 +245,11 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         if self._inode is not None:  # it turned bad while in use: keep it as it is now, before anything else can
             copy = f"{self.path}.damaged-{time.strftime('%Y%m%dT%H%M%S')}"
             try:
-                for suffix in ("", "-wal"):
-                    if os.path.exists(self.path + suffix):
-                        shutil.copy2(self.path + suffix, copy + suffix)
+                # The main file through our own descriptor (opening and closing it would drop the locks of the
+                # quarantined connections); the -wal file carries no locks, so it is copied by name.
+                self._copy_file_to(copy)
+                if os.path.exists(self.path + "-wal"):
+                    shutil.copy2(self.path + "-wal", copy + "-wal")
                 self.problem += f"; a copy is kept at {copy}"
             except OSError as e:
                 self.problem += f"; it could not be copied aside: {e}"
@@ -227,11 +257,32 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         log.log(logging.ERROR if self._inode is not None else logging.INFO,
                 "%s: %s; answering without saved progress until it is replaced", self.path, self.problem)
 
-    def _looks_like_a_database(self) -> bool:
+    def _looks_like_a_database(self, inode) -> bool:
         """The file starts with SQLite's header, or is still empty: one 16-byte read per store access."""
-        with open(self.path, "rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
+        head = os.pread(self._descriptor(inode), len(_SQLITE_HEADER), 0)
         return head in (_SQLITE_HEADER, b"")
+
+    def _descriptor(self, inode) -> int:
+        """Our descriptor on the file whose identity is ``inode`` (see ``_file_fd``). Called under the lock."""
+        if self._file_fd is not None and self._file_fd_inode != inode:
+            # The file we had open is gone (deleted or replaced): closing this only drops locks on the old file.
+            with suppress(OSError):
+                os.close(self._file_fd)
+            self._file_fd = None
+        if self._file_fd is None:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            st = os.fstat(fd)
+            self._file_fd, self._file_fd_inode = fd, (st.st_dev, st.st_ino)
+        return self._file_fd
+
+    def _copy_file_to(self, destination: str) -> None:
+        """Copies the main file through our own descriptor, leaving the process's locks on it as they are."""
+        fd = self._descriptor(self._current_inode())
+        with open(destination, "wb") as out:
+            offset = 0
+            while chunk := os.pread(fd, 1 << 20, offset):
+                out.write(chunk)
+                offset += len(chunk)
 
     def _current_inode(self):
         """One stat() per store access: far cheaper than the query it guards."""
