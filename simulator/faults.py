@@ -365,9 +365,10 @@ def case_read_only(work: Path, checks: Checks) -> None:
 def case_deleted_file(work: Path, checks: Checks) -> None:
     db = work / "state.sqlite3"
     skill = ServedSkill(db, work / "skill.log").start()
-    alice, bob = Person(skill, "alice"), Person(skill, "bob")
+    alice, bob, carol = Person(skill, "alice"), Person(skill, "bob"), Person(skill, "carol")
     try:
         alice.launch()
+        carol.launch()  # and says nothing more
         for leftover in work.glob("state.sqlite3*"):
             leftover.unlink()
         print("    the database files are deleted while the skill runs")
@@ -380,7 +381,7 @@ def case_deleted_file(work: Path, checks: Checks) -> None:
     skill = ServedSkill(db, work / "skill.log").start()
     alice.skill = skill
     try:
-        records = stored(db, [alice, bob])
+        records = stored(db, [alice, bob, carol])
         show_stored("after the restart", records)
         alice_after = Person(skill, "alice")
         alice_after.launch()
@@ -388,6 +389,8 @@ def case_deleted_file(work: Path, checks: Checks) -> None:
                      "bob's emergency, saved after the deletion, survived the restart")
         checks.check("deleted-file", records.get("alice", {}).get("step") == alice.last_step,
                      "alice's latest step survived the restart")
+        checks.check("deleted-file", records.get("carol", {}).get("step") == carol.last_step,
+                     "carol's step, saved before the deletion, was written into the new file")
         checks.summarise("deleted-file", [bob], records)
     finally:
         skill.stop()

@@ -89,16 +89,20 @@ def test_deleting_a_user_erases_their_data_from_every_file_the_store_writes(make
     assert adapter.get_attributes(request_for(BOB)) == {"step": "rest"}  # everyone else is kept
 
 
-def test_a_database_file_deleted_while_open_is_noticed_and_what_follows_is_kept(make_adapter, path):
-    """Before the fix the open connection kept writing to the unlinked file: after a restart, what was saved
-    since (an emergency record, in the issue) was gone."""
+def test_a_database_file_deleted_while_open_is_noticed_and_every_record_is_kept(make_adapter, path):
+    """Before the first fix the open connection kept writing to the unlinked file: after a restart, what was saved
+    since (an emergency record, in the issue) was gone. Before the second, what was saved before the deletion was
+    gone: the people who had not spoken since lost their progress (issue 22: records written again)."""
     adapter = make_adapter()
     adapter.save_attributes(request_for(ALICE), {"step": "rest"})
+    adapter.save_attributes(request_for(BOB), {"step": "screen_saddle"})
     for leftover in path.parent.iterdir():
         leftover.unlink()
     adapter.save_attributes(request_for(BOB), {"last_emergency": {"tier": 1}})
+    adapter.close()
     restarted = SQLitePersistenceAdapter(str(path))
-    assert restarted.get_attributes(request_for(BOB)) == {"last_emergency": {"tier": 1}}
+    assert restarted.get_attributes(request_for(BOB)) == {"last_emergency": {"tier": 1}}  # the newer record wins
+    assert restarted.get_attributes(request_for(ALICE)) == {"step": "rest"}  # read back from the deleted file
 
 
 def test_the_session_user_id_is_used_when_the_context_has_none(make_adapter):

@@ -84,6 +84,7 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
         # and deletes the -wal and -shm files under our feet, and every later save goes to deleted files.
         self._file_fd: int | None = None
         self._file_fd_inode = None
+        self._salvaged: list[tuple] = []  # rows read from a file deleted under us, for the new one (_restore_salvaged)
         self._sizes: tuple[int, int] | None = None  # the file's and its WAL's sizes at the last call (see _check_for_shrinking)
         self.problem: str | None = None  # what is wrong with the file, for /healthz
         try:
@@ -177,6 +178,7 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             if conn is None:
                 conn = self._open()
                 self._migrate(conn)  # one PRAGMA read when the schema is current
+                self._restore_salvaged(conn)
             yield conn
         except (sqlite3.Error, OSError) as e:
             if _is_damage(e):
@@ -196,6 +198,24 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
                     self._idle.append(conn)
             if not keep:
                 self._retire(conn)
+
+    def _restore_salvaged(self, conn):
+        """Writes the rows read from a deleted file into the new one, each unless the new file already has that person
+        (a newer record, written since). Another worker may do the same with the same rows: the first one wins."""
+        with self._lock:
+            rows, self._salvaged = self._salvaged, []
+        if not rows:
+            return
+        try:
+            with self._transaction(conn):
+                conn.executemany(
+                    "INSERT INTO user_attributes (user_key, data, data_version, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (user_key) DO NOTHING", rows)
+        except sqlite3.Error:
+            with self._lock:
+                self._salvaged = rows + self._salvaged  # tried again with the next new connection
+            raise
+        log.warning("%d record(s) from the deleted database file are written into the new one", len(rows))
 
     def _retire(self, conn):
         if conn is None:
@@ -225,6 +245,9 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             # one put in its place).
             log.error("the database file %s was deleted or replaced while open; going on with a new one", self.path)
             idle, self._idle = self._idle, []
+            if current is None and idle:
+                # Deleted: its open connections can still read it. What they read is written into the new file.
+                self._salvaged = _read_every_row(idle[0])
             self._generation += 1
             self._damaged = self.problem = None
             for conn in idle:
@@ -399,6 +422,15 @@ def _stat(path):
 
 def _identity(st):
     return None if st is None else (st.st_dev, st.st_ino)
+
+
+def _read_every_row(conn) -> list[tuple]:
+    try:
+        return conn.execute(
+            "SELECT user_key, data, data_version, created_at, updated_at FROM user_attributes").fetchall()
+    except sqlite3.Error as e:
+        log.error("the deleted database file could not be read for its records: %s", e)
+        return []
 
 
 def _verify_integrity(conn) -> None:
