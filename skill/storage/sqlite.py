@@ -229,7 +229,9 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             conn.close()
 
     def _check_file(self) -> int:
-        """Called under the lock before each call: drops connections that must not be used any more."""
+        """Called under the lock before each call: drops connections that must not be used any more, and refuses
+        the call when the file is damaged (its header, or a file cut short) or its -shm file can't be written. A
+        few system calls (stat, pread, access), never a descriptor closed on the file (see _file_fd)."""
         if self._pid != os.getpid():
             # SQLite forbids carrying a connection across fork(): a forked worker opens its own (and leaves
             # the parent's alone: closing them here could release the parent's locks).
@@ -288,8 +290,8 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             finally:
                 conn.close()
         except sqlite3.Error as e:
-            if not (_is_damage(e) or isinstance(e, sqlite3.DatabaseError) and not _is_busy(e)):
-                self._sizes = seen  # busy: look again at the next call
+            if _is_busy(e):
+                self._sizes = seen  # another process holds it: look again at the next call
                 return
             self._quarantine(f"the database or its WAL file was cut short: {e}")
             raise sqlite3.DatabaseError(self.problem) from e
