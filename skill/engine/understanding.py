@@ -66,6 +66,8 @@ PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan", "todays_pack"})
 OTHER_QUESTION = "other"
+# "...so i can take it off": a reminder asked for with these words is the pack's take-off timer.
+TAKING_THE_PACK_OFF = "taking_the_pack_off"
 CORRECTION = "correction"
 # "Not me", "it was someone else": the sign named is another person's (read only while an alarm stands).
 SOMEONE_ELSES = "someone_elses_sign"
@@ -143,6 +145,8 @@ class Understanding:
         if answer is not None:
             return Reading("answer", answer)
         request = self.book.first_said(REQUEST_ORDER, words)
+        if request == "reminder" and self.book.said(TAKING_THE_PACK_OFF, words):
+            request = "timer"  # "ping me in a quarter hour to take the pack off": the one take-off timer
         if request is not None:
             return Reading("request", request)
         if self.book.said("heat_worse", words) and "if" not in words.split():
@@ -178,7 +182,9 @@ class Understanding:
         better: a change for the better said beside "still ..." is the news (issue 21's blind set); worse wins over
         both."""
         found = self.book.first_said(PAIN_ORDER, words)
-        if found == "same" and self.book.said("better", words) and not self.book.said("worse", words):
+        if found == "same" and self.book.said("worse", words):
+            return "worse"  # "it's getting worse, not better": the "not better" is no news beside it
+        if found == "same" and self.book.said("better", words):
             return "better"
         return found
 
@@ -299,7 +305,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         for flag, phrases in (raw.get(section) or {}).items():
             lists[f"{prefix}:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
+                 "carry_on_request", TAKING_THE_PACK_OFF, PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
