@@ -98,6 +98,9 @@ READINGS = [
     # the spasm worse" is heat that hurts; "no but my neck's killing me" is a no (the neck's, not the back's).
     ("its aweful today wurse than yesterday", None, Reading("pain", "worse")),
     ("it's getting worse not better", None, Reading("pain", "worse")),
+    ("i think i'm over the worst of it", None, Reading("pain", "better")),  # (test21b) but "the worst yet" is worse
+    ("it's the worst it has been", None, Reading("pain", "worse")),
+    ("my back is paining too much today", None, Reading("pain", "worse")),
     ("the heat seems to make the spasm worse actually", None, Reading("pain", "heat_worse")),
     ("no but my neck's killing me", "t1_saddle", Reading("answer", "no")),
     # ... and requests in any words: the take-off timer, a pause, the end.
