@@ -792,7 +792,7 @@ def _answer_over_the_track(turn: GuideTurn, heard: Heard) -> None:
     if heard.reading.kind == "question":
         turn.answer_question(heard.reading.value)
     elif heard.reading.kind == PACK_HARM:
-        turn.say("events.pack_harm")
+        _pack_off_now(turn)
     else:
         turn.say(HEARD_REMARKS[heard.reading.kind])
     turn.answered_as_player = True
@@ -803,11 +803,20 @@ def _take_the_pack_off(turn: GuideTurn, heard: Heard) -> None:
     """Harm from a pack ("the ice is burning my skin"): take it off now, then a thicker cloth. A question about
     the pack ("is it on?", "a timer for it?") no longer stands: the guide goes on to what comes after it. (Said
     opening a session, the coming-back logic follows instead: a reminder, the safety questions again.)"""
-    turn.say("events.pack_harm")
+    _pack_off_now(turn)
     step = turn.step
     if heard.on_a_question and not turn.opening and step.pack is not None and step.next:
         return turn.go(step.next)
     turn.carry_on()
+
+
+def _pack_off_now(turn: GuideTurn) -> None:
+    """Take it off now; a timer still running for that pack is cancelled, or it would ring "time to take it off"
+    a quarter of an hour after the person did."""
+    turn.say("events.pack_harm")
+    if compress.time_left(turn) is not None:
+        alerts.cancel_timers(turn)
+        turn.say("timers.cancelled")
 
 
 def _okay_to_a_safety_question(turn: GuideTurn, heard: Heard) -> bool:
