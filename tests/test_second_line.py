@@ -77,6 +77,7 @@ def test_it_guesses_a_sign_the_lists_miss(second_line, said, flag):
     "i need the toilet",
     "the pain doesn't keep me awake i sleep like a log",  # night pain denied: the lists read it (test21c)
     "i feel a bit dizzy from all the breathing",  # the exercise's, nearer the no_sign_examples (test21c)
+    "no i sleep fine",
 ])
 def test_no_guess_for_a_remark_or_a_denial(second_line, said):
     assert second_line.guess(said) is None

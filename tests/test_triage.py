@@ -534,12 +534,16 @@ def test_the_signs_the_third_blind_set_missed_are_read_in_everyday_words_but_the
              "my belly's suddenly in agony and it's going right through to my back": "t1_belly_back",
              "my stomach is in agony": "t1_belly_back",
              "my tummy suddenly really hurts and it goes right through to my back": "t1_belly_back",
+             "a numb sort of feeling round my bottom": "t1_saddle", "i keep having accidents": "t1_bladder",
+             "i've been having little leaks": "t1_bladder", "it's worse lying down at night": "t2_night_pain",
+             "nights are the worst": "t2_night_pain", "it doesn't matter how i lie it still hurts": "t2_night_pain",
              "suddenly my tummy is so bad": "t1_belly_back",
              "i have a fever but it's just the ice pack": "t2_fever",
              "it's probably the ice pack but i've got a temperature": "t2_fever"}
     no_sign = ["i feel shivery but it's just the ice pack", "i'm shivering, that's from the ice",
                "the ice kept me awake", "i was up half the night with the baby", "he's been fine",
-               "it's been better today", "the heat pad made no difference", "i had a car accident years ago"]
+               "it's been better today", "the heat pad made no difference", "i had a car accident years ago",
+               "i can't get comfortable", "i'm lying in bed at night"]
     wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
     wrong += [words for words in no_sign if red_flags.match(words) is not None]
     assert not wrong, wrong
