@@ -527,6 +527,7 @@ def test_the_signs_the_third_blind_set_missed_are_read_in_everyday_words_but_the
              "it hurts just as much lying down": "t2_night_pain",
              "it eases off in the day but at night it's unbearable and keeps waking me": "t2_night_pain",
              "it's been waking me up": "t2_night_pain",
+             "it is been waking me every night": "t2_night_pain",  # a carrier's "it is" before the captured "been"
              "bit better but i was up half the night with it": "t2_night_pain",
              "awake most of the night with the pain": "t2_night_pain",
              "same as yesterday but she's been proper poorly off her food and sweaty": "t2_fever",
