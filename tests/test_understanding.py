@@ -53,6 +53,8 @@ READINGS = [
     # "Okay" acknowledges as often as it agrees: the guide decides what it means where (test below).
     ("okay", "t1_saddle", Reading("answer", "okay")),
     ("alright then", None, Reading("answer", "okay")),
+    # A yes that asks for the next step answers the wrong question (test21c: the emergency answer to "a fall?").
+    ("yeah alright what's next", "t1_trauma", Reading("answer", "okay")),
     # Requests come before questions: "can you set a timer" asks for a timer.
     ("set a timer for fifteen minutes", None, Reading("request", "timer")),
     ("can you set a timer", None, Reading("request", "timer")),
