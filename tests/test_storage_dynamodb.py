@@ -61,11 +61,11 @@ def dynalite():
             os.environ[key] = value
 
 
-def create_table(endpoint: str) -> str:
+def create_table(endpoint: str, name: str | None = None) -> str:
     """A new, empty table as serverless.yml declares it (string partition key ``id``, on demand)."""
     import boto3
 
-    name = f"progress-{uuid.uuid4().hex[:12]}"
+    name = name or f"progress-{uuid.uuid4().hex[:12]}"
     client = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     client.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
@@ -228,6 +228,22 @@ def test_a_red_flag_is_answered_at_once_while_dynamodb_hangs_and_its_emergency_i
         time.sleep(0.05)
     (item,) = scan(dynalite, table)
     assert json.loads(item["attributes"]["S"])["guide"]["step"] == "emergency"
+
+
+def test_a_table_that_does_not_exist_is_degraded_from_the_start_and_used_once_it_does(dynalite):
+    """Issue 22, finding 13: a missing table reported ok at start and every save failed after."""
+    from skill.app import create_app
+
+    table = f"progress-{uuid.uuid4().hex[:12]}"
+    app = create_app({"VERIFY_REQUESTS": False, **config_for(dynalite, table), "STORE_RETRY_SECONDS": 0.2})
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and "ResourceNotFoundException" in health["store"]
+    create_table(dynalite, table)
+    time.sleep(0.3)  # the next call tries the store again
+    from envelopes import launch
+
+    assert app.test_client().post("/alexa", json=launch(user_id=ALICE)).status_code == 200
+    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
 
 
 def test_a_skill_on_sqlite_never_imports_boto3(tmp_path):

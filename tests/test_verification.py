@@ -203,7 +203,7 @@ def make_app(tmp_path, pki, cert_host):
         config = {
             "TESTING": True,
             "VERIFY_REQUESTS": True,
-            "SKILL_ID": None,
+            "SKILL_ID": envelopes.APPLICATION_ID,
             "DB_PATH": str(tmp_path / f"state-{next(counter)}.sqlite3"),
             "CERT_OPENER": cert_host.opener,
             "CERT_TRUST_ROOTS": [pki.root_pem],
@@ -497,6 +497,16 @@ def test_request_for_another_skill_is_rejected(make_app, pki, caplog, verify):
 def test_request_for_this_skill_is_answered(make_app, pki, verify):
     client = make_app(VERIFY_REQUESTS=verify, SKILL_ID=envelopes.APPLICATION_ID).test_client()
     assert_ok(signed_post(client, pki))
+
+
+def test_any_skill_is_served_only_when_a_setting_says_so_and_then_loudly(make_app, pki, caplog):
+    """Verification on and no SKILL_ID refuses to start (tests/test_config.py), unless SKILL_ACCEPT_ANY_SKILL."""
+    with caplog.at_level(logging.WARNING):
+        app = make_app(SKILL_ID=None, ACCEPT_ANY_SKILL=True)
+    assert [r for r in caplog.records if r.levelno == logging.WARNING and "SKILL_ACCEPT_ANY_SKILL" in r.getMessage()]
+    env = envelopes.launch()
+    env["context"]["System"]["application"]["applicationId"] = "amzn1.ask.skill.someone-else"
+    assert_ok(signed_post(app.test_client(), pki, env))
 
 
 def test_skill_id_falls_back_to_the_session_application(make_app, caplog):

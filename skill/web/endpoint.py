@@ -38,6 +38,11 @@ def init_app(app: Flask, skill) -> None:
             "SKILL_VERIFY_REQUESTS=0: request signature and timestamp verification are OFF. "
             "Use this only for local development; Alexa will not certify such an endpoint."
         )
+    elif not app.config.get("SKILL_ID"):  # only with ACCEPT_ANY_SKILL: skill_config.check_app_config
+        app.logger.warning(
+            "SKILL_ACCEPT_ANY_SKILL=1 and no SKILL_ID: requests signed by Amazon for ANY skill are served. "
+            "Set SKILL_ID to this skill's id to serve only its own requests."
+        )
     # The library's own verifier flags stay off: build_verifiers supplies the same verifiers,
     # configured with a certificate-fetch timeout and a cache shared across requests.
     handler = WebserviceSkillHandler(skill, verify_signature=False, verify_timestamp=False, verifiers=verifiers)
