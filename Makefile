@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run check-run-config serve test test-fast faults config-mistakes transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
+.PHONY: run check-run-config serve test test-fast faults cert-flood config-mistakes transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -41,6 +41,11 @@ test-fast: bootstrap
 # The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
 faults: bootstrap
 	$(PY) -m simulator.faults
+
+# A flood of forged certificate URLs (hanging, then answered 404) at a skill just started, on loopback: Amazon's
+# requests answered, Amazon's URL fetched once, the fetches the forged ones cause (bench/cert_flood.py).
+cert-flood: bootstrap
+	$(PY) bench/cert_flood.py $(FLOOD_ARGS)
 
 # Each configuration mistake, made through make run, flask run, make serve or Lambda, and the line it prints.
 config-mistakes: bootstrap

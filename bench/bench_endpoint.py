@@ -235,10 +235,10 @@ class FakeCertHost(urllib.request.BaseHandler):
         return response
 
 
-def signer(pki: LocalPKI):
+def signer(pki: LocalPKI, url: str = CERT_URL):
     def headers_for(body: bytes) -> dict:
         signature = pki.leaf_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
-        return {"Signature-256": base64.b64encode(signature).decode("ascii"), "SignatureCertChainUrl": CERT_URL}
+        return {"Signature-256": base64.b64encode(signature).decode("ascii"), "SignatureCertChainUrl": url}
 
     return headers_for
 

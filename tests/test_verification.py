@@ -15,6 +15,8 @@ import json
 import logging
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -23,6 +25,7 @@ import urllib.response
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -144,6 +147,7 @@ class FakeCertHost(urllib.request.BaseHandler):
     failure: BaseException | None = None
     slow: float = 0.0  # seconds before any answer
     hang_prefix: str | None = None  # URLs starting with it answer nothing until ``release`` is set (or 5 s)
+    hang_unknown: bool = False  # so do URLs it has no chain for
     release: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
@@ -159,7 +163,8 @@ class FakeCertHost(urllib.request.BaseHandler):
     def https_open(self, req):
         self.fetches.append(req.full_url)
         time.sleep(self.slow)
-        if self.hang_prefix and req.full_url.startswith(self.hang_prefix):
+        if (self.hang_prefix and req.full_url.startswith(self.hang_prefix)) or (
+                self.hang_unknown and req.full_url not in self.chains):
             self.release.wait(5)  # like a DNS lookup that never returns: no socket timeout applies
             raise urllib.error.URLError("no answer")
         if self.failure is not None:
@@ -236,13 +241,16 @@ def sign(body: bytes, key) -> str:
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
 
 
-def post(client, body: bytes, headers: dict | None = None):
-    return client.post("/alexa", data=body, content_type="application/json", headers=headers or {})
+def post(client, body: bytes, headers: dict | None = None, source: str = "127.0.0.1"):
+    return client.post("/alexa", data=body, content_type="application/json", headers=headers or {},
+                       environ_base={"REMOTE_ADDR": source})
 
 
-def signed_post(client, pki: PKI, env: dict | None = None, *, url: str = CERT_URL, key=None):
+def signed_post(client, pki: PKI, env: dict | None = None, *, url: str = CERT_URL, key=None,
+                source: str = "127.0.0.1"):
     body = body_of(env if env is not None else envelopes.launch())
-    return post(client, body, {"Signature-256": sign(body, key or pki.leaf_key), "SignatureCertChainUrl": url})
+    return post(client, body, {"Signature-256": sign(body, key or pki.leaf_key), "SignatureCertChainUrl": url},
+                source)
 
 
 def assert_ok(res):
@@ -457,6 +465,75 @@ def test_a_flood_naming_made_up_certificate_urls_neither_ties_up_threads_nor_del
     assert len(held) <= verification.MAX_UNPROVEN_WAITERS and all(s < 1.5 for s in held), held
     made_up_fetches = [url for url in cert_host.fetches if url.startswith(cert_host.hang_prefix)]
     assert len(made_up_fetches) <= verification.MAX_UNPROVEN_FETCHES, made_up_fetches
+
+
+@pytest.mark.parametrize("forged_names", ["made-up", "amazon-shaped"])
+def test_right_after_a_start_a_flood_of_forged_urls_on_a_hanging_host_does_not_lock_amazon_out(
+        make_app, pki, cert_host, forged_names):
+    """Issue 22, finding 2: with nothing proven yet (a start, or Amazon's URL just rotated), forged requests
+    naming URLs on a host that hangs held every slot for unknown URLs and every genuine request was refused
+    (197 of 197, Amazon's URL fetched 0 times). Amazon's URL has a lane of its own: genuine requests arriving
+    in the middle of the flood are answered, its chain fetched once."""
+    app = make_app(CERT_FETCH_TIMEOUT=1.0)
+    cert_host.hang_unknown = True
+    if forged_names == "made-up":
+        flood = [f"https://s3.amazonaws.com/echo.api/made-up-{n}.pem" for n in range(32)]
+    else:  # Amazon's own file names, other numbers: each one fetch at most, then refused for a while
+        flood = [f"https://s3.amazonaws.com/echo.api/echo-api-cert-{n}.pem" for n in range(20, 52)]
+
+    def timed(job):
+        url, source = job
+        started = time.monotonic()
+        res = signed_post(app.test_client(), pki, url=url, source=source)
+        return url, res.status_code, time.monotonic() - started
+
+    try:
+        with ThreadPoolExecutor(len(flood) + 8) as pool:
+            forged = [pool.submit(timed, (url, f"203.0.113.{n % 4}")) for n, url in enumerate(flood)]
+            time.sleep(0.2)  # the forged fetches are in flight, hanging
+            genuine = list(pool.map(timed, [(CERT_URL, "198.51.100.7")] * 8))
+            cert_host.release.set()
+            forged = [f.result() for f in forged]
+    finally:
+        cert_host.release.set()
+    assert all(status == 200 and seconds < 0.9 for _, status, seconds in genuine), genuine
+    assert all(status == 400 for _, status, _ in forged), forged
+    assert cert_host.fetches.count(CERT_URL) == 1
+
+
+def test_new_unknown_urls_are_fetched_at_a_bounded_rate_per_source_and_overall(make_app, pki, cert_host, caplog):
+    """A host answering 404 at once induced ~190 fetches a second, one per made-up URL. Now a source gets a
+    few, and all sources together a few more; Amazon's URL is fetched all the same."""
+    client = make_app(CERT_FAILURE_MEMORY=0).test_client()
+    made_up = iter(f"https://s3.amazonaws.com/echo.api/made-up-{n}.pem" for n in range(1000))
+    for _ in range(20):
+        assert_rejected_by_verification(signed_post(client, pki, url=next(made_up), source="203.0.113.1"), caplog)
+    assert len(cert_host.fetches) == verification.UNPROVEN_FETCH_BURST_PER_SOURCE
+    for n in range(40):
+        assert_rejected_by_verification(signed_post(client, pki, url=next(made_up), source=f"192.0.2.{n}"), caplog)
+    assert len(cert_host.fetches) <= verification.UNPROVEN_FETCH_BURST + 1  # + what refilled meanwhile
+    assert_ok(signed_post(client, pki, source="203.0.113.1"))
+    assert cert_host.fetches[-1] == CERT_URL
+
+
+def test_amazon_shaped_urls_share_one_name_whatever_their_spelling(make_app, pki, cert_host):
+    client = make_app().test_client()
+    for url in (CERT_URL, "https://S3.AmazonAWS.com:443/echo.api/./echo-api-cert-12.pem",
+                "HTTPS://s3.amazonaws.com/echo.api/x/../echo-api-cert-12.pem"):
+        assert_ok(signed_post(client, pki, url=url))
+    assert cert_host.fetches == [CERT_URL]
+    assert verification.amazon_shaped("https://s3.amazonaws.com/echo.api/echo-api-cert-100.pem") is None
+    assert verification.amazon_shaped("https://s3.amazonaws.com/echo.api/echo-api-cert-12.pem?x=1") is None
+
+
+@pytest.mark.slow
+def test_the_flood_command_shows_amazons_requests_answered_while_forged_urls_hang():
+    """bench/cert_flood.py (make cert-flood), short: a real server and a hanging certificate host on loopback."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "bench/cert_flood.py", "--seconds", "2", "--attackers", "12"],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[1].startswith("hang ")
 
 
 def test_requests_arriving_together_share_one_fetch_of_their_certificate(app, pki, cert_host):

@@ -12,7 +12,7 @@ import logging
 from ask_sdk_core.exceptions import AskSdkException
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from skill.web.verification import VerificationException, build_verifiers
+from skill.web.verification import REQUEST_SOURCE, VerificationException, build_verifiers
 from skill.alexa.turns import SHOWN_KEYS  # (after verification: it applies the oscrypto fix first)
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ def alexa():
     handler = current_app.extensions[EXTENSION_KEY]
     shown = {} if current_app.config.get("EXPOSE_PROMPT_KEYS") else None
     watching = SHOWN_KEYS.set(shown)
+    source = REQUEST_SOURCE.set(request.remote_addr or "")
     try:
         response_body = handler.verify_request_and_dispatch(dict(request.headers), body)
     except VerificationException as exc:
@@ -116,6 +117,7 @@ def alexa():
         return _bad_request("request could not be processed")
     finally:
         SHOWN_KEYS.reset(watching)
+        REQUEST_SOURCE.reset(source)
     # The SDK's serializer returns plain JSON-ready objects, not text.
     answer = Response(json.dumps(response_body), mimetype="application/json")
     if shown is not None:

@@ -13,13 +13,16 @@
   - everything cheap is checked before anything is fetched: the skill id and timestamp verifiers
     run first, then both signature headers, the signature's base64 and length, and the URL rules;
   - fetched chains are cached per URL, across requests and verifier instances, in a bounded,
-    thread-safe, expiring cache;
+    thread-safe, expiring cache; Amazon's own file names have one spelling (``amazon_shaped``);
   - a fetch runs in its own thread and a request waits for it at most the fetch timeout (DNS
     lookups ignore urllib's timeout); one fetch per URL at a time, however many requests name it;
-    at most ``MAX_UNPROVEN_FETCHES`` fetches and ``MAX_UNPROVEN_WAITERS`` waiting requests for URLs
-    that never served a valid chain, the rest refused at once; a failed URL is refused for
-    ``CERT_FAILURE_MEMORY`` seconds. So requests naming made-up URLs on a host that never answers
-    cannot tie up the server's threads, and requests whose chain is cached never wait on them;
+    three lanes (``_CertificateFetches``): URLs proven good are never held back; Amazon's own file
+    names are never refused for want of a slot other URLs hold; any other URL gets at most
+    ``MAX_UNPROVEN_FETCHES`` fetches and ``MAX_UNPROVEN_WAITERS`` waiting requests, and new fetches
+    rate-limited per client address and for the process, the rest refused at once; a URL that failed
+    or kept a request waiting past the deadline is refused for ``CERT_FAILURE_MEMORY`` seconds. So a
+    flood naming made-up URLs on a host that never answers can neither tie up the server's threads
+    nor lock Amazon out, even just after a start (bench/cert_flood.py measures it);
   - ``CERT_TRUST_ROOTS`` replaces the OS trust store for the chain-trust step (tests point it at
     a local root);
   - malformed input the library does not anticipate (a certificate URL urllib cannot parse, a
@@ -27,7 +30,8 @@
     ``VerificationException``.
 
 * the library's ``TimestampVerifier`` (150 s; skill events up to 1 h);
-* ``SkillIdVerifier`` when ``SKILL_ID`` is set - even when signature verification is off.
+* ``SkillIdVerifier`` when ``SKILL_ID`` is set - even when signature verification is off (with it on,
+  ``SKILL_ID`` is required unless ``SKILL_ACCEPT_ANY_SKILL`` says otherwise: skill/config.py);
 
 With ``VERIFY_REQUESTS`` off only the skill-id check remains (local development only).
 """
@@ -42,11 +46,15 @@ oscrypto_fix.apply()
 
 import base64  # noqa: E402
 import binascii  # noqa: E402
+import contextvars  # noqa: E402
 import http.client  # noqa: E402
+import posixpath  # noqa: E402
+import re  # noqa: E402
 import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import urllib.error  # noqa: E402
+import urllib.parse  # noqa: E402
 import urllib.request  # noqa: E402
 from collections import OrderedDict  # noqa: E402
 from concurrent.futures import Future  # noqa: E402
@@ -67,6 +75,8 @@ __all__ = [
     "VerificationException",
     "CachedCertRequestVerifier",
     "SkillIdVerifier",
+    "REQUEST_SOURCE",
+    "amazon_shaped",
     "build_verifiers",
     "clear_certificate_cache",
 ]
@@ -79,10 +89,19 @@ CERT_CACHE_MAX_ENTRIES = 16
 MAX_CERT_CHAIN_BYTES = 256 * 1024
 
 #: URLs that have not yet served a chain that validated ("unproven": what a flood of forged requests
-#: names) get at most this many fetches in flight and this many requests waiting on them, per process.
-#: A proven URL (Amazon's, after its first request) is never held back by them.
+#: names) and are not Amazon-shaped get at most this many fetches in flight and this many requests waiting
+#: on them, per process; and new fetches of them are rate-limited, per client address and for the process
+#: (a burst, then one every so many seconds). A proven URL (Amazon's, after its first request) is never
+#: held back by them, nor is an Amazon-shaped one (``amazon_shaped``: its own lane).
 MAX_UNPROVEN_FETCHES = 4
 MAX_UNPROVEN_WAITERS = 2
+UNPROVEN_FETCH_BURST_PER_SOURCE, UNPROVEN_FETCH_EVERY_PER_SOURCE = 3, 5.0
+UNPROVEN_FETCH_BURST, UNPROVEN_FETCH_EVERY = 8, 0.5
+#: Requests waiting on one unproven Amazon-shaped URL (Amazon's real one just after a start): S3 answers in
+#: well under a second, so only a burst of requests in that moment can reach this.
+MAX_WAITERS_PER_AMAZON_URL = 16
+#: The paths of Amazon's own certificate files (the number rises when Amazon rotates its certificate).
+_AMAZON_CERT_PATH = re.compile(r"/echo\.api/echo-api-cert(?:-[1-9][0-9]?)?\.pem")
 #: Proven and unproven URLs alike are remembered up to this many.
 MAX_REMEMBERED_URLS = 1024
 
@@ -141,45 +160,122 @@ class _CertificateChainCache:
 _CERT_CACHE = _CertificateChainCache(CERT_CACHE_MAX_ENTRIES, CERT_CACHE_MAX_AGE_SECONDS)
 
 
+def amazon_shaped(url: str) -> str | None:
+    """The canonical form of ``url`` when it names one of Amazon's own certificate files
+    (``https://s3.amazonaws.com/echo.api/echo-api-cert[-N].pem``, N from 1 to 99, however the host is cased,
+    with or without :443 or dot segments), else None. Canonical, so that the names of Amazon's files are
+    a fixed, small set (100): a flood cannot invent more of them than that. Call after the URL rules."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "https" or parts.hostname != "s3.amazonaws.com" or parts.port not in (None, 443):
+        return None
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        return None
+    path = posixpath.normpath(parts.path)
+    return f"https://s3.amazonaws.com{path}" if _AMAZON_CERT_PATH.fullmatch(path) else None
+
+
+class _TokenBuckets:
+    """Fetches of unproven URLs allowed per key: ``burst`` at once, then one every ``every`` seconds."""
+
+    def __init__(self, burst: int, every: float, clock, max_keys: int = MAX_REMEMBERED_URLS):
+        self._burst, self._every, self._clock, self._max_keys = burst, every, clock, max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, when counted)
+
+    def take(self, key: str) -> bool:
+        """One token for ``key`` if it has one (call under the owner's lock)."""
+        now = self._clock()
+        tokens, counted = self._buckets.get(key, (float(self._burst), now))
+        tokens = min(float(self._burst), tokens + (now - counted) / self._every)
+        taken = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if taken else tokens, now)
+        self._buckets.move_to_end(key)
+        while len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)  # the longest idle: as good as full again by now
+        return taken
+
+    def clear(self) -> None:
+        self._buckets.clear()
+
+
 class _CertificateFetches:
-    """Certificate fetches in flight, shared by every verifier of the process: one per URL, bounded for
-    URLs never proven good, each waited for with a deadline, and recent failures remembered."""
+    """Certificate fetches in flight, shared by every verifier of the process, one per URL, each waited for
+    with a deadline, in three lanes:
+
+    * proven URLs (served a chain that verified a request): never held back;
+    * Amazon-shaped URLs (``amazon_shaped``), not yet proven: Amazon's real URL just after a start or a
+      rotation. Never refused for want of a slot that other URLs hold, so a flood of made-up URLs cannot
+      lock Amazon out; bounded by their number (100, one fetch each) and ``MAX_WAITERS_PER_AMAZON_URL``;
+    * any other URL (made up, or Amazon moved its files): ``MAX_UNPROVEN_FETCHES`` in flight,
+      ``MAX_UNPROVEN_WAITERS`` waiting, and new fetches rate-limited per source and for the process.
+
+    An unproven URL whose fetch failed, or kept a request waiting past its deadline, is refused for the
+    failure memory without another fetch."""
 
     def __init__(self, clock=time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
         self._in_flight: dict[str, Future] = {}
-        self._waiting = 0  # requests waiting on unproven URLs
+        self._waiting_other = 0  # requests waiting on unproven URLs that are not Amazon-shaped
+        self._waiting_amazon: dict[str, int] = {}  # unproven Amazon-shaped URL -> requests waiting on it
         self._proven: OrderedDict[str, None] = OrderedDict()  # served a chain that validated
         self._failed: OrderedDict[str, float] = OrderedDict()  # unproven URL -> refused until
+        self._per_source = _TokenBuckets(UNPROVEN_FETCH_BURST_PER_SOURCE, UNPROVEN_FETCH_EVERY_PER_SOURCE, clock)
+        self._overall = _TokenBuckets(UNPROVEN_FETCH_BURST, UNPROVEN_FETCH_EVERY, clock)
 
-    def chain(self, url: str, fetch, wait: float, remember_failure: float) -> bytes:
-        """``fetch(url)``'s bytes, run at most once at a time per URL; waits at most ``wait`` seconds."""
+    def chain(self, url: str, fetch, wait: float, remember_failure: float, source: str = "") -> bytes:
+        """``fetch(url)``'s bytes, run at most once at a time per URL; waits at most ``wait`` seconds.
+        ``url`` is canonical when Amazon-shaped; ``source`` is the client's address."""
         with self._lock:
             proven = url in self._proven
+            amazon = not proven and amazon_shaped(url) == url
             if not proven:
                 if self._failed.get(url, 0.0) > self._clock():
                     raise VerificationException("Certificate chain URL failed moments ago")
-                if self._waiting >= MAX_UNPROVEN_WAITERS:
+                if amazon and self._waiting_amazon.get(url, 0) >= MAX_WAITERS_PER_AMAZON_URL:
+                    raise VerificationException("Too many requests waiting for this certificate chain")
+                if not amazon and self._waiting_other >= MAX_UNPROVEN_WAITERS:
                     raise VerificationException("Too many requests waiting for unknown certificate chains")
             flight = self._in_flight.get(url)
             if flight is None:
-                unproven_flights = sum(1 for u in self._in_flight if u not in self._proven)
-                if not proven and unproven_flights >= MAX_UNPROVEN_FETCHES:
-                    raise VerificationException("Too many certificate chains being fetched")
+                cached = _CERT_CACHE.get(url)  # a fetch that ended since the caller looked (it caches first)
+                if cached is not None:
+                    return cached
+                if not proven and not amazon:
+                    others = sum(1 for u in self._in_flight if u not in self._proven and amazon_shaped(u) != u)
+                    if others >= MAX_UNPROVEN_FETCHES:
+                        raise VerificationException("Too many certificate chains being fetched")
+                    # Both buckets are asked, so a source that floods also spends the process's allowance;
+                    # Amazon's URL does not need it (its own lane above).
+                    if not self._per_source.take(source) or not self._overall.take(""):
+                        raise VerificationException("Too many unknown certificate chains asked for")
                 flight = self._in_flight[url] = Future()
                 threading.Thread(target=self._run, args=(url, fetch, flight, remember_failure),
                                  name="cert-fetch", daemon=True).start()
-            if not proven:
-                self._waiting += 1
+            if amazon:
+                self._waiting_amazon[url] = self._waiting_amazon.get(url, 0) + 1
+            elif not proven:
+                self._waiting_other += 1
         try:
             return flight.result(timeout=wait)
         except FutureTimeout:
+            if not proven:
+                self._remember_failure(url, remember_failure)  # the next requests naming it are refused at once
             raise VerificationException("Certificate chain URL did not answer in time") from None
         finally:
-            if not proven:
-                with self._lock:
-                    self._waiting -= 1
+            with self._lock:
+                if amazon:
+                    left = self._waiting_amazon.pop(url) - 1
+                    if left:
+                        self._waiting_amazon[url] = left
+                elif not proven:
+                    self._waiting_other -= 1
+
+    def _remember_failure(self, url: str, remember_failure: float) -> None:
+        with self._lock:
+            if url not in self._proven and remember_failure > 0:
+                self._failed[url] = self._clock() + remember_failure
+                self._failed.move_to_end(url)
+                _trim(self._failed)
 
     def _run(self, url, fetch, flight, remember_failure):
         try:
@@ -187,9 +283,7 @@ class _CertificateFetches:
         except BaseException as exc:  # noqa: BLE001 - handed to every request waiting on this fetch
             with self._lock:
                 del self._in_flight[url]
-                if url not in self._proven and remember_failure > 0:
-                    self._failed[url] = self._clock() + remember_failure
-                    _trim(self._failed)
+            self._remember_failure(url, remember_failure)
             flight.set_exception(exc)
         else:
             with self._lock:
@@ -208,6 +302,8 @@ class _CertificateFetches:
         with self._lock:
             self._proven.clear()
             self._failed.clear()
+            self._per_source.clear()
+            self._overall.clear()
 
 
 def _trim(remembered: OrderedDict) -> None:
@@ -216,6 +312,10 @@ def _trim(remembered: OrderedDict) -> None:
 
 
 _FETCHES = _CertificateFetches()
+
+#: The address of the client whose request is being verified (set by skill/web/endpoint.py): the key of
+#: the per-source limit on fetching unknown certificate URLs.
+REQUEST_SOURCE: contextvars.ContextVar[str] = contextvars.ContextVar("request_source", default="")
 
 
 def clear_certificate_cache() -> None:
@@ -264,6 +364,7 @@ class CachedCertRequestVerifier(RequestVerifier):
         if not MIN_SIGNATURE_BYTES <= len(decoded) <= MAX_SIGNATURE_BYTES:
             raise VerificationException("Signature has an impossible length for an RSA key")
         self._validate_certificate_url(cert_url)
+        cert_url = amazon_shaped(cert_url) or cert_url  # one name per Amazon file: cache, fetch and lane
         cert_chain = self._retrieve_and_validate_certificate_chain(cert_url)
         self._valid_request_body(cert_chain, signature, serialized_request_env)
         _FETCHES.prove(cert_url)
@@ -280,10 +381,8 @@ class CachedCertRequestVerifier(RequestVerifier):
         cached = _CERT_CACHE.get(cert_url)
         if cached is not None:
             return cached
-        data = _FETCHES.chain(cert_url, self._fetch, wait=self._timeout, remember_failure=self._failure_memory)
-        not_after = _end_certificate_not_after(data)
-        _CERT_CACHE.put(cert_url, data, not_after)
-        return data
+        return _FETCHES.chain(cert_url, self._fetch, wait=self._timeout, remember_failure=self._failure_memory,
+                              source=REQUEST_SOURCE.get())
 
     def _fetch(self, cert_url) -> bytes:
         try:
@@ -298,7 +397,9 @@ class CachedCertRequestVerifier(RequestVerifier):
             raise VerificationException("Unable to load certificate chain from URL", exc) from exc
         if len(data) > MAX_CERT_CHAIN_BYTES:
             raise VerificationException("Certificate chain is implausibly large")
-        _end_certificate_not_after(data)  # not PEM certificates: a failure, remembered like any other
+        # Not PEM certificates: a failure, remembered like any other. Cached before the fetch is over, so a
+        # request arriving as it ends finds either the fetch or its chain, never neither (a second fetch).
+        _CERT_CACHE.put(cert_url, data, _end_certificate_not_after(data))
         return data
 
     def _validate_cert_chain(self, cert_chain):
