@@ -246,6 +246,25 @@ def test_a_table_that_does_not_exist_is_degraded_from_the_start_and_used_once_it
     assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
 
 
+def test_request_ids_are_shared_through_the_table_for_the_replay_window_only(dynalite):
+    """Issue 22, finding 6, where several processes share DynamoDB (Lambda containers): a conditional put of the
+    request id's hash, kept until its window ends (the table's TTL deletes it; a lapsed one counts as gone)."""
+    from skill.storage.replays import DynamoDbRequestIds
+
+    table = create_table(dynalite)
+    now = [1_000_000.0]
+    one, other = (DynamoDbRequestIds(table, REGION, dynalite, clock=lambda: now[0]) for _ in range(2))
+    request_id = "amzn1.echo-api.request.0000-replayed"
+    assert one.first_sighting(request_id, 300) is True
+    assert other.first_sighting(request_id, 300) is False  # the replay, at another process
+    assert other.first_sighting(request_id + "-next", 300) is True
+    (item, _) = sorted(scan(dynalite, table), key=lambda i: i["id"]["S"])[:2]
+    assert request_id not in json.dumps(scan(dynalite, table))
+    assert int(item["expires_at"]["N"]) > now[0] + 300
+    now[0] += 302
+    assert one.first_sighting(request_id, 300) is True  # the window is over: the timestamp check refuses it now
+
+
 def test_a_skill_on_sqlite_never_imports_boto3(tmp_path):
     """boto3 costs start-up time (and ask-sdk's module needs a region as it is imported): only when configured."""
     import sys

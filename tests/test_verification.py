@@ -561,6 +561,57 @@ def test_certificate_is_fetched_once_across_app_instances(make_app, pki, cert_ho
     assert other_host.fetches == []
 
 
+# --------------------------------------------------------------------------- replays
+
+
+def test_the_same_signed_request_sent_again_is_refused_and_not_handled_again(client, pki, caplog):
+    """Issue 22, finding 6: replays of the same signed bytes within the 150-s window ran the handler each time."""
+    body = body_of(envelopes.launch())
+    headers = {"Signature-256": sign(body, pki.leaf_key), "SignatureCertChainUrl": CERT_URL}
+    assert_ok(post(client, body, headers))
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert_rejected_by_verification(post(client, body, headers), caplog)
+    assert "replay" in caplog.text
+    assert_ok(signed_post(client, pki))  # another request, another id
+
+
+def test_a_replay_to_another_process_is_refused_through_the_file_they_share(make_app, pki, caplog, tmp_path):
+    """Two apps (as two gunicorn workers) on one SQLite file: each has its own list, the shared one sees both."""
+    shared_db = str(tmp_path / "shared.sqlite3")
+    first, second = make_app(DB_PATH=shared_db).test_client(), make_app(DB_PATH=shared_db).test_client()
+    body = body_of(envelopes.launch())
+    headers = {"Signature-256": sign(body, pki.leaf_key), "SignatureCertChainUrl": CERT_URL}
+    assert_ok(post(first, body, headers))
+    assert_rejected_by_verification(post(second, body, headers), caplog)
+
+
+def test_with_the_shared_list_out_of_reach_requests_are_answered_and_replays_caught_per_process(
+        make_app, pki, caplog, tmp_path):
+    db = tmp_path / "state.sqlite3"
+    client = make_app(DB_PATH=str(db)).test_client()
+    db.with_name(db.name + "-request-ids").mkdir()  # a folder where the file should be: it cannot be opened
+    body = body_of(envelopes.launch())
+    headers = {"Signature-256": sign(body, pki.leaf_key), "SignatureCertChainUrl": CERT_URL}
+    assert_ok(post(client, body, headers))
+    assert_rejected_by_verification(post(client, body, headers), caplog)
+
+
+def test_a_request_id_is_forgotten_once_its_timestamp_could_no_longer_pass():
+    now = [1000.0]
+    replays = verification.ReplayVerifier(clock=lambda: now[0])
+    launch = envelopes.launch()
+    from ask_sdk_core.serialize import DefaultSerializer
+    from ask_sdk_model import RequestEnvelope
+
+    env = DefaultSerializer().deserialize(json.dumps(launch), RequestEnvelope)
+    replays.verify({}, "", env)
+    with pytest.raises(verification.VerificationException):
+        replays.verify({}, "", env)
+    now[0] += 2 * 150 + 1
+    replays.verify({}, "", env)
+
+
 # --------------------------------------------------------------------------- skill id
 
 

@@ -32,6 +32,8 @@
 * the library's ``TimestampVerifier`` (150 s; skill events up to 1 h);
 * ``SkillIdVerifier`` when ``SKILL_ID`` is set - even when signature verification is off (with it on,
   ``SKILL_ID`` is required unless ``SKILL_ACCEPT_ANY_SKILL`` says otherwise: skill/config.py);
+* ``ReplayVerifier``, last: a request id already answered within the timestamp window is refused (per
+  process, and in a list the processes share: skill/storage/replays.py).
 
 With ``VERIFY_REQUESTS`` off only the skill-id check remains (local development only).
 """
@@ -47,6 +49,7 @@ oscrypto_fix.apply()
 import base64  # noqa: E402
 import binascii  # noqa: E402
 import contextvars  # noqa: E402
+import logging  # noqa: E402
 import http.client  # noqa: E402
 import posixpath  # noqa: E402
 import re  # noqa: E402
@@ -60,6 +63,11 @@ from collections import OrderedDict  # noqa: E402
 from concurrent.futures import Future  # noqa: E402
 from concurrent.futures import TimeoutError as FutureTimeout  # noqa: E402
 
+from ask_sdk_webservice_support.verifier_constants import (  # noqa: E402
+    ALEXA_SKILL_EVENT_LIST,
+    MAX_NORMAL_REQUEST_TOLERANCE_IN_MILLIS,
+    MAX_SKILL_EVENT_TOLERANCE_IN_MILLIS,
+)
 from ask_sdk_webservice_support.verifier import (  # noqa: E402
     AbstractVerifier,
     RequestVerifier,
@@ -71,9 +79,12 @@ from certvalidator import CertificateValidator, ValidationContext  # noqa: E402
 from certvalidator.errors import PathError, ValidationError  # noqa: E402
 from cryptography import x509  # noqa: E402
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "VerificationException",
     "CachedCertRequestVerifier",
+    "ReplayVerifier",
     "SkillIdVerifier",
     "REQUEST_SOURCE",
     "amazon_shaped",
@@ -462,6 +473,62 @@ class SkillIdVerifier(AbstractVerifier):
             raise VerificationException("Request is for another skill")
 
 
+#: Request ids a process remembers (a few KB a second of Alexa traffic; the oldest go first past this).
+MAX_REMEMBERED_REQUEST_IDS = 100_000
+
+
+class ReplayVerifier(AbstractVerifier):
+    """Refuses a request whose id was already seen while its timestamp could still pass: the same signed
+    bytes sent again within the window would otherwise run the handler again. Runs after the signature
+    check, so only genuine requests are remembered. Each process keeps its own list; ``shared`` (a
+    ``skill.storage.replays`` list) sees the ids other processes answered; when it cannot be reached, the
+    process's own list decides, and the request is answered."""
+
+    def __init__(self, shared=None, clock=time.monotonic):
+        self._shared, self._clock = shared, clock
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, float] = OrderedDict()  # request id -> forgotten after (monotonic)
+        self._shared_down_logged = False
+
+    @staticmethod
+    def window(deserialized_request_env) -> float:
+        """Seconds a request with this timestamp can pass the timestamp check, either side of now, twice."""
+        request = getattr(deserialized_request_env, "request", None)
+        millis = (MAX_SKILL_EVENT_TOLERANCE_IN_MILLIS if getattr(request, "object_type", None) in ALEXA_SKILL_EVENT_LIST
+                  else MAX_NORMAL_REQUEST_TOLERANCE_IN_MILLIS)
+        return 2 * millis / 1000
+
+    def verify(self, headers, serialized_request_env, deserialized_request_env):
+        request_id = getattr(getattr(deserialized_request_env, "request", None), "request_id", None)
+        if not request_id:
+            raise VerificationException("Request has no request id")
+        keep_for = self.window(deserialized_request_env)
+        now = self._clock()
+        with self._lock:
+            while self._seen and (next(iter(self._seen.values())) <= now
+                                  or len(self._seen) >= MAX_REMEMBERED_REQUEST_IDS):
+                self._seen.popitem(last=False)
+            if request_id in self._seen:
+                raise VerificationException("Request id seen before: a replay")
+            self._seen[request_id] = now + keep_for
+        if self._shared is not None and not self._first_sighting_shared(request_id, keep_for):
+            raise VerificationException("Request id seen before by another process: a replay")
+
+    def _first_sighting_shared(self, request_id: str, keep_for: float) -> bool:
+        from skill.storage.replays import RequestIdsUnavailable
+
+        try:
+            first = self._shared.first_sighting(request_id, keep_for)
+        except RequestIdsUnavailable as exc:
+            if not self._shared_down_logged:  # once, not once a request
+                self._shared_down_logged = True
+                log.warning("the shared list of request ids cannot be reached (%s): replays are caught per "
+                            "process only until it can", exc)
+            return True
+        self._shared_down_logged = False
+        return first
+
+
 def build_verifiers(config) -> list:
     """The verifiers for ``WebserviceSkillHandler(..., verifiers=...)`` from the Flask config."""
     # Cheapest first: the skill id and the timestamp cost nothing, the signature may cost a fetch.
@@ -478,4 +545,7 @@ def build_verifiers(config) -> list:
                 failure_memory=float(config.get("CERT_FAILURE_MEMORY", 10.0)),
             )
         )
+        from skill.storage.replays import shared_request_ids  # (storage is not imported at import time)
+
+        verifiers.append(ReplayVerifier(shared=shared_request_ids(config)))  # last: only genuine ids are kept
     return verifiers
