@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Mapping
@@ -89,6 +90,13 @@ class _Reader:
             raise ConfigError(name, f"must be a whole number {limits}, not {value!r}")
         return number
 
+    def matching(self, name: str, pattern: str, shape: str) -> str | None:
+        """Unset, or a value that fully matches ``pattern`` (``shape`` says what that is, for the error)."""
+        value = self.text(name)
+        if value is not None and not re.fullmatch(pattern, value):
+            raise ConfigError(name, f"must be {shape}, not {value!r}")
+        return value
+
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = (self.text(name) or default).lower()
         if value not in choices:
@@ -105,7 +113,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict:
         "VERIFY_REQUESTS": env.flag("SKILL_VERIFY_REQUESTS", True),
         # Requests for any other skill id are rejected with 400. Required while verification is on (see
         # check_app_config), unless ACCEPT_ANY_SKILL says that any skill's requests are to be served.
-        "SKILL_ID": env.text("SKILL_ID"),
+        "SKILL_ID": env.matching("SKILL_ID", r"amzn1\.[A-Za-z0-9._-]+", "a skill id (amzn1.ask.skill.<uuid>)"),
         "ACCEPT_ANY_SKILL": env.flag("SKILL_ACCEPT_ANY_SKILL", False),
         "DB_PATH": env.text("SKILL_DB") or str(PROJECT_ROOT / "var" / "back-spasm-coach.sqlite3"),
         # Amazon's certificate host must answer quickly: the whole request has ~8 s.
@@ -131,7 +139,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict:
         "STORE_BACKEND": env.choice("SKILL_STORE", "sqlite", STORE_BACKENDS),
         "DYNAMODB_TABLE": env.text("SKILL_DYNAMODB_TABLE") or "back-spasm-coach",
         # A DynamoDB-compatible server instead of AWS's (dynalite, DynamoDB Local); unset on AWS.
-        "DYNAMODB_ENDPOINT": env.text("SKILL_DYNAMODB_ENDPOINT"),
+        "DYNAMODB_ENDPOINT": env.matching("SKILL_DYNAMODB_ENDPOINT", r"https?://[^\s/]+(/\S*)?",
+                                          "an http:// or https:// URL"),
         "AWS_REGION": env.text("AWS_REGION") or env.text("AWS_DEFAULT_REGION") or "us-east-1",
         # A record nobody has touched for this long is deleted by the table's TTL (DynamoDB).
         "STORE_TTL_DAYS": env.number("SKILL_STORE_TTL_DAYS", 180.0, unit="days", minimum=0, above=True),

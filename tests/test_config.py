@@ -34,6 +34,8 @@ MISTAKES = [
     ({"SKILL_STORE": "foo"}, "SKILL_STORE"),
     ({"SKILL_VERIFY_REQUESTS": "maybe"}, "SKILL_VERIFY_REQUESTS"),
     ({"SKILL_SECOND_LINE": "2"}, "SKILL_SECOND_LINE"),
+    ({"SKILL_ID": "'amzn1.ask.skill.1234'"}, "SKILL_ID"),
+    ({"SKILL_DYNAMODB_ENDPOINT": "localhost:8000"}, "SKILL_DYNAMODB_ENDPOINT"),
 ]
 
 
