@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run serve test test-fast faults transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
+.PHONY: run check-run-config serve test test-fast faults cert-flood config-mistakes transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -13,12 +13,20 @@ bootstrap:
 
 # With no breathing tracks built yet, offline previews are made first (about 7 s, no network) so the
 # skill serves local audio at /audio/ from the start; `make audio` makes the real ones.
-run: bootstrap $(TRACKS)
-	SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} SKILL_EXPOSE_PROMPT_KEYS=$${SKILL_EXPOSE_PROMPT_KEYS-1} $(PY) -m flask --app skill.app run --host $(HOST) --port $(PORT)
+# Every setting, PORT and HOST included, is checked first (skill/config.py): a mistake is one line naming it.
+RUN_ENV = SKILL_VERIFY_REQUESTS=$${SKILL_VERIFY_REQUESTS-0} SKILL_EXPOSE_PROMPT_KEYS=$${SKILL_EXPOSE_PROMPT_KEYS-1} \
+	HOST='$(HOST)' PORT='$(PORT)'
+run: bootstrap check-run-config $(TRACKS)
+	$(RUN_ENV) $(PY) -m flask --app skill.app run --host '$(HOST)' --port '$(PORT)'
+
+check-run-config: bootstrap
+	@$(RUN_ENV) $(PY) -m skill.config
 
 # The skill under gunicorn, as on a production host (skill/web/gunicorn_conf.py says why each setting):
-# verification on; put it behind TLS (a load balancer or proxy), and set SKILL_STORE / SKILL_ID.
+# verification on; put it behind TLS (a load balancer or proxy), and set SKILL_STORE / SKILL_ID (required). The
+# settings are checked first: gunicorn reads WEB_CONCURRENCY itself, with a traceback for a mistake.
 serve: bootstrap
+	@$(PY) -m skill.config
 	$(PY) -m gunicorn -c python:skill.web.gunicorn_conf 'skill.app:create_app()'
 
 # Every test: what CI runs (.ci/run), and what to run before a commit.
@@ -33,6 +41,15 @@ test-fast: bootstrap
 # The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
 faults: bootstrap
 	$(PY) -m simulator.faults
+
+# A flood of forged certificate URLs (hanging, then answered 404) at a skill just started, on loopback: Amazon's
+# requests answered, Amazon's URL fetched once, the fetches the forged ones cause (bench/cert_flood.py).
+cert-flood: bootstrap
+	$(PY) bench/cert_flood.py $(FLOOD_ARGS)
+
+# Each configuration mistake, made through make run, flask run, make serve or Lambda, and the line it prints.
+config-mistakes: bootstrap
+	$(PY) scripts/config_mistakes.py
 
 # One whole walk-through, printed as a plain-text transcript (simulator/transcript.py): read it after a wording change.
 transcript: bootstrap

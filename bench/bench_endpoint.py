@@ -53,7 +53,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from flask import Flask, jsonify, request
 
-from simulator.conversation import Conversation, launch
+from simulator.conversation import APPLICATION_ID, Conversation, launch
 from skill.app import create_app
 from skill.web import verification
 
@@ -235,10 +235,10 @@ class FakeCertHost(urllib.request.BaseHandler):
         return response
 
 
-def signer(pki: LocalPKI):
+def signer(pki: LocalPKI, url: str = CERT_URL):
     def headers_for(body: bytes) -> dict:
         signature = pki.leaf_key.sign(body, padding.PKCS1v15(), hashes.SHA256())
-        return {"Signature-256": base64.b64encode(signature).decode("ascii"), "SignatureCertChainUrl": CERT_URL}
+        return {"Signature-256": base64.b64encode(signature).decode("ascii"), "SignatureCertChainUrl": url}
 
     return headers_for
 
@@ -322,8 +322,8 @@ def run(n: int, warmup: int) -> tuple[list[Result], dict]:
         pki = make_pki()
         host = FakeCertHost(pki.chain_pem)
         verification.clear_certificate_cache()
-        verified_app = skill_app(tmp, "verified", VERIFY_REQUESTS=True, CERT_OPENER=host.opener,
-                                 CERT_TRUST_ROOTS=[pki.root_pem], CERT_FETCH_TIMEOUT=2.0)
+        verified_app = skill_app(tmp, "verified", VERIFY_REQUESTS=True, SKILL_ID=APPLICATION_ID,
+                                 CERT_OPENER=host.opener, CERT_TRUST_ROOTS=[pki.root_pem], CERT_FETCH_TIMEOUT=2.0)
         signed = verified_app.test_client()
         sign = signer(pki)
 

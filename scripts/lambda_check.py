@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 from lambda_package import VENV_BIN, package  # noqa: E402 - `make package`'s own steps
-from simulator.conversation import launch  # noqa: E402 - a real LaunchRequest envelope
+from simulator.conversation import APPLICATION_ID, launch  # noqa: E402 - a real LaunchRequest envelope
 
 # Runs in the fresh Python: the handler named on the command line, one event, timings.
 PROBE = r"""
@@ -189,7 +189,7 @@ def check_unpacked(zip_path: Path, work: Path) -> dict:
         archive.extractall(root)
     envelope = launch()
     base = {"PATH": "/usr/bin:/bin", "HOME": str(work), "SKILL_STORE": "sqlite", "SKILL_DB": str(work / "s.sqlite3"),
-            "AWS_REGION": "us-east-1", "SKILL_AUDIO_DIR": str(work / "no-tracks")}
+            "AWS_REGION": "us-east-1", "SKILL_AUDIO_DIR": str(work / "no-tracks"), "SKILL_ID": APPLICATION_ID}
     results = {"zip_bytes": zip_path.stat().st_size,
                "unpacked_bytes": sum(p.stat().st_size for p in root.rglob("*") if p.is_file())}
     for name, entry, event, verify in [

@@ -10,11 +10,13 @@ from skill import config as skill_config
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: defaults from the environment, then ``test_config``, then storage, skill, routes."""
+    """Build the app: defaults from the environment, then ``test_config``, then storage, skill, routes. A
+    setting that cannot be used stops it first, with one line naming it (``skill_config.ConfigError``)."""
     app = Flask(__name__)
     app.config.from_mapping(skill_config.from_environment())
     if test_config:
         app.config.update(test_config)
+    skill_config.check_app_config(app.config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     # Imported here so that importing skill.app costs nothing and has no side effects.

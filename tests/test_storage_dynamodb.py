@@ -61,11 +61,11 @@ def dynalite():
             os.environ[key] = value
 
 
-def create_table(endpoint: str) -> str:
+def create_table(endpoint: str, name: str | None = None) -> str:
     """A new, empty table as serverless.yml declares it (string partition key ``id``, on demand)."""
     import boto3
 
-    name = f"progress-{uuid.uuid4().hex[:12]}"
+    name = name or f"progress-{uuid.uuid4().hex[:12]}"
     client = boto3.client("dynamodb", region_name=REGION, endpoint_url=endpoint)
     client.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
@@ -228,6 +228,41 @@ def test_a_red_flag_is_answered_at_once_while_dynamodb_hangs_and_its_emergency_i
         time.sleep(0.05)
     (item,) = scan(dynalite, table)
     assert json.loads(item["attributes"]["S"])["guide"]["step"] == "emergency"
+
+
+def test_a_table_that_does_not_exist_is_degraded_from_the_start_and_used_once_it_does(dynalite):
+    """Issue 22, finding 13: a missing table reported ok at start and every save failed after."""
+    from skill.app import create_app
+
+    table = f"progress-{uuid.uuid4().hex[:12]}"
+    app = create_app({"VERIFY_REQUESTS": False, **config_for(dynalite, table), "STORE_RETRY_SECONDS": 0.2})
+    health = app.test_client().get("/healthz").get_json()
+    assert health["status"] == "degraded" and "ResourceNotFoundException" in health["store"]
+    create_table(dynalite, table)
+    time.sleep(0.3)  # the next call tries the store again
+    from envelopes import launch
+
+    assert app.test_client().post("/alexa", json=launch(user_id=ALICE)).status_code == 200
+    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_request_ids_are_shared_through_the_table_for_the_replay_window_only(dynalite):
+    """Issue 22, finding 6, where several processes share DynamoDB (Lambda containers): a conditional put of the
+    request id's hash, kept until its window ends (the table's TTL deletes it; a lapsed one counts as gone)."""
+    from skill.storage.replays import DynamoDbRequestIds
+
+    table = create_table(dynalite)
+    now = [1_000_000.0]
+    one, other = (DynamoDbRequestIds(table, REGION, dynalite, clock=lambda: now[0]) for _ in range(2))
+    request_id = "amzn1.echo-api.request.0000-replayed"
+    assert one.first_sighting(request_id, 300) is True
+    assert other.first_sighting(request_id, 300) is False  # the replay, at another process
+    assert other.first_sighting(request_id + "-next", 300) is True
+    (item, _) = sorted(scan(dynalite, table), key=lambda i: i["id"]["S"])[:2]
+    assert request_id not in json.dumps(scan(dynalite, table))
+    assert int(item["expires_at"]["N"]) > now[0] + 300
+    now[0] += 302
+    assert one.first_sighting(request_id, 300) is True  # the window is over: the timestamp check refuses it now
 
 
 def test_a_skill_on_sqlite_never_imports_boto3(tmp_path):

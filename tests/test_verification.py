@@ -15,6 +15,8 @@ import json
 import logging
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -23,6 +25,7 @@ import urllib.response
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -144,6 +147,7 @@ class FakeCertHost(urllib.request.BaseHandler):
     failure: BaseException | None = None
     slow: float = 0.0  # seconds before any answer
     hang_prefix: str | None = None  # URLs starting with it answer nothing until ``release`` is set (or 5 s)
+    hang_unknown: bool = False  # so do URLs it has no chain for
     release: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self):
@@ -159,7 +163,8 @@ class FakeCertHost(urllib.request.BaseHandler):
     def https_open(self, req):
         self.fetches.append(req.full_url)
         time.sleep(self.slow)
-        if self.hang_prefix and req.full_url.startswith(self.hang_prefix):
+        if (self.hang_prefix and req.full_url.startswith(self.hang_prefix)) or (
+                self.hang_unknown and req.full_url not in self.chains):
             self.release.wait(5)  # like a DNS lookup that never returns: no socket timeout applies
             raise urllib.error.URLError("no answer")
         if self.failure is not None:
@@ -203,7 +208,7 @@ def make_app(tmp_path, pki, cert_host):
         config = {
             "TESTING": True,
             "VERIFY_REQUESTS": True,
-            "SKILL_ID": None,
+            "SKILL_ID": envelopes.APPLICATION_ID,
             "DB_PATH": str(tmp_path / f"state-{next(counter)}.sqlite3"),
             "CERT_OPENER": cert_host.opener,
             "CERT_TRUST_ROOTS": [pki.root_pem],
@@ -236,13 +241,16 @@ def sign(body: bytes, key) -> str:
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
 
 
-def post(client, body: bytes, headers: dict | None = None):
-    return client.post("/alexa", data=body, content_type="application/json", headers=headers or {})
+def post(client, body: bytes, headers: dict | None = None, source: str = "127.0.0.1"):
+    return client.post("/alexa", data=body, content_type="application/json", headers=headers or {},
+                       environ_base={"REMOTE_ADDR": source})
 
 
-def signed_post(client, pki: PKI, env: dict | None = None, *, url: str = CERT_URL, key=None):
+def signed_post(client, pki: PKI, env: dict | None = None, *, url: str = CERT_URL, key=None,
+                source: str = "127.0.0.1"):
     body = body_of(env if env is not None else envelopes.launch())
-    return post(client, body, {"Signature-256": sign(body, key or pki.leaf_key), "SignatureCertChainUrl": url})
+    return post(client, body, {"Signature-256": sign(body, key or pki.leaf_key), "SignatureCertChainUrl": url},
+                source)
 
 
 def assert_ok(res):
@@ -459,6 +467,75 @@ def test_a_flood_naming_made_up_certificate_urls_neither_ties_up_threads_nor_del
     assert len(made_up_fetches) <= verification.MAX_UNPROVEN_FETCHES, made_up_fetches
 
 
+@pytest.mark.parametrize("forged_names", ["made-up", "amazon-shaped"])
+def test_right_after_a_start_a_flood_of_forged_urls_on_a_hanging_host_does_not_lock_amazon_out(
+        make_app, pki, cert_host, forged_names):
+    """Issue 22, finding 2: with nothing proven yet (a start, or Amazon's URL just rotated), forged requests
+    naming URLs on a host that hangs held every slot for unknown URLs and every genuine request was refused
+    (197 of 197, Amazon's URL fetched 0 times). Amazon's URL has a lane of its own: genuine requests arriving
+    in the middle of the flood are answered, its chain fetched once."""
+    app = make_app(CERT_FETCH_TIMEOUT=1.0)
+    cert_host.hang_unknown = True
+    if forged_names == "made-up":
+        flood = [f"https://s3.amazonaws.com/echo.api/made-up-{n}.pem" for n in range(32)]
+    else:  # Amazon's own file names, other numbers: each one fetch at most, then refused for a while
+        flood = [f"https://s3.amazonaws.com/echo.api/echo-api-cert-{n}.pem" for n in range(20, 52)]
+
+    def timed(job):
+        url, source = job
+        started = time.monotonic()
+        res = signed_post(app.test_client(), pki, url=url, source=source)
+        return url, res.status_code, time.monotonic() - started
+
+    try:
+        with ThreadPoolExecutor(len(flood) + 8) as pool:
+            forged = [pool.submit(timed, (url, f"203.0.113.{n % 4}")) for n, url in enumerate(flood)]
+            time.sleep(0.2)  # the forged fetches are in flight, hanging
+            genuine = list(pool.map(timed, [(CERT_URL, "198.51.100.7")] * 8))
+            cert_host.release.set()
+            forged = [f.result() for f in forged]
+    finally:
+        cert_host.release.set()
+    assert all(status == 200 and seconds < 0.9 for _, status, seconds in genuine), genuine
+    assert all(status == 400 for _, status, _ in forged), forged
+    assert cert_host.fetches.count(CERT_URL) == 1
+
+
+def test_new_unknown_urls_are_fetched_at_a_bounded_rate_per_source_and_overall(make_app, pki, cert_host, caplog):
+    """A host answering 404 at once induced ~190 fetches a second, one per made-up URL. Now a source gets a
+    few, and all sources together a few more; Amazon's URL is fetched all the same."""
+    client = make_app(CERT_FAILURE_MEMORY=0).test_client()
+    made_up = iter(f"https://s3.amazonaws.com/echo.api/made-up-{n}.pem" for n in range(1000))
+    for _ in range(20):
+        assert_rejected_by_verification(signed_post(client, pki, url=next(made_up), source="203.0.113.1"), caplog)
+    assert len(cert_host.fetches) == verification.UNPROVEN_FETCH_BURST_PER_SOURCE
+    for n in range(40):
+        assert_rejected_by_verification(signed_post(client, pki, url=next(made_up), source=f"192.0.2.{n}"), caplog)
+    assert len(cert_host.fetches) <= verification.UNPROVEN_FETCH_BURST + 1  # + what refilled meanwhile
+    assert_ok(signed_post(client, pki, source="203.0.113.1"))
+    assert cert_host.fetches[-1] == CERT_URL
+
+
+def test_amazon_shaped_urls_share_one_name_whatever_their_spelling(make_app, pki, cert_host):
+    client = make_app().test_client()
+    for url in (CERT_URL, "https://S3.AmazonAWS.com:443/echo.api/./echo-api-cert-12.pem",
+                "HTTPS://s3.amazonaws.com/echo.api/x/../echo-api-cert-12.pem"):
+        assert_ok(signed_post(client, pki, url=url))
+    assert cert_host.fetches == [CERT_URL]
+    assert verification.amazon_shaped("https://s3.amazonaws.com/echo.api/echo-api-cert-100.pem") is None
+    assert verification.amazon_shaped("https://s3.amazonaws.com/echo.api/echo-api-cert-12.pem?x=1") is None
+
+
+@pytest.mark.slow
+def test_the_flood_command_shows_amazons_requests_answered_while_forged_urls_hang():
+    """bench/cert_flood.py (make cert-flood), short: a real server and a hanging certificate host on loopback."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "bench/cert_flood.py", "--seconds", "2", "--attackers", "12"],
+                            cwd=root, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines()[1].startswith("hang ")
+
+
 def test_requests_arriving_together_share_one_fetch_of_their_certificate(app, pki, cert_host):
     cert_host.slow = 0.3
     with ThreadPoolExecutor(verification.MAX_UNPROVEN_WAITERS) as pool:
@@ -484,6 +561,57 @@ def test_certificate_is_fetched_once_across_app_instances(make_app, pki, cert_ho
     assert other_host.fetches == []
 
 
+# --------------------------------------------------------------------------- replays
+
+
+def test_the_same_signed_request_sent_again_is_refused_and_not_handled_again(client, pki, caplog):
+    """Issue 22, finding 6: replays of the same signed bytes within the 150-s window ran the handler each time."""
+    body = body_of(envelopes.launch())
+    headers = {"Signature-256": sign(body, pki.leaf_key), "SignatureCertChainUrl": CERT_URL}
+    assert_ok(post(client, body, headers))
+    with caplog.at_level(logging.INFO):
+        for _ in range(3):
+            assert_rejected_by_verification(post(client, body, headers), caplog)
+    assert "replay" in caplog.text
+    assert_ok(signed_post(client, pki))  # another request, another id
+
+
+def test_a_replay_to_another_process_is_refused_through_the_file_they_share(make_app, pki, caplog, tmp_path):
+    """Two apps (as two gunicorn workers) on one SQLite file: each has its own list, the shared one sees both."""
+    shared_db = str(tmp_path / "shared.sqlite3")
+    first, second = make_app(DB_PATH=shared_db).test_client(), make_app(DB_PATH=shared_db).test_client()
+    body = body_of(envelopes.launch())
+    headers = {"Signature-256": sign(body, pki.leaf_key), "SignatureCertChainUrl": CERT_URL}
+    assert_ok(post(first, body, headers))
+    assert_rejected_by_verification(post(second, body, headers), caplog)
+
+
+def test_with_the_shared_list_out_of_reach_requests_are_answered_and_replays_caught_per_process(
+        make_app, pki, caplog, tmp_path):
+    db = tmp_path / "state.sqlite3"
+    client = make_app(DB_PATH=str(db)).test_client()
+    db.with_name(db.name + "-request-ids").mkdir()  # a folder where the file should be: it cannot be opened
+    body = body_of(envelopes.launch())
+    headers = {"Signature-256": sign(body, pki.leaf_key), "SignatureCertChainUrl": CERT_URL}
+    assert_ok(post(client, body, headers))
+    assert_rejected_by_verification(post(client, body, headers), caplog)
+
+
+def test_a_request_id_is_forgotten_once_its_timestamp_could_no_longer_pass():
+    now = [1000.0]
+    replays = verification.ReplayVerifier(clock=lambda: now[0])
+    launch = envelopes.launch()
+    from ask_sdk_core.serialize import DefaultSerializer
+    from ask_sdk_model import RequestEnvelope
+
+    env = DefaultSerializer().deserialize(json.dumps(launch), RequestEnvelope)
+    replays.verify({}, "", env)
+    with pytest.raises(verification.VerificationException):
+        replays.verify({}, "", env)
+    now[0] += 2 * 150 + 1
+    replays.verify({}, "", env)
+
+
 # --------------------------------------------------------------------------- skill id
 
 
@@ -497,6 +625,16 @@ def test_request_for_another_skill_is_rejected(make_app, pki, caplog, verify):
 def test_request_for_this_skill_is_answered(make_app, pki, verify):
     client = make_app(VERIFY_REQUESTS=verify, SKILL_ID=envelopes.APPLICATION_ID).test_client()
     assert_ok(signed_post(client, pki))
+
+
+def test_any_skill_is_served_only_when_a_setting_says_so_and_then_loudly(make_app, pki, caplog):
+    """Verification on and no SKILL_ID refuses to start (tests/test_config.py), unless SKILL_ACCEPT_ANY_SKILL."""
+    with caplog.at_level(logging.WARNING):
+        app = make_app(SKILL_ID=None, ACCEPT_ANY_SKILL=True)
+    assert [r for r in caplog.records if r.levelno == logging.WARNING and "SKILL_ACCEPT_ANY_SKILL" in r.getMessage()]
+    env = envelopes.launch()
+    env["context"]["System"]["application"]["applicationId"] = "amzn1.ask.skill.someone-else"
+    assert_ok(signed_post(app.test_client(), pki, env))
 
 
 def test_skill_id_falls_back_to_the_session_application(make_app, caplog):

@@ -17,6 +17,8 @@ import time
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
+from skill.config import STORE_BACKENDS
+
 log = logging.getLogger(__name__)
 
 
@@ -96,9 +98,6 @@ class UnavailableStore(AbstractPersistenceAdapter):
 SQLITE_BUSY_TIMEOUT = 0.25
 
 
-STORE_BACKENDS = ("sqlite", "dynamodb")
-
-
 def open_store(config):
     """The store for ``config`` behind a write-behind queue: SQLite at ``DB_PATH`` (opened, migrated,
     ready), or DynamoDB (``STORE_BACKEND`` "dynamodb"). When it cannot be opened, an ``UnavailableStore``
@@ -121,8 +120,10 @@ def open_store(config):
         os.environ.setdefault("AWS_DEFAULT_REGION", config["AWS_REGION"])
         from skill.storage.dynamodb import DynamoDbStore
 
-        return DynamoDbStore(config["DYNAMODB_TABLE"], config["AWS_REGION"], config.get("DYNAMODB_ENDPOINT"),
-                             ttl_days=config.get("STORE_TTL_DAYS", 180))
+        store = DynamoDbStore(config["DYNAMODB_TABLE"], config["AWS_REGION"], config.get("DYNAMODB_ENDPOINT"),
+                              ttl_days=config.get("STORE_TTL_DAYS", 180))
+        store.check_reachable()  # no credentials, no network or no table: degraded from the start, not "ok"
+        return store
 
     opener = open_dynamodb if backend == "dynamodb" else open_sqlite
     try:

@@ -42,6 +42,8 @@ BUSY_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingExc
 PARTITION_KEY = "id"
 ATTRIBUTES = "attributes"
 EXPIRES = "expires_at"
+# Read at start-up to see that the table answers; never written (people's keys are sha256 hex digests).
+REACHABILITY_KEY = "reachability-check"
 
 
 class DynamoDbStore(DynamoDbAdapter):
@@ -80,6 +82,14 @@ class DynamoDbStore(DynamoDbAdapter):
     def delete_attributes(self, request_envelope) -> None:
         key = user_key(request_envelope)
         self._call(lambda table: table.delete_item(Key={PARTITION_KEY: key}))
+
+    def check_reachable(self) -> None:
+        """One read of a key no person has, the cheapest call the functions' role may make (GetItem): a
+        PersistenceException without credentials, network or table. Throttling means the table is there."""
+        try:
+            self._call(lambda table: table.get_item(Key={PARTITION_KEY: REACHABILITY_KEY}))
+        except StoreBusy:
+            pass
 
     def _call(self, action) -> dict:
         try:

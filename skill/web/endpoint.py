@@ -12,7 +12,7 @@ import logging
 from ask_sdk_core.exceptions import AskSdkException
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from skill.web.verification import VerificationException, build_verifiers
+from skill.web.verification import REQUEST_SOURCE, VerificationException, build_verifiers
 from skill.alexa.turns import SHOWN_KEYS  # (after verification: it applies the oscrypto fix first)
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,11 @@ def init_app(app: Flask, skill) -> None:
         app.logger.warning(
             "SKILL_VERIFY_REQUESTS=0: request signature and timestamp verification are OFF. "
             "Use this only for local development; Alexa will not certify such an endpoint."
+        )
+    elif not app.config.get("SKILL_ID"):  # only with ACCEPT_ANY_SKILL: skill_config.check_app_config
+        app.logger.warning(
+            "SKILL_ACCEPT_ANY_SKILL=1 and no SKILL_ID: requests signed by Amazon for ANY skill are served. "
+            "Set SKILL_ID to this skill's id to serve only its own requests."
         )
     # The library's own verifier flags stay off: build_verifiers supplies the same verifiers,
     # configured with a certificate-fetch timeout and a cache shared across requests.
@@ -97,6 +102,7 @@ def alexa():
     handler = current_app.extensions[EXTENSION_KEY]
     shown = {} if current_app.config.get("EXPOSE_PROMPT_KEYS") else None
     watching = SHOWN_KEYS.set(shown)
+    source = REQUEST_SOURCE.set(request.remote_addr or "")
     try:
         response_body = handler.verify_request_and_dispatch(dict(request.headers), body)
     except VerificationException as exc:
@@ -111,6 +117,7 @@ def alexa():
         return _bad_request("request could not be processed")
     finally:
         SHOWN_KEYS.reset(watching)
+        REQUEST_SOURCE.reset(source)
     # The SDK's serializer returns plain JSON-ready objects, not text.
     answer = Response(json.dumps(response_body), mimetype="application/json")
     if shown is not None:

@@ -3,16 +3,21 @@
 
 Alexa gives the skill about 8 seconds, and a request spends most of its time waiting (the Alexa APIs for
 timers and reminders, the store, the certificate host), so threads, not processes, carry the load.
+
+Every setting, the app's included, is read and checked here, in the master, before any worker starts
+(skill/config.py): a mistake stops gunicorn with one line naming it, not a worker that fails to boot.
 """
 
-import multiprocessing
-import os
+from skill import config as skill_config
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+_settings = skill_config.from_environment()
+skill_config.check_app_config(_settings)
+
+bind = f"{_settings['HOST']}:{_settings['PORT']}"
 # One process per core: each holds its own copy of the content and its own write-behind queue.
-workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+workers = _settings["WEB_CONCURRENCY"]
 # Threads per process: requests mostly wait on I/O, each call bounded (Alexa APIs 2.5 s, store 0.25-0.5 s).
-threads = int(os.environ.get("SKILL_THREADS", "8"))
+threads = _settings["THREADS"]
 # gthread with a deadline on every read from a client (skill/web/gunicorn_worker.py): a bare gthread is
 # starved by clients that send half a request and stop.
 worker_class = "skill.web.gunicorn_worker.ReadTimeoutThreadWorker"
@@ -28,4 +33,4 @@ preload_app = False
 accesslog = None
 errorlog = "-"
 # Behind a TLS-terminating proxy or load balancer: trust its X-Forwarded-* only from there.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _settings["FORWARDED_ALLOW_IPS"]

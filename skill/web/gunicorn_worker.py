@@ -15,12 +15,14 @@ slow clients itself and hands gunicorn whole requests.
 from __future__ import annotations
 
 import errno
-import os
 import socket
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-READ_TIMEOUT = float(os.environ.get("SKILL_READ_TIMEOUT", "5"))
+from skill import config as skill_config
+
+# SKILL_READ_TIMEOUT, checked by the master when it read gunicorn_conf.py.
+READ_TIMEOUT = skill_config.from_environment()["READ_TIMEOUT"]
 
 
 class _DeadlineSocket(socket.socket):
