@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run serve test test-fast faults transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
+.PHONY: run serve test test-fast faults api-hang transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -33,6 +33,11 @@ test-fast: bootstrap
 # The store broken five ways against a served skill: answers, latencies and what was stored (simulator/faults.py).
 faults: bootstrap
 	$(PY) -m simulator.faults
+
+# Red flags and turns with the Alexa API hung, against gunicorn as `make serve` runs it, at 16 and 64 people
+# talking at once: latency p50/p99 (bench/api_hang.py; HANG_ARGS: --people, --seconds, --think, --checkout).
+api-hang: bootstrap
+	$(PY) -m bench.api_hang $(HANG_ARGS)
 
 # One whole walk-through, printed as a plain-text transcript (simulator/transcript.py): read it after a wording change.
 transcript: bootstrap

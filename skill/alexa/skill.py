@@ -10,7 +10,7 @@ from ask_sdk_model.interfaces.system import SystemState
 
 from skill.alexa.effects import BoundedApiClient
 from skill.alexa.handlers import SpokenErrorHandler, request_handlers
-from skill.alexa.interceptors import RequestLogger, ResponseLogger, SessionAttributesFilter
+from skill.alexa.interceptors import ApiTurnBudget, RequestLogger, ResponseLogger, SessionAttributesFilter
 from skill.alexa.turns import Coach
 from skill.engine import Guide, default_content
 from skill.render import Renderer
@@ -40,6 +40,7 @@ def build_skill(persistence_adapter, content=None, extra_handlers=(), library=No
     content = content or default_content()
     coach = Coach(guide=Guide(content, second_line=second_line), renderer=Renderer(content), store=persistence_adapter, library=library)
     builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=BoundedApiClient())
+    builder.add_global_request_interceptor(ApiTurnBudget())
     builder.add_global_request_interceptor(SessionAttributesFilter())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())

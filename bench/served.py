@@ -1,0 +1,105 @@
+"""The skill under the production web server, for the load and latency commands: gunicorn with `make serve`'s
+configuration (skill/web/gunicorn_conf.py: a process per core, 8 threads each) on a free loopback port, its own
+SQLite file, verification off (these commands measure the skill, not the signature check), and the prompt keys
+shown (skill/web/endpoint.py) so an answer's kind can be checked. ``checkout`` serves another checkout of the
+project (an older commit, for a before-and-after) with this Python."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from simulator.faults import free_port
+from simulator.transport import Answer, HttpTransport, TransportError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class GunicornSkill:
+    def __init__(self, workdir: Path, checkout: Path = PROJECT_ROOT, env: dict | None = None):
+        self.workdir, self.checkout, self.extra_env = Path(workdir), Path(checkout), env or {}
+        self.db_path = self.workdir / "load.sqlite3"
+        self.log_path = self.workdir / "gunicorn.log"
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/alexa"
+
+    def start(self, wait: float = 60) -> "GunicornSkill":
+        env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), "SKILL_DB": str(self.db_path),
+               "SKILL_VERIFY_REQUESTS": "0", "SKILL_EXPOSE_PROMPT_KEYS": "1", "PYTHONUNBUFFERED": "1",
+               "PYTHONPATH": str(self.checkout), **self.extra_env}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "python:skill.web.gunicorn_conf", "skill.app:create_app()"],
+                cwd=self.checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2).read()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"gunicorn exited at start-up; see {self.log_path}") from None
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not answer within {wait:.0f} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: each worker writes what it still has queued
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "GunicornSkill":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class TimedTransport(HttpTransport):
+    """POSTs an envelope; ``last`` is how long the answer took (seconds), ``status`` its HTTP status (0: none)."""
+
+    def __init__(self, url: str, timeout: float = 30.0):
+        super().__init__(url, timeout)
+        self.last, self.status = 0.0, 0
+
+    def post(self, envelope: dict) -> Answer:
+        started = time.monotonic()
+        self.status = 0
+        try:
+            answer = super().post(envelope)
+            self.status = 200
+            return answer
+        except TransportError as exc:
+            cause = exc.__cause__
+            self.status = cause.code if isinstance(cause, urllib.error.HTTPError) else 0
+            raise
+        finally:
+            self.last = time.monotonic() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The nearest-rank percentile of ``values`` (nan when there are none)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def dump(path: str | None, figures) -> None:
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=2))
