@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run serve test test-fast faults api-hang transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
+.PHONY: run serve test test-fast faults api-hang load fuzz transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -38,6 +38,16 @@ faults: bootstrap
 # talking at once: latency p50/p99 (bench/api_hang.py; HANG_ARGS: --people, --seconds, --think, --checkout).
 api-hang: bootstrap
 	$(PY) -m bench.api_hang $(HANG_ARGS)
+
+# 2,000 people in session at once against gunicorn as `make serve` runs it, on loopback, and whether each kept
+# their own place (bench/load.py; LOAD_ARGS: --users, --connections). About a minute.
+load: bootstrap
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+# 10,000 hypothesis-fuzzed bodies against POST /alexa: no 5xx, no oversized or echoing answer (bench/fuzz.py;
+# FUZZ_ARGS: --bodies, --seed). A few minutes.
+fuzz: bootstrap
+	$(PY) -m bench.fuzz $(FUZZ_ARGS)
 
 # One whole walk-through, printed as a plain-text transcript (simulator/transcript.py): read it after a wording change.
 transcript: bootstrap

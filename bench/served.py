@@ -13,22 +13,20 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
-from simulator.faults import free_port
+from simulator.faults import ServedSkill, free_port
 from simulator.transport import Answer, HttpTransport, TransportError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-class GunicornSkill:
+class GunicornSkill(ServedSkill):
     def __init__(self, workdir: Path, checkout: Path = PROJECT_ROOT, env: dict | None = None):
-        self.workdir, self.checkout, self.extra_env = Path(workdir), Path(checkout), env or {}
-        self.db_path = self.workdir / "load.sqlite3"
-        self.log_path = self.workdir / "gunicorn.log"
+        workdir = Path(workdir)
+        super().__init__(db_path=workdir / "load.sqlite3", log_path=workdir / "gunicorn.log")
+        self.checkout, self.extra_env = Path(checkout), env or {}
         self.port = free_port()
-        self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
@@ -45,7 +43,7 @@ class GunicornSkill:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2).read()
+                self.health()
                 return self
             except OSError:
                 if self.process.poll() is not None:
@@ -54,20 +52,11 @@ class GunicornSkill:
         self.stop()
         raise RuntimeError(f"gunicorn did not answer within {wait:.0f} s; see {self.log_path}")
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: each worker writes what it still has queued
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
     def __enter__(self) -> "GunicornSkill":
         return self.start()
 
     def __exit__(self, *exc) -> None:
-        self.stop()
+        self.stop()  # (SIGTERM: each worker writes what it still has queued)
 
 
 class TimedTransport(HttpTransport):
