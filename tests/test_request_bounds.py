@@ -66,15 +66,19 @@ def test_deeply_nested_attributes_get_a_400_and_no_traceback_flood(shared_client
 
 
 def test_a_conversation_nests_well_inside_the_limit(shared_client, new_user_id):
-    """The limit refuses no real envelope: the skill's own record, echoed back through a turn, is accepted."""
+    """The limit refuses no real envelope: the skill's own record, echoed back in a request, nests less than half
+    as deep, and such a request is answered."""
     from envelopes import Conversation
+    from skill.web.endpoint import MAX_NESTING, nesting_depth
 
     convo = Conversation(shared_client, user_id=new_user_id())
     convo.launch()
-    for _ in range(5):
-        convo.say("AMAZON.NoIntent")
-    convo.say("AMAZON.YesIntent")
-    assert convo.keys.say
+    for answer in ["AMAZON.NoIntent"] * 5 + ["AMAZON.YesIntent"] * 3:
+        convo.say(answer)
+    request = intent("AMAZON.NextIntent", session_attributes=convo.attributes, new_session=False,
+                     session_id=convo.session_id, user_id=convo.user_id)
+    assert convo.attributes["guide"]["episode"] and nesting_depth(request) <= MAX_NESTING // 2
+    assert shared_client.post("/alexa", json=request).status_code == 200
 
 
 def test_a_context_without_system_is_answered_from_the_session(shared_client, new_user_id):
