@@ -40,7 +40,7 @@ api-hang: bootstrap
 	$(PY) -m bench.api_hang $(HANG_ARGS)
 
 # 2,000 people in session at once against gunicorn as `make serve` runs it, on loopback, and whether each kept
-# their own place (bench/load.py; LOAD_ARGS: --users, --connections). About a minute.
+# their own place (bench/load.py; LOAD_ARGS: --users, --connections, --store dynamodb for dynalite). About a minute.
 load: bootstrap
 	$(PY) -m bench.load $(LOAD_ARGS)
 

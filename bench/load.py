@@ -1,10 +1,10 @@
 """Many people at once against the production server, and whether each kept their own place (issue 22).
 
-    .venv/bin/python -m bench.load [--users 2000] [--connections 64] [--out FILE]
+    .venv/bin/python -m bench.load [--users 2000] [--connections 64] [--store sqlite|dynamodb] [--out FILE]
     make load
 
-gunicorn with `make serve`'s configuration on loopback (bench/served.py; its own SQLite file, or the store the
-environment names, e.g. SKILL_STORE=dynamodb with SKILL_DYNAMODB_ENDPOINT). Every user is in a session at
+gunicorn with `make serve`'s configuration on loopback (bench/served.py), keeping progress in its own SQLite
+file, or with ``--store dynamodb`` in a table of dynalite's (a DynamoDB-compatible server on loopback). Every user is in a session at
 once: all launch, then each takes their next turn after everyone else has taken theirs (``--connections``
 requests in flight), through a walk of their own length (0 to 8 answers into the guide), then "stop", then
 opens the skill again in a new session. Each user's clock is their own, so the record's ``episode.started``
@@ -19,6 +19,7 @@ second, latency p50/p99/max, and the state check. Exit status 1 on any error, cr
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import queue
 import sys
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from bench.served import GunicornSkill, TimedTransport, dump, percentile
+from bench.served import GunicornSkill, TimedTransport, dump, dynalite_store, percentile
 from simulator.conversation import Conversation
 from simulator.transport import TransportError
 
@@ -99,7 +100,7 @@ def expected_steps() -> dict[int, str]:
     from skill.app import create_app
     from simulator.transport import InProcessTransport
 
-    logging.disable(logging.INFO)  # (this process's app: its request lines are not the run's)
+    logging.disable(logging.WARNING)  # (this process's app: its log lines are not the run's)
     with tempfile.TemporaryDirectory(prefix="load-expected-") as tmp:
         app = create_app({"VERIFY_REQUESTS": False, "DB_PATH": f"{tmp}/expected.sqlite3", "EXPOSE_PROMPT_KEYS": True})
         expected = {}
@@ -168,9 +169,9 @@ def run(skill: GunicornSkill, users: int, connections: int) -> dict:
 
 
 def print_row(r: dict) -> None:
-    print(f"\n{'users':>6} {'in flight':>9} {'requests':>8} {'errors':>6} {'5xx':>4} {'req/s':>6} {'p50 ms':>7} "
+    print(f"\n{'store':>8} {'users':>6} {'in flight':>9} {'requests':>8} {'errors':>6} {'5xx':>4} {'req/s':>6} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'max ms':>7} {'kept':>6} {'crossed':>7} {'lost':>5} {'unfinished':>10}")
-    print(f"{r['users']:>6} {r['connections']:>9} {r['requests']:>8} {r['errors']:>6} {r['server_errors']:>4} "
+    print(f"{r.get('store', '-'):>8} {r['users']:>6} {r['connections']:>9} {r['requests']:>8} {r['errors']:>6} {r['server_errors']:>4} "
           f"{r['per_second']:>6.0f} {1000 * r['p50']:>7.1f} {1000 * r['p99']:>7.1f} {1000 * r['max']:>7.1f} "
           f"{r['ok']:>6} {r['crossed']:>7} {r['lost']:>5} {r['unfinished']:>10}")
 
@@ -179,12 +180,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=64, help="requests in flight at once")
+    parser.add_argument("--store", choices=["sqlite", "dynamodb"], default="sqlite",
+                        help="the store the server keeps progress in (dynamodb: dynalite on loopback)")
     parser.add_argument("--out")
     args = parser.parse_args(argv)
     if not 0 < args.users <= 20_000 or not 0 < args.connections <= 512:
         parser.error("--users 1..20000 and --connections 1..512: a bounded run")
-    with tempfile.TemporaryDirectory(prefix="load-") as tmp, GunicornSkill(Path(tmp)) as skill:
-        row = run(skill, args.users, args.connections)
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="load-"))
+        env = stack.enter_context(dynalite_store()) if args.store == "dynamodb" else {}
+        skill = stack.enter_context(GunicornSkill(Path(tmp), env=env))
+        row = {"store": args.store, **run(skill, args.users, args.connections)}
     print_row(row)
     dump(args.out, row)
     return 1 if row["errors"] or row["crossed"] or row["lost"] or row["unfinished"] else 0

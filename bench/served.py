@@ -6,13 +6,16 @@ project (an older commit, for a before-and-after) with this Python."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
+import uuid
 from pathlib import Path
 
 from simulator.faults import ServedSkill, free_port
@@ -79,6 +82,45 @@ class TimedTransport(HttpTransport):
             raise
         finally:
             self.last = time.monotonic() - started
+
+
+DYNALITE = PROJECT_ROOT / "tests" / "third_party" / "node_modules" / "dynalite" / "cli.js"
+NODE = PROJECT_ROOT / ".venv" / "bin" / "node"
+DYNAMODB_REGION = "us-east-1"
+
+
+@contextlib.contextmanager
+def dynalite_store():
+    """A DynamoDB-compatible server (dynalite, in memory, on loopback: installed by scripts/bootstrap) with an
+    empty table as serverless.yml declares it; yields the environment that points the skill at it (with
+    throw-away credentials: botocore signs every call, and no real ones may be used)."""
+    import boto3
+
+    port = free_port()
+    process = subprocess.Popen([str(NODE), str(DYNALITE), "--host", "127.0.0.1", "--port", str(port),
+                                "--createTableMs", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("dynalite did not start (scripts/bootstrap installs it)") from None
+                time.sleep(0.05)
+        endpoint, table = f"http://127.0.0.1:{port}", f"load-{uuid.uuid4().hex[:12]}"
+        credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": ""}
+        client = boto3.client("dynamodb", region_name=DYNAMODB_REGION, endpoint_url=endpoint,
+                              aws_access_key_id="test", aws_secret_access_key="test")
+        client.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        yield {"SKILL_STORE": "dynamodb", "SKILL_DYNAMODB_TABLE": table, "SKILL_DYNAMODB_ENDPOINT": endpoint,
+               "AWS_REGION": DYNAMODB_REGION, **credentials}
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 
 from bench import fuzz, load
-from bench.served import GunicornSkill
+from bench.served import GunicornSkill, dynalite_store
 from simulator.transport import InProcessTransport
 from skill.app import create_app
 
@@ -44,10 +45,13 @@ def test_the_load_state_check_finds_a_lost_and_a_crossed_record(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_short_load_run_keeps_every_users_place(tmp_path):
-    with GunicornSkill(tmp_path) as skill:
-        row = load.run(skill, users=60, connections=16)
-    assert row["errors"] == 0 and row["ok"] == 60 and row["crossed"] == row["lost"] == row["unfinished"] == 0, row
+@pytest.mark.parametrize("store", ["sqlite", "dynamodb"])
+def test_a_short_load_run_keeps_every_users_place(tmp_path, store):
+    with contextlib.ExitStack() as stack:
+        env = stack.enter_context(dynalite_store()) if store == "dynamodb" else {}
+        skill = stack.enter_context(GunicornSkill(tmp_path, env=env))
+        row = load.run(skill, users=40, connections=16)
+    assert row["errors"] == 0 and row["ok"] == 40 and row["crossed"] == row["lost"] == row["unfinished"] == 0, row
 
 
 def test_the_fuzz_check_flags_what_alexa_or_a_client_must_not_get():
