@@ -45,8 +45,8 @@ def in_a_turn(target, *args):
     result = {}
 
     def turn():
-        effects.start_turn()
-        result["value"] = target(*args)
+        with effects.api_turn():
+            result["value"] = target(*args)
 
     thread = threading.Thread(target=turn)
     thread.start()

@@ -23,6 +23,7 @@ A skipped call fails at once, as a failed one does: the engine words the same sp
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -91,9 +92,15 @@ _CALL_TIMEOUT: ContextVar[tuple[float, float]] = ContextVar("alexa_api_call_time
                                                             default=(API_CONNECT_TIMEOUT, API_TIMEOUT))
 
 
-def start_turn(budget: float = API_TURN_BUDGET) -> None:
-    """The API time this request's turn may spend from now (interceptors.ApiTurnBudget, on every request)."""
-    _TURN_DEADLINE.set(time.monotonic() + budget)
+@contextlib.contextmanager
+def api_turn(budget: float = API_TURN_BUDGET):
+    """A request's turn: the API time its calls may spend from now (skill.ContextTolerantSkill.invoke). Ended
+    with the turn, so nothing else this thread does later counts against it."""
+    token = _TURN_DEADLINE.set(time.monotonic() + budget)
+    try:
+        yield
+    finally:
+        _TURN_DEADLINE.reset(token)
 
 
 class ApiSkipped(ApiClientException):

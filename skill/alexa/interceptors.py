@@ -17,7 +17,7 @@ import traceback
 from ask_sdk_core.dispatch_components import AbstractRequestInterceptor, AbstractResponseInterceptor
 from ask_sdk_core.utils import get_request_type
 
-from skill.alexa import effects, turns
+from skill.alexa import turns
 from skill.alexa.effects import ZONE_KEY
 
 log = logging.getLogger("skill.requests")
@@ -91,13 +91,6 @@ class SessionAttributesFilter(AbstractRequestInterceptor):
         brought = manager.session_attributes or {}
         kept = OWN_SESSION_KEYS if turns.in_session(handler_input) else ()
         manager.session_attributes = {key: brought[key] for key in kept if key in brought}
-
-
-class ApiTurnBudget(AbstractRequestInterceptor):
-    """Each request's turn starts with its whole Alexa API time (effects.API_TURN_BUDGET)."""
-
-    def process(self, handler_input):
-        effects.start_turn()
 
 
 class RequestLogger(AbstractRequestInterceptor):

@@ -8,9 +8,10 @@ from ask_sdk_model import Context
 from ask_sdk_model.application import Application
 from ask_sdk_model.interfaces.system import SystemState
 
+from skill.alexa import effects
 from skill.alexa.effects import BoundedApiClient
 from skill.alexa.handlers import SpokenErrorHandler, request_handlers
-from skill.alexa.interceptors import ApiTurnBudget, RequestLogger, ResponseLogger, SessionAttributesFilter
+from skill.alexa.interceptors import RequestLogger, ResponseLogger, SessionAttributesFilter
 from skill.alexa.turns import Coach
 from skill.engine import Guide, default_content
 from skill.render import Renderer
@@ -30,7 +31,8 @@ class ContextTolerantSkill(CustomSkill):
             application = getattr(session, "application", None) or Application(application_id=None)
             request_envelope.context = request_envelope.context or Context()
             request_envelope.context.system = SystemState(application=application, user=getattr(session, "user", None))
-        return super().invoke(request_envelope, context)
+        with effects.api_turn():  # the Alexa API time this request may spend (effects.BoundedApiClient)
+            return super().invoke(request_envelope, context)
 
 
 def build_skill(persistence_adapter, content=None, extra_handlers=(), library=None, second_line=None) -> CustomSkill:
@@ -40,7 +42,6 @@ def build_skill(persistence_adapter, content=None, extra_handlers=(), library=No
     content = content or default_content()
     coach = Coach(guide=Guide(content, second_line=second_line), renderer=Renderer(content), store=persistence_adapter, library=library)
     builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=BoundedApiClient())
-    builder.add_global_request_interceptor(ApiTurnBudget())
     builder.add_global_request_interceptor(SessionAttributesFilter())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())
