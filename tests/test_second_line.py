@@ -56,7 +56,7 @@ def test_the_vectors_are_wordllamas_own():
 # Development phrases (evaluation/sets/second_line_dev.tsv) the phrase lists miss.
 @pytest.mark.parametrize("said, flag", [
     ("pain in my side", "t2_urinary"),
-    ("resting makes no difference to the pain at all", "t2_night_pain"),
+    ("even resting it still aches", "t2_night_pain"),
     ("my belly's sore and it reaches round to my back", "t2_belly_spread"),
     ("i'm panting and can't get air in", "t1_breathing"),
     ("there's a heavy weight sitting on my chest", "t1_chest"),
@@ -75,6 +75,9 @@ def test_it_guesses_a_sign_the_lists_miss(second_line, said, flag):
     "no pain in my side",  # negated words are not compared
     "i can feel my legs fine",  # nearer the no_sign_examples than t1_saddle's "cannot feel anything"
     "i need the toilet",
+    "the pain doesn't keep me awake i sleep like a log",  # night pain denied: the lists read it (test21c)
+    "i feel a bit dizzy from all the breathing",  # the exercise's, nearer the no_sign_examples (test21c)
+    "no i sleep fine",
 ])
 def test_no_guess_for_a_remark_or_a_denial(second_line, said):
     assert second_line.guess(said) is None
@@ -82,7 +85,7 @@ def test_no_guess_for_a_remark_or_a_denial(second_line, said):
 
 def test_a_tier_1_sign_nearly_as_close_as_a_tier_2_one_is_the_guess(second_line):
     # Closest to t2_belly_spread's examples, but t1_belly_back's come within TIER_1_WITHIN: ask about the graver.
-    guess = second_line.guess("suddenly my tummy is in agony and it goes right through to my back")
+    guess = second_line.guess("suddenly my tummy is screaming and it goes right through to my back")
     assert guess is not None and guess.flag_id == "t1_belly_back"
     assert second_line.guess("my belly's sore and it reaches round to my back").flag_id == "t2_belly_spread"
 

@@ -502,3 +502,49 @@ def test_someone_elses_fever_stones_or_accident_the_packs_shiver_and_a_new_diet_
     wrong = [words for words in no_sign if red_flags.match(words) is not None]
     wrong += [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
     assert not wrong, wrong
+
+
+def test_the_signs_the_third_blind_set_missed_are_read_in_everyday_words_but_their_ordinary_neighbours_are_not():
+    """Issue 21, test21c's misses, by kind: a feeling named as one ("a pins and needles feeling down there"), wetting
+    told as little accidents or not making it in time, stinging when passing water, both thighs gone numb, rest that
+    makes no difference, night said before how bad it is, waking "again and again" without a subject, up half the
+    night with it, a partner's "she's been poorly, off her food and sweaty", the belly itself in agony going through
+    to the back. The pack named as the cause in a clause of its own ("... but it's just the ice pack") is no fever,
+    unless a fever is named; the ice keeping them awake is no night pain."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    signs = {"kind of a pins and needles feeling down there": "t1_saddle",
+             "a tingly sensation in my bum": "t1_saddle",
+             "i've had a couple of little accidents i couldn't stop": "t1_bladder",
+             "i didn't make it to the loo in time": "t1_bladder",
+             "the pain's round my side and it stings like mad when i pass water": "t2_urinary",
+             "it burns a bit when i go to the toilet": "t2_urinary",
+             "yes and my bum and the tops of my thighs have gone numb": "t1_legs",
+             "my thighs have gone numb": "t1_legs",
+             "lying down makes no difference at all it hurts just the same": "t2_night_pain",
+             "resting doesn't make any difference": "t2_night_pain",
+             "it hurts just as much lying down": "t2_night_pain",
+             "it eases off in the day but at night it's unbearable and keeps waking me": "t2_night_pain",
+             "it's been waking me up": "t2_night_pain",
+             "it is been waking me every night": "t2_night_pain",  # a carrier's "it is" before the captured "been"
+             "bit better but i was up half the night with it": "t2_night_pain",
+             "awake most of the night with the pain": "t2_night_pain",
+             "same as yesterday but she's been proper poorly off her food and sweaty": "t2_fever",
+             "he's been really unwell": "t2_fever",
+             "my belly's suddenly in agony and it's going right through to my back": "t1_belly_back",
+             "my stomach is in agony": "t1_belly_back",
+             "my tummy suddenly really hurts and it goes right through to my back": "t1_belly_back",
+             "a numb sort of feeling round my bottom": "t1_saddle", "i keep having accidents": "t1_bladder",
+             "i've been having little leaks": "t1_bladder", "it's worse lying down at night": "t2_night_pain",
+             "nights are the worst": "t2_night_pain", "it doesn't matter how i lie it still hurts": "t2_night_pain",
+             "suddenly my tummy is so bad": "t1_belly_back",
+             "i have a fever but it's just the ice pack": "t2_fever",
+             "it's probably the ice pack but i've got a temperature": "t2_fever"}
+    no_sign = ["i feel shivery but it's just the ice pack", "i'm shivering, that's from the ice",
+               "the ice kept me awake", "i was up half the night with the baby", "he's been fine",
+               "it's been better today", "the heat pad made no difference", "i had a car accident years ago",
+               "i can't get comfortable", "i'm lying in bed at night"]
+    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    wrong += [words for words in no_sign if red_flags.match(words) is not None]
+    assert not wrong, wrong

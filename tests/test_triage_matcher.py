@@ -301,7 +301,7 @@ NORMALISED = [
     ("I don't have a fever", "i do not have a fever"),
     ("I haven't fallen", "i have not fallen"),
     ("I'm sore", "i am sore"),
-    ("It's been two weeks", "it is been two weeks"),
+    ("It's been two weeks", "it has been two weeks"),  # "'s been" is "has been"
     ("My heart's racing", "my heart is racing"),
     ("I’m not sure if I have numbness", "i am unsure i have numbness"),
     ("I don't know if my bladder is full", "i unsure my bladder is full"),

@@ -86,7 +86,9 @@ _CONTRACTIONS = [  # applied in order, on lowercased text with straight apostrop
     (r"\b(\w+)'re\b", r"\1 are"),
     (r"\b(\w+)'ll\b", r"\1 will"),
     (r"\b(i|you|we|they|he|she)'d\b", r"\1 would"),
-    # "'s" is nearly always "is" in symptom talk ("my heart's racing"); a possessive reads harmlessly.
+    # "'s" is nearly always "is" in symptom talk ("my heart's racing"); a possessive reads harmlessly. Before "been"
+    # it can only be "has" ("she's been poorly", "it's been waking me"), so that rule comes first.
+    (r"\b(\w+)'s been\b", r"\1 has been"),
     (r"\b(\w+)'s\b", r"\1 is"),
     (r"\bgonna\b", "going to"),
     (r"\bwanna\b", "want to"),
@@ -142,6 +144,7 @@ _PARTNER = [
     (rf"\b(?:my|our) {_RELATIVES}\b", "she"),
     # "her" as an object ("won't hold her up") is "me", not "my".
     (rf"\b(hold|support|carry|help|lift|pick|get|let|keep|take|move) (?:him|her)\b(?! {_BODY}\b)", r"\1 me"),
+    (r"\b(?:he|she) (?:has|have) been\b", "i have been"),
     (r"\b(?:he|she) (?:is)\b", "i am"),
     (r"\b(?:he|she) (was|has|had|does|did|can|cannot|could|will|would|says|said|thinks|feels|felt|keeps)\b", r"i \1"),
     (r"\b(?:he|she)\b", "i"),
