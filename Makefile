@@ -5,7 +5,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TRACKS := audio/tracks/manifest.json
 
-.PHONY: run check-run-config serve test test-fast faults cert-flood config-mistakes transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
+.PHONY: run check-run-config serve test test-fast faults cert-flood config-mistakes api-hang load fuzz transcript eval-triage eval-clarify eval-understanding eval-second-line audio upload-audio package \
 	lambda-check skill-package bootstrap clean
 
 bootstrap:
@@ -50,6 +50,21 @@ cert-flood: bootstrap
 # Each configuration mistake, made through make run, flask run, make serve or Lambda, and the line it prints.
 config-mistakes: bootstrap
 	$(PY) scripts/config_mistakes.py
+
+# Red flags and turns with the Alexa API hung, against gunicorn as `make serve` runs it, at 16 and 64 people
+# talking at once: latency p50/p99 (bench/api_hang.py; HANG_ARGS: --people, --seconds, --think, --checkout).
+api-hang: bootstrap
+	$(PY) -m bench.api_hang $(HANG_ARGS)
+
+# 2,000 people in session at once against gunicorn as `make serve` runs it, on loopback, and whether each kept
+# their own place (bench/load.py; LOAD_ARGS: --users, --connections, --store dynamodb for dynalite). About a minute.
+load: bootstrap
+	$(PY) -m bench.load $(LOAD_ARGS)
+
+# 10,000 hypothesis-fuzzed bodies against POST /alexa: no 5xx, no oversized or echoing answer (bench/fuzz.py;
+# FUZZ_ARGS: --bodies, --seed). A few minutes.
+fuzz: bootstrap
+	$(PY) -m bench.fuzz $(FUZZ_ARGS)
 
 # One whole walk-through, printed as a plain-text transcript (simulator/transcript.py): read it after a wording change.
 transcript: bootstrap

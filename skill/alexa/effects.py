@@ -5,19 +5,35 @@ clients (``handler_input.service_client_factory``), so the same code reaches Ama
 and the simulator's fake of it on loopback.
 
 Nothing here is on the path of a red flag: a triage plan carries no StartTimer, and its time of day is
-never looked up (see ``turns.run_turn``). Every call is bounded by ``API_TIMEOUT`` and every failure
-becomes an outcome the engine words ("I couldn't set the timer just now"), never an exception.
+never looked up (see ``turns.run_turn``). Every failure becomes an outcome the engine words ("I couldn't set
+the timer just now"), never an exception.
+
+A slow or unreachable Alexa API must not hold the request threads a red flag needs (issue 22: with every
+call running to its timeout, 16 people's turns took 5-15 s, and a red flag queued behind them 9 s).
+``BoundedApiClient`` bounds what one turn and one process may spend on it:
+
+- a turn's calls share ``API_TURN_BUDGET`` seconds in all, each call at most ``API_TIMEOUT``;
+- at most ``API_CALLERS`` request threads of a process wait on the API at once: a turn that finds them all
+  waiting skips its calls, so the process's other threads stay free for everyone else, red flags included;
+- after ``BREAKER_FAILURES`` failures in a row (a timeout, no connection, a 5xx) the calls to that endpoint
+  are skipped for ``BREAKER_COOLDOWN`` seconds, then one is tried again (a circuit breaker).
+
+A skipped call fails at once, as a failed one does: the engine words the same spoken fallback.
 """
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import logging
+import threading
 import time
+from contextvars import ContextVar
 from datetime import datetime
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ask_sdk_core.api_client import DefaultApiClient
+from ask_sdk_core.exceptions import ApiClientException
 from ask_sdk_model.interfaces.audioplayer import (AudioItem, AudioItemMetadata, PlayBehavior, PlayDirective,
                                                   StopDirective, Stream)
 from ask_sdk_model.interfaces.connections import SendRequestDirective
@@ -48,8 +64,19 @@ from skill.engine.plan import (AskPermission, CancelReminders, CancelTimers, Cre
 
 log = logging.getLogger(__name__)
 
-# Seconds one call to an Alexa API may take: the whole request has about 8.
+# Seconds one call to an Alexa API may take, and all of one turn's calls together: the whole answer has about 8,
+# and under load some of them go to waiting for a thread.
 API_TIMEOUT = 2.5
+API_TURN_BUDGET = 3.0
+# Of that, the most a call waits for a connection (TCP and TLS), so a call that never gets an answer still ends
+# within its share: a connection and a read timeout add up.
+API_CONNECT_TIMEOUT = 1.0
+# Request threads of one process that may wait on the Alexa API at once: gunicorn gives each process 8
+# (skill/web/gunicorn_conf.py), so half of them are always free for turns that don't call it.
+API_CALLERS = 4
+# Failures in a row that open the breaker, and the seconds its calls are then skipped for.
+BREAKER_FAILURES = 3
+BREAKER_COOLDOWN = 30.0
 # The permission scopes the manifest declares, by the engine's names for them.
 SCOPES = {"timers": "alexa::alerts:timers:skill:readwrite",
           "reminders": "alexa::alerts:reminders:skill:readwrite"}
@@ -57,15 +84,116 @@ SCOPES = {"timers": "alexa::alerts:timers:skill:readwrite",
 ZONE_KEY = "device_zone"
 
 
-class BoundedApiClient(DefaultApiClient):
-    """ask-sdk's client (requests, HTTPS only) with a timeout on every call: its own has none."""
+# When the current turn's API time runs out (time.monotonic()); None off a request's thread (the red flag's
+# cancellations run in a thread of their own, with no turn to hold up).
+_TURN_DEADLINE: ContextVar[float | None] = ContextVar("alexa_api_turn_deadline", default=None)
+# The (connect, read) timeout of the call being made on this thread (BoundedApiClient.invoke sets it).
+_CALL_TIMEOUT: ContextVar[tuple[float, float]] = ContextVar("alexa_api_call_timeout",
+                                                            default=(API_CONNECT_TIMEOUT, API_TIMEOUT))
 
-    def __init__(self, timeout: float = API_TIMEOUT):
+
+@contextlib.contextmanager
+def api_turn(budget: float = API_TURN_BUDGET):
+    """A request's turn: the API time its calls may spend from now (skill.ContextTolerantSkill.invoke). Ended
+    with the turn, so nothing else this thread does later counts against it."""
+    token = _TURN_DEADLINE.set(time.monotonic() + budget)
+    try:
+        yield
+    finally:
+        _TURN_DEADLINE.reset(token)
+
+
+class ApiSkipped(ApiClientException):
+    """A call not made: the turn's budget is spent, the process's API callers are all waiting, or the breaker
+    is open. Handled like any failed call."""
+
+
+class CircuitBreaker:
+    """Closed: calls go through. ``failures`` failures in a row open it: calls are refused for ``cooldown``
+    seconds, then one call is let through (half open): its success closes the breaker, its failure opens it
+    again. Thread-safe; one per API endpoint and process."""
+
+    def __init__(self, name: str, failures: int = BREAKER_FAILURES, cooldown: float = BREAKER_COOLDOWN):
+        self.name, self.failures, self.cooldown = name, failures, cooldown
+        self._lock = threading.Lock()
+        self._in_a_row = 0
+        self._open_until: float | None = None
+        self._trial = False
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._open_until is None:
+                return True
+            if self._trial or time.monotonic() < self._open_until:
+                return False
+            self._trial = True  # the one call that tests whether the API is back
+            return True
+
+    def record(self, ok: bool) -> None:
+        with self._lock:
+            self._trial = False
+            if ok:
+                if self._open_until is not None:
+                    log.warning("the Alexa API at %s answers again: calls resume", self.name)
+                self._in_a_row, self._open_until = 0, None
+                return
+            self._in_a_row += 1
+            if self._in_a_row >= self.failures:
+                if self._open_until is None or time.monotonic() >= self._open_until:
+                    log.warning("the Alexa API at %s failed %d times in a row: calls skipped for %.0f s",
+                                self.name, self._in_a_row, self.cooldown)
+                self._open_until = time.monotonic() + self.cooldown
+
+
+class BoundedApiClient(DefaultApiClient):
+    """ask-sdk's client (requests, HTTPS only), bounded as the module says: its own has no timeout at all."""
+
+    def __init__(self, timeout: float = API_TIMEOUT, callers: int = API_CALLERS):
         super().__init__()
         self.timeout = timeout
+        self._callers = threading.BoundedSemaphore(callers)
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._lock = threading.Lock()
+
+    def breaker(self, url: str) -> CircuitBreaker:
+        parts = urlsplit(url)
+        endpoint = f"{parts.scheme}://{parts.netloc}"
+        with self._lock:
+            return self._breakers.setdefault(endpoint, CircuitBreaker(endpoint))
+
+    def invoke(self, request):
+        deadline = _TURN_DEADLINE.get()
+        allowed = self.timeout if deadline is None else min(self.timeout, deadline - time.monotonic())
+        if allowed <= 0.05:
+            raise ApiSkipped("the turn's Alexa API time is spent")
+        breaker = self.breaker(request.url or "")
+        on_request_thread = deadline is not None
+        if on_request_thread and not self._callers.acquire(blocking=False):
+            raise ApiSkipped("every Alexa API caller of this process is waiting")
+        try:
+            if not breaker.allow():
+                raise ApiSkipped("the Alexa API is failing: calls skipped for now")
+            connect = min(API_CONNECT_TIMEOUT, allowed / 2)
+            try:
+                response = self._invoke_with(request, (connect, allowed - connect))
+            except ApiClientException:
+                breaker.record(ok=False)
+                raise
+            breaker.record(ok=response.status_code < 500)
+            return response
+        finally:
+            if on_request_thread:
+                self._callers.release()
+
+    def _invoke_with(self, request, timeout):
+        _CALL_TIMEOUT.set(timeout)
+        return super().invoke(request)
 
     def _resolve_method(self, request):
-        return functools.partial(super()._resolve_method(request), timeout=self.timeout)
+        method = super()._resolve_method(request)
+        timeout = _CALL_TIMEOUT.get()
+        return lambda **kw: method(timeout=timeout, **kw)
+
 
 
 def start_timer(handler_input, effect: StartTimer, text) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from ask_sdk_model.canfulfill import (CanFulfillIntent, CanFulfillIntentValues, 
                                       CanUnderstandSlotValues)
 
 from skill.alexa.carriers import DESCRIPTION_SLOT, default_carriers
+from skill.alexa.interceptors import loggable, short_traceback
 from skill.alexa.turns import Coach, device_player, error_response, red_flag_response, run_turn
 from skill.engine import Event
 from skill.engine.playback import HELD, SOUNDING, is_ours
@@ -252,7 +253,7 @@ class SessionEndedHandler(_CoachHandler):
         request = handler_input.request_envelope.request
         reason = getattr(getattr(request, "reason", None), "value", None)
         error = getattr(request, "error", None)
-        log.info("session ended: %s%s", reason, f" ({error.object_type})" if error is not None else "")
+        log.info("session ended: %s%s", loggable(reason), f" ({loggable(error.object_type)})" if error is not None else "")
         run_turn(handler_input, self.coach, Event("session_ended"))
         return handler_input.response_builder.response
 
@@ -308,7 +309,7 @@ class OtherRequestHandler(AbstractRequestHandler):
         return not is_request_type("IntentRequest")(handler_input)
 
     def handle(self, handler_input):
-        log.info("request type %s not used by this skill", get_request_type(handler_input))
+        log.info("request type %s not used by this skill", loggable(get_request_type(handler_input)))
         return handler_input.response_builder.response
 
 
@@ -321,8 +322,8 @@ class ExceptionEncounteredHandler(AbstractRequestHandler):
     def handle(self, handler_input):
         request = handler_input.request_envelope.request
         error = getattr(request, "error", None)
-        log.error("Alexa rejected a response: %s %s", getattr(error, "object_type", None),
-                  getattr(error, "message", None))
+        log.error("Alexa rejected a response: %s %s", loggable(getattr(error, "object_type", None)),
+                  loggable(getattr(error, "message", None), limit=300))
         return handler_input.response_builder.response
 
 
@@ -333,7 +334,7 @@ class UnknownIntentHandler(_CoachHandler):
         return is_request_type("IntentRequest")(handler_input)
 
     def handle(self, handler_input):
-        log.warning("unhandled intent %s", get_intent_name(handler_input))
+        log.warning("unhandled intent %s", loggable(get_intent_name(handler_input)))
         return run_turn(handler_input, self.coach, Event("fallback"))
 
 
@@ -347,7 +348,7 @@ class SpokenErrorHandler(AbstractExceptionHandler):
         return True
 
     def handle(self, handler_input, exception):
-        log.error("handler failed: %s", type(exception).__name__, exc_info=exception)
+        log.error("handler failed: %s\n%s", type(exception).__name__, short_traceback(exception))
         # A red flag in the failed request is still answered: the engine alone, no store.
         try:
             event = describe_event(handler_input)

@@ -65,10 +65,17 @@ def request_locale(handler_input) -> str | None:
     return getattr(handler_input.request_envelope.request, "locale", None)
 
 
+# The request types that carry on a conversation in its session. The others (CanFulfillIntentRequest, the
+# skill events, the player's reports and buttons, types this skill does not use) take nothing from a session
+# and give none of it back, even when a request brings one: a client's 376 KB of attributes came back whole.
+SESSION_REQUESTS = frozenset({"LaunchRequest", "IntentRequest", "Connections.Response", "SessionEndedRequest"})
+
+
 def in_session(handler_input) -> bool:
-    """Whether the request belongs to a session: the player's reports and buttons do not (ask-sdk refuses
-    session attributes for them)."""
-    return handler_input.request_envelope.session is not None
+    """Whether the request belongs to a session: the player's reports and buttons do not (Alexa sends them
+    none, and ask-sdk refuses session attributes without one)."""
+    envelope = handler_input.request_envelope
+    return envelope.session is not None and getattr(envelope.request, "object_type", None) in SESSION_REQUESTS
 
 
 def with_device(handler_input, coach: Coach, event: Event) -> tuple[Event, dict[str, str]]:
@@ -166,12 +173,7 @@ def opens_session(handler_input) -> bool:
 
 def run_turn(handler_input, coach: Coach, event: Event) -> Response:
     manager = handler_input.attributes_manager
-    # Alexa echoes session attributes on every turn: keep only ours, so a stranger's keys (or a client's
-    # 30 KB of them) never come back and never push a response past Alexa's 24 KB.
-    if handler_input.request_envelope.session is not None:  # (ask-sdk refuses them out of session)
-        echoed = manager.session_attributes or {}
-        kept = (STATE_KEY, UNREAD_KEY, effects.ZONE_KEY)
-        manager.session_attributes = {key: echoed[key] for key in kept if key in echoed}
+    # (the session attributes are only ours by now: interceptors.SessionAttributesFilter)
     state, store_ok = load_state(handler_input)
     locale = request_locale(handler_input)
     event, urls = with_device(handler_input, coach, replace(event, opens_session=opens_session(handler_input)))

@@ -174,9 +174,12 @@ class Content:
     red_flags: RedFlags
     understanding: Understanding
     names: EngineNames  # what the engine's code gives a meaning to, the content checked against it
+    unlisted: LocaleInfo  # for a locale not in ``locales``: no country's emergency number
 
     def locale(self, name: str | None) -> LocaleInfo:
-        return self.locales.get(name or "") or self.locales[self.default_locale]
+        if not name:
+            return self.locales[self.default_locale]
+        return self.locales.get(name) or self.unlisted
 
     def prompts_for(self, locale: str | None) -> Prompts:
         return self.prompts[self.locale(locale).prompts]
@@ -187,6 +190,10 @@ class Content:
         return Known(steps=frozenset(self.protocol.steps), flags=frozenset(self.red_flags.ids()),
                      side_questions=self.names.side_questions,
                      plans=frozenset(step.plan for step in self.protocol.steps.values() if step.plan))
+
+
+# locales.yaml's entry for a request in a locale it does not list.
+UNLISTED = "unlisted"
 
 
 def _read_yaml(path: Path) -> dict:
@@ -201,9 +208,13 @@ def read_content(directory: Path, names: EngineNames) -> Content:
     understanding = load_understanding(directory)
     raw_locales = _read_yaml(directory / "locales.yaml")
     locales, prompts, problems = {}, {}, check_screening_flags(protocol, red_flags)
-    for name, spec in (raw_locales.get("locales") or {}).items():
-        info = LocaleInfo(name=name, prompts=spec["prompts"], spoken=dict(spec["spoken"]),
-                          written=dict(spec["written"]), clock_hours=spec.get("clock_hours"))
+    specs = {**(raw_locales.get("locales") or {}), UNLISTED: raw_locales.get(UNLISTED)}
+    for name, spec in specs.items():
+        if not isinstance(spec, dict):
+            problems.append(f"locales.yaml {name}: missing")
+            continue
+        info = LocaleInfo(name=name, prompts=spec.get("prompts"), spoken=dict(spec.get("spoken") or {}),
+                          written=dict(spec.get("written") or {}), clock_hours=spec.get("clock_hours"))
         if info.clock_hours not in (12, 24):
             problems.append(f"locales.yaml {name}: clock_hours must be 12 or 24, not {info.clock_hours!r}")
         for table in ("spoken", "written"):
@@ -219,6 +230,7 @@ def read_content(directory: Path, names: EngineNames) -> Content:
             prompts[info.prompts] = Prompts(info.prompts, _read_yaml(path))
             problems += [f"prompts/{info.prompts}.yaml: {p}"
                          for p in check_prompts(protocol, prompts[info.prompts], names, red_flags, understanding)]
+    unlisted = locales.pop(UNLISTED, None)
     default = raw_locales.get("default")
     if default not in locales:
         problems.append(f"locales.yaml: default locale {default!r} is not listed")
@@ -227,5 +239,5 @@ def read_content(directory: Path, names: EngineNames) -> Content:
     if problems:
         raise ContentError("\n  ".join(["content:"] + problems))
     return Content(protocol=protocol, prompts=prompts, locales=locales, default_locale=default,
-                   red_flags=red_flags, understanding=understanding, names=names)
+                   red_flags=red_flags, understanding=understanding, names=names, unlisted=unlisted)
 

@@ -13,6 +13,7 @@ from ask_sdk_core.exceptions import AskSdkException
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from skill.web.verification import REQUEST_SOURCE, VerificationException, build_verifiers
+from skill.alexa.interceptors import loggable, short_traceback  # (after verification, as the line below)
 from skill.alexa.turns import SHOWN_KEYS  # (after verification: it applies the oscrypto fix first)
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,25 @@ def envelope_problem(payload) -> str | None:
         return "session is not an object"
     if not isinstance((context or {}).get("System"), dict) and not isinstance(session, dict):
         return "missing context.System"
+    if nesting_depth(payload) > MAX_NESTING:
+        return "body nested too deeply"
     return None
+
+
+# Alexa's envelopes, with this skill's session attributes, nest about 10 levels deep. ask-sdk's deserialiser
+# recurses several frames a level, so hundreds of levels (which json.loads accepts) ended in a RecursionError.
+MAX_NESTING = 32
+
+
+def nesting_depth(value) -> int:
+    """How deeply ``value``'s objects and arrays nest (0 for a scalar), without recursion."""
+    deepest, level = 0, [(value, 0)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth + 1)
+            level.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
 
 
 @bp.post("/alexa")
@@ -106,14 +125,14 @@ def alexa():
     try:
         response_body = handler.verify_request_and_dispatch(dict(request.headers), body)
     except VerificationException as exc:
-        log.info("rejected request: verification failed: %s", exc.args[0] if exc.args else exc)
+        log.info("rejected request: verification failed: %s", loggable(exc.args[0] if exc.args else exc, limit=300))
         return _bad_request("request verification failed")
     except AskSdkException as exc:
         # Deserialisation of a malformed envelope, or a dispatch with no handler left to answer.
         log.info("rejected request: %s", type(exc).__name__)
         return _bad_request("request could not be processed")
-    except Exception:  # noqa: BLE001 - a last line of defence: never a 500 to the caller
-        log.exception("unexpected failure outside the skill's own exception handler")
+    except Exception as exc:  # noqa: BLE001 - a last line of defence: never a 500 to the caller
+        log.error("unexpected failure outside the skill's own exception handler\n%s", short_traceback(exc))
         return _bad_request("request could not be processed")
     finally:
         SHOWN_KEYS.reset(watching)
