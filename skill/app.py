@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Imported here so that importing skill.app costs nothing and has no side effects.
     from skill import storage
+    from skill.alexa.effects import api_callers
     from skill.alexa.skill import build_skill
     from skill.engine.guide import default_content
     from skill.audio.tracks import AudioLibrary
@@ -36,7 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         second_line = SecondLine(content.red_flags)
     app.extensions["second_line"] = second_line
-    skill = build_skill(store, content=content, library=library, second_line=second_line)
+    skill = build_skill(store, content=content, library=library, second_line=second_line,
+                        api_callers=api_callers(app.config["THREADS"]))
     endpoint.init_app(app, skill)
     audio.init_app(app)
     if second_line is not None:

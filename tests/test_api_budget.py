@@ -109,3 +109,11 @@ def test_red_flags_do_not_queue_behind_turns_waiting_on_a_hung_api(tmp_path, hun
     assert row["red_flag_p99"] < 1.0, row
     assert row["turn_max"] < effects.API_TURN_BUDGET + 1.5, row
     assert row["api_turns"] > 0, row
+
+
+def test_half_of_the_servers_threads_may_wait_on_the_alexa_api_whatever_their_number():
+    """The callers' limit keeps threads free for red flags only if it follows SKILL_THREADS: fixed at 4, a server
+    run with 4 threads could have every one of them waiting on a hung API."""
+    from skill.alexa.effects import api_callers
+
+    assert [api_callers(threads) for threads in (1, 2, 4, 8, 16)] == [1, 1, 2, 4, 8]

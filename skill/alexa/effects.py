@@ -71,9 +71,15 @@ API_TURN_BUDGET = 3.0
 # Of that, the most a call waits for a connection (TCP and TLS), so a call that never gets an answer still ends
 # within its share: a connection and a read timeout add up.
 API_CONNECT_TIMEOUT = 1.0
-# Request threads of one process that may wait on the Alexa API at once: gunicorn gives each process 8
-# (skill/web/gunicorn_conf.py), so half of them are always free for turns that don't call it.
+# Request threads of one process that may wait on the Alexa API at once: half of those the server gives each
+# process (SKILL_THREADS, 8 by default: skill/web/gunicorn_conf.py), so the other half are always free for turns
+# that don't call it, red flags included.
 API_CALLERS = 4
+
+
+def api_callers(threads: int) -> int:
+    """How many of a process's ``threads`` may wait on the Alexa API at once (at least one)."""
+    return max(1, threads // 2)
 # Failures in a row that open the breaker, and the seconds its calls are then skipped for.
 BREAKER_FAILURES = 3
 BREAKER_COOLDOWN = 30.0

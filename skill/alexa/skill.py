@@ -35,13 +35,15 @@ class ContextTolerantSkill(CustomSkill):
             return super().invoke(request_envelope, context)
 
 
-def build_skill(persistence_adapter, content=None, extra_handlers=(), library=None, second_line=None) -> CustomSkill:
+def build_skill(persistence_adapter, content=None, extra_handlers=(), library=None, second_line=None,
+                api_callers=effects.API_CALLERS) -> CustomSkill:
     """The skill; ``extra_handlers`` are tried before the skill's own (tests, experiments); ``library``: the
     breathing tracks (skill.audio.tracks.AudioLibrary), without which the breathing is spoken; ``second_line``:
-    the model behind the red-flag phrase lists (skill.engine.second_line.SecondLine), None for the lists alone."""
+    the model behind the red-flag phrase lists (skill.engine.second_line.SecondLine), None for the lists alone;
+    ``api_callers``: the request threads that may wait on the Alexa API at once (effects.api_callers)."""
     content = content or default_content()
     coach = Coach(guide=Guide(content, second_line=second_line), renderer=Renderer(content), store=persistence_adapter, library=library)
-    builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=BoundedApiClient())
+    builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=BoundedApiClient(callers=api_callers))
     builder.add_global_request_interceptor(SessionAttributesFilter())
     builder.add_global_request_interceptor(RequestLogger())
     builder.add_global_response_interceptor(ResponseLogger())
