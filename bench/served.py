@@ -10,7 +10,6 @@ import contextlib
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ import urllib.error
 import uuid
 from pathlib import Path
 
-from simulator.faults import ServedSkill, free_port
+from simulator.faults import ServedSkill
+from simulator.local_servers import free_port, start_dynalite, wait_until_answering
 from simulator.transport import Answer, HttpTransport, TransportError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,17 +43,12 @@ class GunicornSkill(ServedSkill):
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-c", "python:skill.web.gunicorn_conf", "skill.app:create_app()"],
                 cwd=self.checkout, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                self.health()
-                return self
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"gunicorn exited at start-up; see {self.log_path}") from None
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not answer within {wait:.0f} s; see {self.log_path}")
+        try:
+            wait_until_answering(self.health, self.process, "gunicorn", wait, self.log_path, pause=0.2)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def __enter__(self) -> "GunicornSkill":
         return self.start()
@@ -84,8 +79,6 @@ class TimedTransport(HttpTransport):
             self.last = time.monotonic() - started
 
 
-DYNALITE = PROJECT_ROOT / "tests" / "third_party" / "node_modules" / "dynalite" / "cli.js"
-NODE = PROJECT_ROOT / ".venv" / "bin" / "node"
 DYNAMODB_REGION = "us-east-1"
 
 
@@ -96,20 +89,9 @@ def dynalite_store():
     throw-away credentials: botocore signs every call, and no real ones may be used)."""
     import boto3
 
-    port = free_port()
-    process = subprocess.Popen([str(NODE), str(DYNALITE), "--host", "127.0.0.1", "--port", str(port),
-                                "--createTableMs", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process, endpoint = start_dynalite()
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("dynalite did not start (scripts/bootstrap installs it)") from None
-                time.sleep(0.05)
-        endpoint, table = f"http://127.0.0.1:{port}", f"load-{uuid.uuid4().hex[:12]}"
+        table = f"load-{uuid.uuid4().hex[:12]}"
         credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": ""}
         client = boto3.client("dynamodb", region_name=DYNAMODB_REGION, endpoint_url=endpoint,
                               aws_access_key_id="test", aws_secret_access_key="test")

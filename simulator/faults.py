@@ -38,7 +38,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from simulator.envelopes import EnvelopeFactory, Identity, Session
+from simulator.local_servers import free_port, wait_until_answering
 from simulator.transport import KEYS_HEADER, PromptKeys
 from skill.render import plain
 
@@ -84,13 +84,6 @@ class Checks:
             self.failed.append(f"{case}: {what}")
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on just now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class ServedSkill:
     """The skill as its own process on a free loopback port."""
 
@@ -109,16 +102,8 @@ class ServedSkill:
              "--port", str(self.port), "--no-reload", "--no-debugger"],
             cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.health()
-                return self
-            except OSError:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the skill exited at start-up; see {self.log_path}") from None
-                time.sleep(0.1)
-        raise RuntimeError(f"the skill did not answer within 30 s; see {self.log_path}")
+        wait_until_answering(self.health, self.process, "the skill", 30, self.log_path)
+        return self
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator.faults import free_port
+from simulator.local_servers import free_port
 from skill import config as skill_config
 from skill.app import create_app
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from envelopes import launch
-from simulator.faults import free_port
+from simulator.local_servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 2

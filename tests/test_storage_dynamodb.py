@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -18,40 +17,25 @@ from pathlib import Path
 import pytest
 from ask_sdk_core.exceptions import PersistenceException
 
-from simulator.faults import free_port
+from simulator.local_servers import start_dynalite
 from skill.storage import StoreBusy, open_store, user_key
 from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
 
 pytestmark = pytest.mark.slow  # a dynalite server (node) for the module, and boto3 for every test
 
 ROOT = Path(__file__).resolve().parent.parent
-DYNALITE = ROOT / "tests" / "third_party" / "node_modules" / "dynalite" / "cli.js"
-NODE = ROOT / ".venv" / "bin" / "node"
 REGION = "us-east-1"
 
 
 @pytest.fixture(scope="module")
 def dynalite():
     """The endpoint of a dynalite server (in memory) on loopback, for this module."""
-    assert DYNALITE.is_file(), "dynalite is missing: run scripts/bootstrap"
-    port = free_port()
-    process = subprocess.Popen([str(NODE), str(DYNALITE), "--host", "127.0.0.1", "--port", str(port),
-                                "--createTableMs", "0", "--deleteTableMs", "0"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"dynalite did not start: {process.stderr.read().decode()[:500]}")
-            time.sleep(0.05)
+    process, endpoint = start_dynalite()
     # botocore signs every call: any credentials do for dynalite, and none may leak from the machine.
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
     os.environ.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
     os.environ.pop("AWS_SESSION_TOKEN", None)
-    yield f"http://127.0.0.1:{port}"
+    yield endpoint
     process.terminate()
     process.wait(timeout=5)
     for key, value in saved.items():
