@@ -116,6 +116,25 @@ READINGS = [
     ("do i turn it off now", None, Reading("question", "other")),
     ("can you play that bit again", None, Reading("request", "repeat")),
     ("the heat is making it worse", None, Reading("pain", "heat_worse")),
+    # Issue 21, test21d: a timer put on is no pack put on; not sure said after a question is the answer; a question
+    # that supposes the pain worse is no report; leg pain is the leg's; the question asked again; a request to be
+    # shouted at; a leg "not getting any weaker"; an everyday "up and down" is the same; misspelt medicines.
+    ("put a fifteen minute timer on", None, Reading("request", "timer")),
+    ("how would i even know i'm not sure", "t1_saddle", Reading("answer", "unsure")),
+    ("can i have a coffee or does caffeine make it worse", None, Reading("question", "other")),
+    ("i've got a shooting pain down the back of my left leg", None, Reading("symptom")),
+    ("the kids are screaming sorry what was the question", None, Reading("request", "repeat")),
+    ("remind me in a quarter of an hour to take the peas off", None, Reading("request", "timer")),
+    ("shout at me in a quarter of an hour to take the peas off", None, Reading("request", "timer")),
+    ("only the left one tingles but it's not getting any weaker", "t1_legs", Reading("answer", "no")),
+    ("no numbness but my knee's playing up", "t1_legs", Reading("answer", "no")),
+    ("it's been up and down", None, Reading("pain", "same")),
+    ("what about para set a mall can i take that", None, Reading("question", "medicines")),
+    ("he wants to know how many neuro fen he can have", None, Reading("question", "medicines")),
+    ("can i use ice again today instead", None, Reading("question", "heat_today")),
+    ("would not heat be better today", None, Reading("question", "heat_today")),
+    ("my head's thumping a bit", None, Reading("symptom")),
+    ("my knee clicked when i stretched it out", None, Reading("symptom")),
     # Harm from a pack: before any answer ("yes burning my skin" is no yes to "is the cold pack on?"), but at a
     # safety question a yes or not sure to the sign still wins (the safe side); a pack's warmth is a remark.
     ("the ice is burning my skin", None, Reading("pack_harm")),
