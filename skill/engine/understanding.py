@@ -78,6 +78,8 @@ ASKS_FOR_THE_NUMBER = "asks_for_the_number"
 # stands, those are remarks (tests/test_engine.py BENIGN_WORDS), unless the words say it was someone else's.
 NOT_A_DENIAL = frozenset({"past", "animal", UNLESS_CUE, "someone else"})
 OFF_TOPIC = "off_topic"
+# "Don't have a thermometer": opens like a question ("do ..."), says something.
+STATEMENT_STARTS = "statement_starts"
 # "Does caffeine make it worse?": a question about the pain, no report of it.
 PAIN_SUPPOSED = "pain_supposed"
 # understanding.yaml's lists kept per red flag, and the prefix each is filed under in the phrase book
@@ -136,7 +138,7 @@ class Understanding:
             # "The ice is burning my skin": take it off now, never a yes to "is the cold pack on?". At a safety
             # question, a yes or not sure to the sign still wins (the safe side); a "no" is asked for again.
             return Reading(PACK_HARM)
-        asked = self.book.said("question_starts", words)
+        asked = self.book.said("question_starts", words) and not self.book.said(STATEMENT_STARTS, words)
         if self.book.said("help", words):
             return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
         if not asked and self.book.said(PACK_ON, words):
@@ -311,7 +313,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         for flag, phrases in (raw.get(section) or {}).items():
             lists[f"{prefix}:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request", TAKING_THE_PACK_OFF, PACK_HARM, PAIN_SUPPOSED, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
+                 "carry_on_request", TAKING_THE_PACK_OFF, PACK_HARM, PAIN_SUPPOSED, STATEMENT_STARTS, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
