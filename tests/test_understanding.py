@@ -154,6 +154,13 @@ READINGS = [
     ("can we stop for a bit", None, Reading("request", "pause")),
     ("give me two minutes", None, Reading("request", "moment")),
     ("am i on heat now", None, Reading("question", "heat_today")),
+    ("what can i do instead of ice", None, Reading("question", "no_ice_pack")),  # (not today's pack)
+    ("the ice is making my skin sting a lot", None, Reading("pack_harm")),
+    ("i feel a bit sick", None, Reading("symptom")),
+    ("i've got a tummy ache", None, Reading("symptom")),
+    ("is it urgent", None, Reading("question", "see_doctor")),
+    ("how soon do i need to go", None, Reading("question", "see_doctor")),
+    ("will it get better", None, Reading("question", "how_long")),
     # Harm from a pack: before any answer ("yes burning my skin" is no yes to "is the cold pack on?"), but at a
     # safety question a yes or not sure to the sign still wins (the safe side); a pack's warmth is a remark.
     ("the ice is burning my skin", None, Reading("pack_harm")),
