@@ -161,6 +161,8 @@ READINGS = [
     ("is it urgent", None, Reading("question", "see_doctor")),
     ("how soon do i need to go", None, Reading("question", "see_doctor")),
     ("will it get better", None, Reading("question", "how_long")),
+    ("i think heat might be better today", None, Reading("question", "heat_today")),
+    ("the heat made it better today", None, Reading("pain", "better")),  # (a report, not a wish)
     # Harm from a pack: before any answer ("yes burning my skin" is no yes to "is the cold pack on?"), but at a
     # safety question a yes or not sure to the sign still wins (the safe side); a pack's warmth is a remark.
     ("the ice is burning my skin", None, Reading("pack_harm")),
