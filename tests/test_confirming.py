@@ -61,6 +61,11 @@ CORRECTIONS_IN_OTHER_WORDS = [
     "i got muddled i haven't had any accident", "it was my brother who had the crash not me",
     "it was her sister who had the lump", "she said yes to her mum not to you", "sorry i misheard the question",
     "my answer should have been no", "no wait i got that the wrong way round",
+    # test21d's kinds: heard wrong, a relative talked about, someone messing about, a slip of the tongue, the question
+    # misheard.
+    "you heard it wrong i said my thumb is numb not my bum", "sorry that was my husband talking about his own dad",
+    "we were talking about my mum", "sorry my son was messing about", "you've got the wrong end of the stick",
+    "it was a slip of the tongue", "i thought you asked something else", "no that's not what i said",
 ]
 ALARMS_STANDING = {"an emergency": lambda: relaunched_after_an_emergency(), "see a doctor today": lambda: urgent_at()}
 

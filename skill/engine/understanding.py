@@ -78,6 +78,10 @@ ASKS_FOR_THE_NUMBER = "asks_for_the_number"
 # stands, those are remarks (tests/test_engine.py BENIGN_WORDS), unless the words say it was someone else's.
 NOT_A_DENIAL = frozenset({"past", "animal", UNLESS_CUE, "someone else"})
 OFF_TOPIC = "off_topic"
+# "Don't have a thermometer": opens like a question ("do ..."), says something.
+STATEMENT_STARTS = "statement_starts"
+# "Does caffeine make it worse?": a question about the pain, no report of it.
+PAIN_SUPPOSED = "pain_supposed"
 # understanding.yaml's lists kept per red flag, and the prefix each is filed under in the phrase book
 # ("denial:t1_legs"): everyday no's to a safety question, yes's, what undoes a yes, and what takes one sign back.
 PER_SIGN_LISTS = {"denials": "denial", "affirmations": "affirm", "affirmations_undone": "undo_affirm",
@@ -134,14 +138,17 @@ class Understanding:
             # "The ice is burning my skin": take it off now, never a yes to "is the cold pack on?". At a safety
             # question, a yes or not sure to the sign still wins (the safe side); a "no" is asked for again.
             return Reading(PACK_HARM)
-        asked = self.book.said("question_starts", words)
+        asked = self.book.said("question_starts", words) and not self.book.said(STATEMENT_STARTS, words)
         if self.book.said("help", words):
             return Reading("request", "help")  # about the question itself: "i'm not sure what you mean"
         if not asked and self.book.said(PACK_ON, words):
             return Reading("request", PACK_ON)  # "the ice pack is on now": more than a yes
         answer = self.answer(words, pending_sign, red_flags)
-        if asked and not self.book.said("reported_answer", words):
-            answer = None  # a question answers nothing, unless someone's answer is passed on in it
+        if asked and not self.book.said("reported_answer", words) and not (
+                answer == "unsure" and words.split()[-1] == "unsure"):
+            # A question answers nothing, unless someone's answer is passed on in it, or it ends on not sure ("how
+            # would i even know, i'm not sure", test21d: the answer after the question, on the safe side).
+            answer = None
         if answer is not None:
             return Reading("answer", answer)
         request = self.book.first_said(REQUEST_ORDER, words)
@@ -161,7 +168,7 @@ class Understanding:
         if self.book.said("symptoms", words):
             return Reading("symptom")  # another part of the body, before any word about the pain
         pain = self.pain_in(words)
-        if pain is not None:
+        if pain is not None and not (asked and self.book.said(PAIN_SUPPOSED, words)):
             return Reading("pain", pain)
         if asked:
             # One the skill has no answer to: about something else ("what's the weather?"), or else
@@ -251,7 +258,8 @@ class Understanding:
             return "no" if pending_sign in denied else None
         found = self.book.first_said(ANSWER_ORDER, words)
         if found in ("yes", None):
-            pack_is_on = self.book.said("pack_is_on", words)
+            # "Put a fifteen minute timer on" puts no pack on: a request for the timer (test21d).
+            pack_is_on = self.book.said("pack_is_on", words) and not self.book.said("timer", words)
             if pending_sign is not None and (
                     pack_is_on or found == "yes" and self.book.said("carry_on_request", words)):
                 # "I've got the pack on", "yes, carry on": no answer about the sign (a remark; a yes to the wrong
@@ -305,7 +313,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         for flag, phrases in (raw.get(section) or {}).items():
             lists[f"{prefix}:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request", TAKING_THE_PACK_OFF, PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
+                 "carry_on_request", TAKING_THE_PACK_OFF, PACK_HARM, PAIN_SUPPOSED, STATEMENT_STARTS, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
