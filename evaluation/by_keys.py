@@ -144,9 +144,11 @@ RULES: dict[str, Rule] = {
 
 # Questions whose answer the skill may give by acting on it, not only in the question's own words: the plan of the day
 # for the packs' timing, and for heat that hurts, heat stopped and cold only from now on (BRIEF21.md: "said as a
-# question or a statement; the answer is 'stop heat, use cold'").
+# question or a statement; the answer is 'stop heat, use cold'"); and "should I see a doctor?" while an alarm
+# stands, answered with that alarm again (skill/engine/guide.py ANSWERED_BY_A_STANDING_ALARM).
 ANSWERED_BY_ACTING = {"cold_timing": ("compress_plan.",), "heat_timing": ("compress_plan.",),
-                      "heat_or_cold": ("compress_plan.",), "heat_hurts": ("events.heat_worse",)}
+                      "heat_or_cold": ("compress_plan.",), "heat_hurts": ("events.heat_worse",),
+                      "see_doctor": ("urgent.reminder", "emergency.reminder")}
 
 
 def question_passes(label: str, o: Outcome) -> bool:

@@ -123,6 +123,10 @@ class Guide:
         return TurnResult(state=record.to_json(), plan=turn.plan)
 
 
+# Questions whose general answer would contradict an emergency or "see a doctor today" that stands.
+ANSWERED_BY_A_STANDING_ALARM = frozenset({"see_doctor"})
+
+
 class GuideTurn(Reply):
     """The guide's side of one turn: it walks the protocol (``Navigation``, which the helper modules see
     as ``reply.nav``) on top of the turn's state and plan (``Reply``), and answers the event through
@@ -209,6 +213,13 @@ class GuideTurn(Reply):
         question = self.content.understanding.question(question_id)
         if question is None:  # none the skill can answer: about the care, or about something else
             return self.say("events.question_off_topic" if question_id == "off_topic" else "events.question_other")
+        if question.id in ANSWERED_BY_A_STANDING_ALARM:
+            # "Should I see a doctor?" while "call 911" or "see a doctor today" stands: the alarm is the answer, not
+            # the general "if you're not better after about two weeks", which would contradict it.
+            if self.emergency_active():
+                return self.say("emergency.reminder")
+            if self.urgent_standing():
+                return self.say("urgent.reminder")
         if question.answer is not None:
             return self.plan.lines.extend(COMPUTED_ANSWERS[question.answer](self))
         self.say(f"questions.{question.id}")
