@@ -12,6 +12,10 @@ mends the store, and reads the database file itself. The cases:
 * ``read-only``: the file system is mounted read-only when the skill starts, and writable later.
 * ``deleted-file``: the database files are deleted while the skill runs; then the skill restarts.
 * ``corrupt-file``: random bytes are written over the file while the skill runs; then it restarts.
+* ``kill-under-lock``: another process holds the write lock; three people say a red flag, and a second
+  later the skill is killed (SIGKILL); it restarts once the lock is gone.
+* ``deleted-folder``: the data folder (database and journal) is deleted while the skill runs; three red
+  flags, a SIGKILL a second later, a restart.
 
 ``full-disk`` and ``read-only`` need a file system of their own: the command re-runs itself in a
 private mount namespace (``unshare``, util-linux) where it may mount a tmpfs without privileges.
@@ -94,6 +98,11 @@ class ServedSkill:
                     raise RuntimeError(f"the skill exited at start-up; see {self.log_path}") from None
                 time.sleep(0.1)
         raise RuntimeError(f"the skill did not answer within 30 s; see {self.log_path}")
+
+    def crash(self) -> None:
+        """SIGKILL: no atexit, no flush; only what is on the disk is left."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -398,6 +407,80 @@ def case_corrupt_file(work: Path, checks: Checks) -> None:
         skill.stop()
 
 
+def journal_holds_no_raw_ids(db: Path, people: list[Person]) -> bool:
+    """What the journal beside the database keeps names people by user key, never by Alexa id."""
+    journal = Path(f"{db}.pending")
+    entries = sorted(journal.glob("*.json")) if journal.is_dir() else []
+    print(f"    journal: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} waiting in {journal.name}")
+    return not any(p.user_id in entry.read_text() or p.user_id in entry.name for entry in entries for p in people)
+
+
+def crash_after_red_flags(skill: ServedSkill, db: Path, checks: Checks, case: str) -> list[Person]:
+    """Three people say a red flag; a second later the skill is killed. Returns them."""
+    flagged = [Person(skill, f"flag{n}") for n in range(1, 4)]
+    with ThreadPoolExecutor(len(flagged)) as pool:
+        list(pool.map(Person.red_flag, flagged))
+    time.sleep(1.0)
+    checks.check(case, journal_holds_no_raw_ids(db, flagged), "no raw user id in the journal")
+    skill.crash()
+    print("    the skill is killed (SIGKILL) a second after the answers")
+    checks.check(case, answered_in_time(flagged), f"every red flag answered within {ANSWER_LIMIT:g} s")
+    checks.check(case, all(map(is_emergency, flagged)), "every red flag got the emergency number")
+    return flagged
+
+
+def restart_and_check_kept(skill: ServedSkill, db: Path, flagged: list[Person], checks: Checks, case: str) -> None:
+    """The skill restarts: every emergency is stored, and the next launch reminds of it."""
+    skill.start()
+    try:
+        wait_for(lambda: all(has_emergency(stored(db, flagged), p.name) for p in flagged))
+        records = stored(db, flagged)
+        show_stored("after the restart", records)
+        kept = sum(has_emergency(records, p.name) for p in flagged)
+        print(f"    emergencies kept: {kept} of {len(flagged)}")
+        checks.check(case, kept == len(flagged), "every emergency is stored after the restart")
+        back = flagged[0]
+        back.skill = skill
+        back.launch()
+        checks.check(case, "emergency.reminder" in back.last_keys.say,
+                     f"{back.name}'s next launch reminds of the emergency")
+    finally:
+        skill.stop()
+
+
+def case_kill_under_lock(work: Path, checks: Checks) -> None:
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    warmup = Person(skill, "warmup")
+    warmup.launch()
+    print("    another process takes the write lock")
+    holder = hold_exclusive_lock(db, 120)
+    try:
+        flagged = crash_after_red_flags(skill, db, checks, "kill-under-lock")
+        show_stored("after the kill, the lock still held", stored(db, [warmup, *flagged]))
+    finally:
+        skill.stop()
+        holder.kill()  # the lock goes with its holder
+        holder.wait()
+    print("    the lock is released; the skill restarts")
+    restart_and_check_kept(skill, db, flagged, checks, "kill-under-lock")
+
+
+def case_deleted_folder(work: Path, checks: Checks) -> None:
+    data = work / "data"
+    db = data / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    try:
+        Person(skill, "warmup").launch()
+        shutil.rmtree(data)
+        print("    the data folder (database and journal) is deleted while the skill runs")
+        flagged = crash_after_red_flags(skill, db, checks, "deleted-folder")
+    finally:
+        skill.stop()
+    print("    the skill restarts")
+    restart_and_check_kept(skill, db, flagged, checks, "deleted-folder")
+
+
 # --------------------------------------------------------------------------- the file system
 
 def mount_tmpfs(where: Path, size: str) -> None:
@@ -428,6 +511,8 @@ CASES = {
     "read-only": case_read_only,
     "deleted-file": case_deleted_file,
     "corrupt-file": case_corrupt_file,
+    "kill-under-lock": case_kill_under_lock,
+    "deleted-folder": case_deleted_folder,
 }
 NEEDS_OWN_FILE_SYSTEM = {"full-disk", "read-only"}
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from envelopes import Conversation, intent, launch
 from said import keys_of
-from simulator.faults import hold_exclusive_lock
+from simulator.faults import CASES, Checks, hold_exclusive_lock
 from skill.app import create_app
 
 # What these apps are made with: each answer names the prompt keys it said (tests/said.py).
@@ -125,3 +128,60 @@ def test_a_deletion_asked_while_the_store_is_locked_is_not_confirmed_early_and_s
     assert store.flush(timeout=5)
     assert stored_records(str(path)) == []
     store.close()
+
+
+RED_FLAG = ("DescribeSymptomIntent", {"description": "my legs have gone numb"})
+
+
+def journal_entries(db_path) -> list[Path]:
+    return sorted(Path(f"{db_path}.pending").glob("*.json"))
+
+
+def test_a_red_flag_under_a_lock_is_on_the_disk_before_the_answer_and_another_worker_reminds_of_it(tmp_path):
+    """Two apps on one file stand for two gunicorn workers. Before the journal, the emergency was in the first
+    worker's memory only: a kill -9 lost it, and the second worker, reading the store, gave no reminder."""
+    path = tmp_path / "state.sqlite3"
+    first, second = (create_app({**SHOW_KEYS, "DB_PATH": str(path)}) for _ in range(2))
+    user_id = "amzn1.ask.account.JOURNALED"
+    Conversation(first.test_client(), user_id="amzn1.ask.account.WARMUP").launch()
+    holder = hold_exclusive_lock(str(path), 10)
+    try:
+        told = Conversation(first.test_client(), user_id=user_id)
+        told.say(*RED_FLAG)
+        assert "emergency.say" in told.keys.say
+        (entry,) = journal_entries(path)  # on the disk when the answer came
+        assert hashlib.sha256(user_id.encode()).hexdigest() in entry.name
+        assert user_id not in entry.read_text()
+        back = Conversation(second.test_client(), user_id=user_id)
+        back.launch()
+        assert "emergency.reminder" in back.keys.say
+    finally:
+        holder.kill()
+        holder.wait(timeout=15)
+    assert first.extensions["skill_store"].flush(timeout=5)
+    assert [record["last_emergency"] is not None for record in stored_records(str(path))] == [False, True]
+    assert journal_entries(path) == []  # the store has it: the entry is gone
+
+
+def test_a_journal_that_cannot_be_written_is_logged_and_the_red_flag_still_answered_and_saved(tmp_path, caplog):
+    path = tmp_path / "state.sqlite3"
+    Path(f"{path}.pending").write_text("a file where the journal's folder should be")
+    app = create_app({**SHOW_KEYS, "DB_PATH": str(path)})
+    convo = Conversation(app.test_client(), user_id="amzn1.ask.account.NOJOURNAL")
+    with caplog.at_level(logging.ERROR, logger="skill.storage.journal"):
+        convo.say(*RED_FLAG)
+    assert "emergency.say" in convo.keys.say
+    assert any("journal" in r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+    assert "NOJOURNAL" not in caplog.text
+    assert app.extensions["skill_store"].flush(timeout=5)
+    assert [record["last_emergency"] is not None for record in stored_records(str(path))] == [True]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["kill-under-lock", "deleted-folder"])
+def test_emergencies_told_just_before_a_kill_9_are_kept_and_reminded_after_the_restart(tmp_path, case):
+    """simulator/faults.py's cases, each against the skill as its own process: three red flags, SIGKILL a second
+    later, a restart. Before the journal, 0 of 3 emergencies were kept and no launch reminded of them."""
+    checks = Checks()
+    CASES[case](tmp_path, checks)
+    assert not checks.failed, checks.failed
