@@ -177,6 +177,44 @@ def test_a_journal_that_cannot_be_written_is_logged_and_the_red_flag_still_answe
     assert [record["last_emergency"] is not None for record in stored_records(str(path))] == [True]
 
 
+def test_deleting_a_persons_data_is_confirmed_only_once_no_file_holds_a_copy(tmp_path):
+    """Before, with a reader holding a transaction, "I've deleted everything" was said while the WAL kept copies
+    of the person's record (16 of their key) until the server stopped."""
+    path = tmp_path / "state.sqlite3"
+    app = create_app({**SHOW_KEYS, "DB_PATH": str(path)})
+    user_id = "amzn1.ask.account.ERASEME"
+    convo = Conversation(app.test_client(), user_id=user_id)
+    convo.launch()
+    convo.say("AMAZON.NoIntent")
+    assert app.extensions["skill_store"].flush(timeout=5)
+    with sqlite3.connect(path) as db:
+        (saved,) = db.execute("SELECT data FROM user_attributes").fetchone()
+
+    def copies() -> int:
+        """Copies of the record as saved before the deletion, in the database's files."""
+        return sum(Path(f"{path}{suffix}").read_bytes().count(saved.encode())
+                   for suffix in ("", "-wal") if Path(f"{path}{suffix}").exists())
+
+    reader = sqlite3.connect(str(path), isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM user_attributes").fetchone()  # holds a snapshot: the WAL can't be reset
+    try:
+        convo.say("DeleteDataIntent")
+        convo.say("AMAZON.YesIntent")
+        assert convo.keys.say == ("events.delete_failed",)  # not "deleted": copies remain
+        assert copies() > 0
+        again = Conversation(app.test_client(), user_id=user_id)
+        again.launch()  # back before the reader is done: a new record, begun from scratch
+        assert "events.welcome_back" not in again.keys.say
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert app.extensions["skill_store"].flush(timeout=5), "the deletion is retried until it is done"
+    assert copies() == 0
+    (record,) = stored_records(str(path))  # the new record only
+    assert record["step"] == again.attributes["guide"]["step"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ["kill-under-lock", "deleted-folder"])
 def test_emergencies_told_just_before_a_kill_9_are_kept_and_reminded_after_the_restart(tmp_path, case):

@@ -24,6 +24,12 @@ class StoreBusy(PersistenceException):
     """The store is held by someone else (a lock, throttling): the same call will work a little later."""
 
 
+class NotYetErased(PersistenceException):
+    """The person's record is deleted, but copies of it remain in the store's files (SQLite's WAL, held by a
+    reader): the deletion is not done, and is tried again, until they are gone too. Not ``StoreBusy``: other
+    people's writes need not wait behind it."""
+
+
 class KnownUser:
     """Stands in for a request envelope when only the person's user key is known (a journaled record written
     at start): ``user_key`` takes it as it is, so every adapter finds the person as from their request."""

@@ -52,6 +52,7 @@ class _Write:
     done: bool = False  # reached the store, or superseded by a newer write for the same person
     error: PersistenceException | None = None  # why the last attempt failed
     journaled: list = field(default_factory=list)  # its journal entries, and those of the writes it superseded
+    erase_first: bool = False  # it superseded a deletion not yet done: the deletion is carried out first
 
 
 class WriteBehindStore(AbstractPersistenceAdapter):
@@ -207,6 +208,8 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             if older is not None:  # superseded: its turn stops waiting, the newer record is the one written
                 older.done = True
                 older.attempted.set()
+                # A deletion is never dropped for a newer save: "deleted" may be unsaid, but the old copies go.
+                write.erase_first = write.kind == SAVE and (older.kind == DELETE or older.erase_first)
                 write.journaled = older.journaled + write.journaled  # kept on the disk until the newer is written
             self._queue[key] = write  # (re-)inserted last: one person's writes stay in order
             self._fresh = True
@@ -232,10 +235,11 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             failed = False
             for key, write in batch:
                 try:
+                    if write.kind == DELETE or write.erase_first:
+                        self.store.delete_attributes(write.envelope)
+                        write.erase_first = False
                     if write.kind == SAVE:
                         self.store.save_attributes(write.envelope, write.attributes)
-                    else:
-                        self.store.delete_attributes(write.envelope)
                     error = None
                 except PersistenceException as e:
                     error = e
