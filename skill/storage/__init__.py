@@ -115,6 +115,8 @@ SQLITE_BUSY_TIMEOUT = 0.25
 STORE_BACKENDS = ("sqlite", "dynamodb")
 # The journal of records answered on before the store took them: a folder beside the SQLite file.
 JOURNAL_SUFFIX = ".pending"
+# Seconds an answer that must not wait (a red flag) gives a store without a journal (DynamoDB) to take its record.
+URGENT_PATIENCE_WITHOUT_JOURNAL = 0.3
 
 
 def open_store(config):
@@ -150,7 +152,9 @@ def open_store(config):
         log.error("store unavailable, answering without saved progress (the file is left as it is): %s", exc)
         store = UnavailableStore(str(exc), reopen=opener, retry_every=config.get("STORE_RETRY_SECONDS", 30.0))
     if backend == "dynamodb":
-        return WriteBehindStore(store)  # no journal: no disk outlives a Lambda container (skill/storage/journal.py)
+        # No disk outlives a Lambda container (skill/storage/journal.py): an answer that does not wait on the
+        # store gives DynamoDB a moment to take the record instead (a put is ~10 ms; bounded by its timeouts).
+        return WriteBehindStore(store, urgent_patience=URGENT_PATIENCE_WITHOUT_JOURNAL)
     # The journal lives beside the file, on the disk that keeps the store: it lasts exactly as long as the store.
     writer = WriteBehindStore(store, journal=Journal(f"{config['DB_PATH']}{JOURNAL_SUFFIX}"))
     writer.replay_journal()

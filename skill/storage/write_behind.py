@@ -57,10 +57,11 @@ class _Write:
 
 class WriteBehindStore(AbstractPersistenceAdapter):
     def __init__(self, store, patience: float = 0.3, retry_every: tuple[float, float] = (0.05, 1.0),
-                 capacity: int = 2000, idle_exit: float = 30.0, journal=None):
+                 capacity: int = 2000, idle_exit: float = 30.0, journal=None, urgent_patience: float = 0.0):
         self.store = store
         self.patience = patience  # how long a turn waits for its own write
         self.journal = journal  # where save_soon's records are kept on the disk until the store has them
+        self.urgent_patience = urgent_patience  # how long save_soon waits for the store (without a journal)
         self.retry_every = retry_every  # first and longest pause between attempts while the store fails
         self.capacity = capacity
         self.idle_exit = idle_exit  # the writer thread ends after this long with nothing to do
@@ -94,10 +95,13 @@ class WriteBehindStore(AbstractPersistenceAdapter):
         self._wait_for(self._queue_save(request_envelope, attributes))
 
     def save_soon(self, request_envelope, attributes) -> None:
-        """Queue a save and return without waiting on the store: for an answer that must not wait (a red flag).
-        With a journal, the record is on the disk when this returns (a few ms, whatever the store is doing). A
-        refusal is not learnt here; the record is retried like any other."""
-        self._queue_save(request_envelope, attributes, journal=True)
+        """Queue a save without waiting on the store: for an answer that must not wait (a red flag). With a
+        journal, the record is on the disk when this returns (a few ms, whatever the store is doing); without
+        one, the store is given ``urgent_patience`` to take it. A refusal is not learnt here; the record is
+        retried like any other."""
+        write = self._queue_save(request_envelope, attributes, journal=True)
+        if self.urgent_patience > 0:
+            write.attempted.wait(self.urgent_patience)
 
     def _queue_save(self, request_envelope, attributes, journal: bool = False) -> _Write:
         if not isinstance(attributes, dict):
