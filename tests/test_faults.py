@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,7 +19,8 @@ import pytest
 
 from envelopes import Conversation, intent, launch
 from said import keys_of
-from simulator.faults import CASES, Checks, hold_exclusive_lock
+from simulator.faults import CASES, Checks, free_port, hold_exclusive_lock, wait_for
+from simulator.transport import KEYS_HEADER, PromptKeys
 from skill.app import create_app
 
 # What these apps are made with: each answer names the prompt keys it said (tests/said.py).
@@ -223,3 +229,73 @@ def test_emergencies_told_just_before_a_kill_9_are_kept_and_reminded_after_the_r
     checks = Checks()
     CASES[case](tmp_path, checks)
     assert not checks.failed, checks.failed
+
+
+def worker_pids(master: int) -> list[int]:
+    """The gunicorn master's children (its workers), from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            children.append(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.slow
+def test_gunicorn_workers_killed_9_under_a_lock_are_replaced_and_their_emergencies_kept(tmp_path):
+    """Several workers share one journal folder: every worker is killed -9 just after three red flags while the
+    store is locked; the workers gunicorn starts in their place adopt the entries (each once) with the lock still
+    held, and write them once it is released. Before the journal, the three emergencies were lost."""
+    path = tmp_path / "state.sqlite3"
+    port = free_port()
+    env = {**os.environ, "SKILL_DB": str(path), "SKILL_VERIFY_REQUESTS": "0", "HOST": "127.0.0.1",
+           "PORT": str(port), "WEB_CONCURRENCY": "2", "SKILL_THREADS": "4", "SKILL_STORE_RETRY_SECONDS": "1",
+           "SKILL_EXPOSE_PROMPT_KEYS": "1", "SKILL_SECOND_LINE": "0"}
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:skill.web.gunicorn_conf",
+                               "skill.app:create_app()"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+
+    def post(envelope: dict) -> tuple[str, ...]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/alexa", data=json.dumps(envelope).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as res:
+            return PromptKeys.from_header(res.headers.get(KEYS_HEADER)).say
+
+    def serving() -> bool:
+        try:
+            post(launch(user_id="amzn1.ask.account.WARMUP"))
+            return True
+        except OSError:
+            return False
+
+    users = [f"amzn1.ask.account.GUNICORN{n}" for n in range(3)]
+    try:
+        assert wait_for(serving, 30) and len(worker_pids(server.pid)) == 2
+        holder = hold_exclusive_lock(str(path), 60)
+        try:
+            for user_id in users:
+                assert "emergency.say" in post(intent(*RED_FLAG, user_id=user_id))
+            killed = worker_pids(server.pid)
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+            assert wait_for(lambda: len(set(worker_pids(server.pid)) - set(killed)) == 2 and serving(), 30)
+            assert len(journal_entries(path)) == 3  # adopted by the new workers, still waiting for the store
+            assert all("emergency.reminder" in post(launch(user_id=user_id)) for user_id in users)
+        finally:
+            holder.kill()
+            holder.wait(timeout=15)
+
+        def all_kept() -> bool:
+            return sum(bool(record.get("last_emergency")) for record in stored_records(str(path))) == 3
+
+        assert wait_for(all_kept, 15)
+        assert wait_for(lambda: journal_entries(path) == [], 5)
+        assert server.poll() is None
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
