@@ -59,18 +59,22 @@ class Entry:
 
 
 class Journal:
+    """One folder of entries, shared by every process of the skill that stores on the same file."""
+
     def __init__(self, folder: str):
         self.folder = os.fspath(folder)
         self._lock = threading.Lock()
         self._pid = None  # the process the owner lock below belongs to (a forked child needs its own)
         self._owner = None
         self._owner_fd = None
+        self._last_ns = 0
 
     # --- writing and retiring -------------------------------------------------------------
 
     def keep(self, user_key: str, attributes: dict) -> Entry | None:
         """Write ``attributes`` for ``user_key`` to the disk; None (logged) when the journal cannot be written."""
-        written_ns = time.time_ns()
+        with self._lock:  # strictly increasing: two entries never share a name, nor newest() a tie
+            written_ns = self._last_ns = max(time.time_ns(), self._last_ns + 1)
         try:
             owner = self._own()
             path = os.path.join(self.folder, f"{owner}.{user_key}.{written_ns}{ENTRY_SUFFIX}")

@@ -250,7 +250,7 @@ class WriteBehindStore(AbstractPersistenceAdapter):
                 except Exception as e:  # noqa: BLE001 - a backend's bug must not kill the writer
                     error = PersistenceException(f"{type(e).__name__}: {e}")
                 if error is None:
-                    self._written_to_journal(key, write)  # before the write is done: flush() means "and tidied"
+                    self._retire_journaled(key, write)  # before the write is done: flush() means "and tidied"
                 self._attempted(key, write, error)
                 if error is None:
                     continue
@@ -270,7 +270,7 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             else:
                 pause = self.retry_every[0]
 
-    def _written_to_journal(self, key: str, write: _Write):
+    def _retire_journaled(self, key: str, write: _Write):
         """The store has this record: its entries go from the journal (after a deletion, all the person's)."""
         if self.journal is None:
             return
