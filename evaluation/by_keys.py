@@ -142,12 +142,18 @@ RULES: dict[str, Rule] = {
 }
 
 
+# Questions whose answer the skill may give by acting on it, not only in the question's own words: the plan of the day
+# for the packs' timing, and for heat that hurts, heat stopped and cold only from now on (BRIEF21.md: "said as a
+# question or a statement; the answer is 'stop heat, use cold'").
+ANSWERED_BY_ACTING = {"cold_timing": ("compress_plan.",), "heat_timing": ("compress_plan.",),
+                      "heat_or_cold": ("compress_plan.",), "heat_hurts": ("events.heat_worse",)}
+
+
 def question_passes(label: str, o: Outcome) -> bool:
     qid = label.split(":", 1)[1]
     if qid == "other":
         return o.said("events.question_other", "events.question_off_topic")
-    return o.said(f"questions.{qid}") or (qid in ("cold_timing", "heat_timing", "heat_or_cold")
-                                         and o.said("compress_plan."))
+    return o.said(f"questions.{qid}", *ANSWERED_BY_ACTING.get(qid, ()))
 
 
 def passes(label: str, o: Outcome) -> bool:

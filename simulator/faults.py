@@ -16,12 +16,22 @@ mends the store, and reads the database file itself. The cases:
   later the skill is killed (SIGKILL); it restarts once the lock is gone.
 * ``deleted-folder``: the data folder (database and journal) is deleted while the skill runs; three red
   flags, a SIGKILL a second later, a restart.
+* ``outside-reader``: an operator's ``sqlite3 FILE 'select count(*) ...'`` reads the file while the
+  skill serves; then people talk, one says a red flag, and the skill stops.
+* ``exclusive-reader``: the same reader in ``locking_mode = EXCLUSIVE``.
+* ``immutable-shm``: the -shm file is made immutable (``chattr +i``) while the skill serves (a write to
+  it was a SIGBUS that killed the worker); then it is made writable again.
+* ``wal-truncated``: the -wal file is cut in half while the skill serves.
+* ``fresh-start``: four servers open the same new file at the same moment, as gunicorn's workers do.
 
-``full-disk`` and ``read-only`` need a file system of their own: the command re-runs itself in a
-private mount namespace (``unshare``, util-linux) where it may mount a tmpfs without privileges.
+``full-disk`` and ``read-only`` need a file system of their own: the command runs them again in a
+private mount namespace (``unshare``, util-linux) where it may mount a tmpfs without privileges; the
+others run in the command's own process, whose capabilities ``chattr`` needs.
 
 Each case ends with checks (PASS/FAIL); the exit status is 1 if any failed. Every turn must be
-answered within a second, and every red flag with the emergency number.
+answered within a second, and every red flag with the emergency number. The closing table gives, per
+case, the red flags answered with the emergency number, the slowest of them, and the emergencies the
+file holds at the end ("kept"; a damaged file that is left alone for recovery keeps none).
 """
 
 from __future__ import annotations
@@ -56,6 +66,21 @@ ANSWER_LIMIT = 1.0  # seconds: well inside Alexa's 8
 class Checks:
     def __init__(self):
         self.failed: list[str] = []
+        self.rows: list[tuple[str, str, str, str]] = []  # the closing table: one row per case
+
+    def summarise(self, case: str, flagged: list[Person], records: dict[str, dict]) -> None:
+        """The case's row in the closing table: were its red flags answered with the emergency number, how fast,
+        and how many of those emergencies the store kept."""
+        answered = sum(1 for p in flagged if p.red_flag_answered)
+        slowest = max((p.red_flag_seconds for p in flagged), default=0.0)
+        kept = sum(1 for p in flagged if has_emergency(records, p.name))
+        self.rows.append((case, f"{answered}/{len(flagged)}", f"{slowest * 1000:.0f} ms", f"{kept}/{len(flagged)}"))
+
+    def print_table(self) -> None:
+        header = ("case", "red flag answered", "slowest red flag", "emergencies kept")
+        widths = [max(len(row[i]) for row in [header, *self.rows]) for i in range(4)]
+        for row in [header, tuple("-" * w for w in widths), *self.rows]:
+            print("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)))
 
     def check(self, case: str, ok: bool, what: str) -> None:
         print(f"  {'PASS' if ok else 'FAIL'}  {what}")
@@ -141,6 +166,7 @@ class Person:
         self.last_said = ""
         self.last_keys = PromptKeys(shown=False)  # what the skill last said to this person, by prompt key
         self.last_step = None  # where the skill last said this person is (from the session it echoed)
+        self.red_flag_answered, self.red_flag_seconds = False, 0.0  # this person's red flag, for the table
 
     @property
     def key(self) -> str:
@@ -155,7 +181,9 @@ class Person:
 
     def red_flag(self) -> str:
         self.session = Session()  # a one-shot: "Alexa, tell back spasm coach my legs have gone numb"
-        return self._send(self.factory.intent(*RED_FLAG, self.session), '"my legs have gone numb"')
+        said = self._send(self.factory.intent(*RED_FLAG, self.session), '"my legs have gone numb"')
+        self.red_flag_answered, self.red_flag_seconds = is_emergency(self), self.last_seconds
+        return said
 
     def _send(self, envelope: dict, label: str) -> str:
         self.last_seconds, body, self.last_keys = self.skill.post(envelope)
@@ -268,6 +296,7 @@ def case_lock(work: Path, checks: Checks, lock_seconds: float) -> None:
         checks.check("lock", is_emergency(flagged), "the red flag got the emergency number")
         checks.check("lock", all(p.name in records for p in everyone), "all 13 records written after the release")
         checks.check("lock", has_emergency(records, "redflag"), "the emergency is stored")
+        checks.summarise("lock", [flagged], records)
     finally:
         skill.stop()
 
@@ -303,6 +332,7 @@ def case_full_disk(work: Path, checks: Checks) -> None:
                      "bob's emergency is written once there is room")
         checks.check("full-disk", records.get("alice", {}).get("step") == alice.last_step,
                      "alice's latest step is written once there is room")
+        checks.summarise("full-disk", [bob], records)
     finally:
         skill.stop()
 
@@ -336,6 +366,7 @@ def case_read_only(work: Path, checks: Checks) -> None:
         checks.check("read-only", has_emergency(records, "bob"),
                      "bob's emergency is written once the file system is writable, with no restart")
         checks.check("read-only", "alice" in records, "alice's saved progress is still there")
+        checks.summarise("read-only", [bob], records)
     finally:
         skill.stop()
 
@@ -343,9 +374,10 @@ def case_read_only(work: Path, checks: Checks) -> None:
 def case_deleted_file(work: Path, checks: Checks) -> None:
     db = work / "state.sqlite3"
     skill = ServedSkill(db, work / "skill.log").start()
-    alice, bob = Person(skill, "alice"), Person(skill, "bob")
+    alice, bob, carol = Person(skill, "alice"), Person(skill, "bob"), Person(skill, "carol")
     try:
         alice.launch()
+        carol.launch()  # and says nothing more
         for leftover in work.glob("state.sqlite3*"):
             leftover.unlink()
         print("    the database files are deleted while the skill runs")
@@ -358,7 +390,7 @@ def case_deleted_file(work: Path, checks: Checks) -> None:
     skill = ServedSkill(db, work / "skill.log").start()
     alice.skill = skill
     try:
-        records = stored(db, [alice, bob])
+        records = stored(db, [alice, bob, carol])
         show_stored("after the restart", records)
         alice_after = Person(skill, "alice")
         alice_after.launch()
@@ -366,6 +398,9 @@ def case_deleted_file(work: Path, checks: Checks) -> None:
                      "bob's emergency, saved after the deletion, survived the restart")
         checks.check("deleted-file", records.get("alice", {}).get("step") == alice.last_step,
                      "alice's latest step survived the restart")
+        checks.check("deleted-file", records.get("carol", {}).get("step") == carol.last_step,
+                     "carol's step, saved before the deletion, was written into the new file")
+        checks.summarise("deleted-file", [bob], records)
     finally:
         skill.stop()
 
@@ -405,6 +440,142 @@ def case_corrupt_file(work: Path, checks: Checks) -> None:
         checks.check("corrupt-file", db.read_bytes() == damage, "the damaged file is still untouched")
     finally:
         skill.stop()
+    checks.summarise("corrupt-file", [bob, carol], stored(db, [bob, carol]))
+
+
+OUTSIDE_READER = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], timeout=0.5)
+conn.execute(sys.argv[2])
+try:
+    print(conn.execute("SELECT count(*) FROM user_attributes").fetchone()[0])
+except sqlite3.OperationalError as e:
+    print(e)
+conn.close()
+"""
+
+
+def read_from_outside(db: Path, mode: str) -> str:
+    """An operator's `sqlite3 FILE 'select count(*) ...'` while the skill serves, as its own process."""
+    result = subprocess.run([sys.executable, "-c", OUTSIDE_READER, str(db), f"PRAGMA locking_mode = {mode}"],
+                            capture_output=True, text=True, timeout=30)
+    return result.stdout.strip() or result.stderr.strip()[-200:]
+
+
+def case_outside_reader(work: Path, checks: Checks, mode: str = "NORMAL") -> None:
+    case = "outside-reader" if mode == "NORMAL" else "exclusive-reader"
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    try:
+        alice = Person(skill, "alice")
+        alice.launch()
+        print(f"    another process reads the file (locking_mode {mode}): {read_from_outside(db, mode)}")
+        people = [Person(skill, f"user{n}") for n in range(1, 6)]
+        bob = Person(skill, "bob")
+        for person in people:
+            person.launch()
+        bob.red_flag()
+        wait_for(lambda: len(stored(db, [alice, bob, *people])) == 7)
+    finally:
+        skill.stop()
+    records = stored(db, [alice, bob, *people])
+    show_stored("after the skill stops", records)
+    checks.check(case, is_emergency(bob), "bob's red flag got the emergency number")
+    checks.check(case, len(records) == 7, "all 7 records, saved after the outside read, are in the file")
+    checks.check(case, has_emergency(records, "bob"), "bob's emergency is kept")
+    checks.summarise(case, [bob], records)
+
+
+def case_exclusive_reader(work: Path, checks: Checks) -> None:
+    case_outside_reader(work, checks, mode="EXCLUSIVE")
+
+
+def set_immutable(path: Path, immutable: bool) -> bool:
+    result = subprocess.run(["chattr", "+i" if immutable else "-i", str(path)], capture_output=True, text=True)
+    return result.returncode == 0
+
+
+def case_immutable_shm(work: Path, checks: Checks) -> None:
+    db = work / "state.sqlite3"
+    shm = work / "state.sqlite3-shm"
+    skill = ServedSkill(db, work / "skill.log").start()
+    alice, bob = Person(skill, "alice"), Person(skill, "bob")
+    people = [Person(skill, f"user{n:02}") for n in range(1, 31)]
+    try:
+        alice.launch()
+        if not (shutil.which("chattr") and set_immutable(shm, True)):
+            checks.check("immutable-shm", False, "the -shm file could not be made immutable (chattr, CAP_LINUX_IMMUTABLE)")
+            return
+        print("    the -shm file is made immutable while the skill runs")
+        try:
+            for person in people:  # enough turns to need more shared memory (where the SIGBUS came)
+                person.launch()
+            bob.red_flag()
+            health = skill.health()
+            print(f"    /healthz: {health}")
+            checks.check("immutable-shm", skill.process.poll() is None, "the skill is still running")
+            checks.check("immutable-shm", is_emergency(bob), "bob's red flag got the emergency number")
+            checks.check("immutable-shm", health.get("status") == "degraded", "/healthz says degraded")
+        finally:
+            set_immutable(shm, False)
+        print("    the -shm file can be written again")
+        wait_for(lambda: has_emergency(stored(db, [bob]), "bob"))
+        records = stored(db, [alice, bob, *people])
+        show_stored("after it can be written", records)
+        checks.check("immutable-shm", has_emergency(records, "bob"), "bob's emergency is written, with no restart")
+        checks.check("immutable-shm", "alice" in records, "alice's saved progress is still there")
+    finally:
+        set_immutable(shm, False)
+        skill.stop()
+    checks.summarise("immutable-shm", [bob], stored(db, [bob]))
+
+
+def case_wal_truncated(work: Path, checks: Checks) -> None:
+    db = work / "state.sqlite3"
+    wal = work / "state.sqlite3-wal"
+    skill = ServedSkill(db, work / "skill.log").start()
+    bob = Person(skill, "bob")
+    try:
+        people = [Person(skill, f"user{n:02}") for n in range(1, 21)]
+        for person in people:
+            person.launch()
+        os.truncate(wal, wal.stat().st_size // 2)
+        print("    the -wal file is cut in half while the skill runs")
+        bob.red_flag()
+        health = skill.health()
+        print(f"    /healthz: {health}")
+        copies = sorted(work.glob("state.sqlite3.damaged-*[0-9]-wal"))
+        checks.check("wal-truncated", is_emergency(bob), "bob's red flag got the emergency number")
+        checks.check("wal-truncated", health.get("status") == "degraded" and "damaged" in health.get("store", ""),
+                     "/healthz says the file is damaged")
+        checks.check("wal-truncated", bool(copies), "a copy of the damaged files is kept for recovery")
+    finally:
+        skill.stop()
+    checks.summarise("wal-truncated", [bob], stored(db, [bob]))
+
+
+def case_fresh_start(work: Path, checks: Checks, workers: int = 4) -> None:
+    """Several servers (as gunicorn's workers do) open the same new file at the same moment."""
+    db = work / "state.sqlite3"
+    skills = [ServedSkill(db, work / f"skill{n}.log") for n in range(workers)]
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(ServedSkill.start, skills))
+    flagged = [Person(skill, f"redflag{n}") for n, skill in enumerate(skills)]
+    try:
+        healths = [skill.health() for skill in skills]
+        print(f"    /healthz of the {workers} servers: {healths}")
+        for person in flagged:
+            person.red_flag()
+        wait_for(lambda: len(stored(db, flagged)) == workers)
+        checks.check("fresh-start", all(h.get("status") == "ok" for h in healths), f"all {workers} servers have the store")
+        checks.check("fresh-start", all(p.red_flag_answered for p in flagged), "every red flag got the emergency number")
+    finally:
+        for skill in skills:
+            skill.stop()
+    records = stored(db, flagged)
+    show_stored("after the servers stop", records)
+    checks.check("fresh-start", all(has_emergency(records, p.name) for p in flagged), "every emergency is kept")
+    checks.summarise("fresh-start", flagged, records)
 
 
 def journal_holds_no_raw_ids(db: Path, people: list[Person]) -> bool:
@@ -439,6 +610,7 @@ def restart_and_check_kept(skill: ServedSkill, db: Path, flagged: list[Person], 
         kept = sum(has_emergency(records, p.name) for p in flagged)
         print(f"    emergencies kept: {kept} of {len(flagged)}")
         checks.check(case, kept == len(flagged), "every emergency is stored after the restart")
+        checks.summarise(case, flagged, records)
         back = flagged[0]
         back.skill = skill
         back.launch()
@@ -513,6 +685,11 @@ CASES = {
     "corrupt-file": case_corrupt_file,
     "kill-under-lock": case_kill_under_lock,
     "deleted-folder": case_deleted_folder,
+    "outside-reader": case_outside_reader,
+    "exclusive-reader": case_exclusive_reader,
+    "immutable-shm": case_immutable_shm,
+    "wal-truncated": case_wal_truncated,
+    "fresh-start": case_fresh_start,
 }
 NEEDS_OWN_FILE_SYSTEM = {"full-disk", "read-only"}
 
@@ -521,39 +698,27 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m simulator.faults", description=__doc__.split("\n\n")[0])
     parser.add_argument("cases", nargs="*", metavar="CASE", help=f"which cases to run (default: all): {', '.join(CASES)}")
     parser.add_argument("--lock-seconds", type=float, default=10.0, help="how long the lock is held (default 10)")
+    parser.add_argument("--results-to", help=argparse.SUPPRESS)  # the namespaced run hands its results back here
     args = parser.parse_args(argv)
     chosen = args.cases or list(CASES)
     unknown = [name for name in chosen if name not in CASES]
     if unknown:
         parser.error(f"no such case: {', '.join(unknown)} (there are: {', '.join(CASES)})")
 
-    if NEEDS_OWN_FILE_SYSTEM & set(chosen) and not in_private_mount_namespace() and shutil.which("unshare"):
-        env = {**os.environ, IN_NAMESPACE: "1"}
-        command = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
-                   sys.executable, "-m", "simulator.faults", *chosen, "--lock-seconds", str(args.lock_seconds)]
-        return subprocess.run(command, env=env, cwd=PROJECT_ROOT).returncode
-
     checks = Checks()
-    not_run = []
-    with tempfile.TemporaryDirectory(prefix="bsc-faults-") as tmp:
-        for name in chosen:
-            print(f"\n== {name}")
-            if name in NEEDS_OWN_FILE_SYSTEM and not in_private_mount_namespace():
-                print("    not run: needs a file system of its own (unshare from util-linux)")
-                not_run.append(name)
-                continue
-            work = Path(tmp) / name
-            work.mkdir()
-            try:
-                if name == "lock":
-                    CASES[name](work, checks, args.lock_seconds)
-                else:
-                    CASES[name](work, checks)
-            except Exception as exc:  # noqa: BLE001 - report the case as failed and go on with the next
-                checks.check(name, False, f"the case itself broke: {type(exc).__name__}: {exc}")
-            finally:
-                if name in NEEDS_OWN_FILE_SYSTEM:
-                    subprocess.run(["umount", "--lazy", str(work)], check=False, stderr=subprocess.DEVNULL)
+    not_run: list[str] = []
+    own_file_system = [name for name in chosen if name in NEEDS_OWN_FILE_SYSTEM]
+    if own_file_system and not in_private_mount_namespace() and shutil.which("unshare"):
+        # Those cases run in a private mount namespace where a tmpfs may be mounted without privileges; the rest
+        # run here, where the process keeps its own capabilities (chattr needs them).
+        run_in_namespace(own_file_system, args.lock_seconds, checks, not_run)
+        chosen = [name for name in chosen if name not in NEEDS_OWN_FILE_SYSTEM]
+    run_cases(chosen, args.lock_seconds, checks, not_run)
+    if args.results_to:
+        Path(args.results_to).write_text(json.dumps({"failed": checks.failed, "rows": checks.rows, "not_run": not_run}))
+        return 0
+    print()
+    checks.print_table()
     print()
     if checks.failed:
         print(f"{len(checks.failed)} check(s) failed:")
@@ -564,6 +729,47 @@ def main(argv=None) -> int:
     if not checks.failed and not not_run:
         print("every check passed")
     return 1 if checks.failed or not_run else 0
+
+
+def run_in_namespace(cases: list[str], lock_seconds: float, checks: Checks, not_run: list[str]) -> None:
+    with tempfile.NamedTemporaryFile(prefix="bsc-faults-", suffix=".json") as results:
+        command = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private",
+                   sys.executable, "-m", "simulator.faults", *cases, "--lock-seconds", str(lock_seconds),
+                   "--results-to", results.name]
+        subprocess.run(command, env={**os.environ, IN_NAMESPACE: "1"}, cwd=PROJECT_ROOT)
+        try:
+            handed_back = json.loads(Path(results.name).read_text() or "{}")
+        except ValueError:
+            handed_back = {}
+    if not handed_back:
+        checks.check(", ".join(cases), False, "the run in a private mount namespace broke before reporting")
+        return
+    checks.failed += handed_back["failed"]
+    checks.rows += [tuple(row) for row in handed_back["rows"]]
+    not_run += handed_back["not_run"]
+
+
+def run_cases(cases: list[str], lock_seconds: float, checks: Checks, not_run: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="bsc-faults-") as tmp:
+        for name in cases:
+            print(f"\n== {name}", flush=True)
+            if name in NEEDS_OWN_FILE_SYSTEM and not in_private_mount_namespace():
+                print("    not run: needs a file system of its own (unshare from util-linux)")
+                not_run.append(name)
+                continue
+            work = Path(tmp) / name
+            work.mkdir()
+            try:
+                if name == "lock":
+                    CASES[name](work, checks, lock_seconds)
+                else:
+                    CASES[name](work, checks)
+            except Exception as exc:  # noqa: BLE001 - report the case as failed and go on with the next
+                checks.check(name, False, f"the case itself broke: {type(exc).__name__}: {exc}")
+            finally:
+                if name in NEEDS_OWN_FILE_SYSTEM:
+                    subprocess.run(["umount", "--lazy", str(work)], check=False, stderr=subprocess.DEVNULL)
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

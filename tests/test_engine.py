@@ -741,6 +741,9 @@ BENIGN_WORDS = {
     "a diet": "i am on a diet and i have lost weight",
     "trying to lose weight": "i lost a bit of weight but i have been trying to",
 }
+# Words that take a sign back (understanding.yaml corrections_of_a_sign): while an alarm stands, whichever sign it was
+# for, they dispute what the skill heard (issue 21's third blind set), and the answer is one confirming question.
+TAKES_A_SIGN_BACK = frozenset({"a diet"})
 # Where any words escalate on purpose: an emergency stands, or "do your legs feel weak or numb?" is open, or a
 # confirming question about a sign, where words that are no answer are asked once more, then settled by its tier.
 ESCALATING_STATES = {"emergency", "confirm_help", "clarify_red_flag", "confirm_alarm", "confirm_alarm_urgent",
@@ -771,9 +774,11 @@ def test_a_remark_question_or_request_never_escalates_and_the_question_is_asked_
                 failures.append(f"{name} + {kind}: triage {plan.triage}, ends {plan.end_session}")
             elif plan.question.key != again.key and not (kind == "pain remark" and name.startswith("exercise_")) \
                     and not (kind == "timer" and name == "pack_timer") \
-                    and not (name == "how_is_back" and plan.question.key == "events.rescreen_ask"):
+                    and not (name == "how_is_back" and plan.question.key == "events.rescreen_ask") \
+                    and not (kind in TAKES_A_SIGN_BACK and plan.question.key == "confirm.alarm_ask"):
                 # (during an exercise, "it really hurts" is "it hurts more": that exercise stops; "set a
-                # timer" is yes to "shall I set a timer?"; and "how is your back?" never holds the person up)
+                # timer" is yes to "shall I set a timer?"; "how is your back?" never holds the person up; and
+                # while an alarm stands, words that take a sign back dispute it: the one confirming question)
                 failures.append(f"{name} + {kind}: asked {plan.question.key}, not {again.key}")
             elif "events.fallback" in keys(plan):
                 failures.append(f"{name} + {kind}: said it didn't catch that")

@@ -93,6 +93,53 @@ def test_a_file_that_turns_corrupt_while_serving_is_noticed_and_triage_still_ans
     assert copy.read_bytes() == damage and str(copy) in health["store"]
 
 
+def talk_to_grow_the_file(client, people: int = 20) -> None:
+    for n in range(people):
+        Conversation(client, user_id=f"amzn1.ask.account.GROW{n}").launch()
+
+
+def test_a_wal_cut_short_while_serving_is_noticed_and_triage_still_answers(tmp_path):
+    """Before the fix only the main file's header was checked: with the -wal file cut in half, reads went on from
+    the connections' caches, /healthz said ok, and every later save was appended past the cut, to be lost at the
+    next restart."""
+    path = tmp_path / "state.sqlite3"
+    app = create_app({**SHOW_KEYS, "DB_PATH": str(path)})
+    client = app.test_client()
+    talk_to_grow_the_file(client)
+    assert app.extensions["skill_store"].flush(timeout=5)
+    wal = tmp_path / "state.sqlite3-wal"
+    os.truncate(wal, wal.stat().st_size // 2)
+
+    convo = Conversation(client, user_id="amzn1.ask.account.AFTERCUT")
+    convo.launch()
+    assert "events.load_failed" in convo.keys.say
+    convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "emergency.say" in convo.keys.say
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded" and "damaged" in health["store"], health
+    assert list(tmp_path.glob("state.sqlite3.damaged-*[0-9]-wal")), "no copy kept for recovery"
+
+
+def test_a_file_damaged_while_the_skill_was_down_is_reported_at_start_and_triage_still_answers(tmp_path):
+    """Before the fix a restart on a file with a damaged page (its header intact) reported ok."""
+    path = tmp_path / "state.sqlite3"
+    app = create_app({**SHOW_KEYS, "DB_PATH": str(path)})
+    talk_to_grow_the_file(app.test_client())
+    app.extensions["skill_store"].close()  # the skill stops; its WAL is written into the file
+    page_size = 4096
+    with open(path, "r+b") as f:
+        f.seek(page_size)  # page 2, the table itself
+        f.write(bytes(range(256)) * (page_size // 256))
+
+    restarted = create_app({**SHOW_KEYS, "DB_PATH": str(path)})
+    client = restarted.test_client()
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "degraded" and "damaged" in health["store"], health
+    convo = Conversation(client, user_id="amzn1.ask.account.AFTERRESTART")
+    convo.say("DescribeSymptomIntent", {"description": "i can't feel my legs"})
+    assert "emergency.say" in convo.keys.say
+
+
 def test_a_store_out_of_reach_at_start_up_is_used_once_it_can_be_with_the_emergency_kept(tmp_path):
     """Before, a store that could not be opened stayed unavailable until a restart, and an emergency told
     meanwhile was never written."""

@@ -185,6 +185,7 @@ FREE_WORDS = {"the ice pack is on now": ("request", "pack_on"), "set a timer": (
               "when is my next pack due": ("request", "next_due"), "hang on": ("request", "moment"),
               "say that again": ("request", "repeat"),
               "just carry on where we were": ("request", "next"), "what do you mean": ("request", "help"),
+              "can you pause it": ("request", "pause"), "that is enough for today goodbye": ("request", "stop"),
               "okay": ("answer", "okay"), "nah": ("answer", "no"), "still the same": ("pain", "same"),
               "it is a bit better": ("pain", "better"), "heat makes it worse": ("pain", "heat_worse"),
               "this one hurts": ("pain_remark", None), "how long do i keep the ice on": ("question", "cold_timing"),

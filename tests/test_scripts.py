@@ -104,7 +104,7 @@ def test_every_issue_21_stage_has_a_walk_and_an_arrival_and_every_label_a_scorin
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.slow  # five cases, each serving the skill in its own process, some twice
+@pytest.mark.slow  # every case, each serving the skill in its own process, some twice
 def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_passes():
     """The command the faults note relies on: each case's turns and stored records are printed, and its
     checks (answers within a second, red flags with the emergency number, nothing lost) all pass."""
@@ -112,7 +112,10 @@ def test_fault_injection_runs_every_case_against_a_served_skill_and_every_check_
                             capture_output=True, text=True, timeout=300)
     out = result.stdout
     assert result.returncode == 0, out + result.stderr
-    for case in ("lock", "full-disk", "read-only", "deleted-file", "corrupt-file"):
+    from simulator.faults import CASES
+
+    for case in CASES:
         assert f"== {case}" in out
+        assert any(line.split()[:1] == [case] for line in out.splitlines()), f"{case} has no row in the table"
     assert "FAIL" not in out and "not run" not in out and out.rstrip().endswith("every check passed")
     assert out.count("stored after") >= 4  # what was stored is shown, not only the verdicts

@@ -14,7 +14,7 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
 from envelopes import launch
-from skill.storage import open_store
+from skill.storage import SQLITE_BUSY_TIMEOUT, open_store
 from skill.storage import sqlite as sqlite_store
 from skill.storage.sqlite import SCHEMA_VERSION, SQLitePersistenceAdapter
 from storage_contract import ALICE, BOB, PersistenceAdapterContract, closed_after, request_for
@@ -89,16 +89,20 @@ def test_deleting_a_user_erases_their_data_from_every_file_the_store_writes(make
     assert adapter.get_attributes(request_for(BOB)) == {"step": "rest"}  # everyone else is kept
 
 
-def test_a_database_file_deleted_while_open_is_noticed_and_what_follows_is_kept(make_adapter, path):
-    """Before the fix the open connection kept writing to the unlinked file: after a restart, what was saved
-    since (an emergency record, in the issue) was gone."""
+def test_a_database_file_deleted_while_open_is_noticed_and_every_record_is_kept(make_adapter, path):
+    """Before the first fix the open connection kept writing to the unlinked file: after a restart, what was saved
+    since (an emergency record, in the issue) was gone. Before the second, what was saved before the deletion was
+    gone: the people who had not spoken since lost their progress (issue 22: records written again)."""
     adapter = make_adapter()
     adapter.save_attributes(request_for(ALICE), {"step": "rest"})
+    adapter.save_attributes(request_for(BOB), {"step": "screen_saddle"})
     for leftover in path.parent.iterdir():
         leftover.unlink()
     adapter.save_attributes(request_for(BOB), {"last_emergency": {"tier": 1}})
+    adapter.close()
     restarted = SQLitePersistenceAdapter(str(path))
-    assert restarted.get_attributes(request_for(BOB)) == {"last_emergency": {"tier": 1}}
+    assert restarted.get_attributes(request_for(BOB)) == {"last_emergency": {"tier": 1}}  # the newer record wins
+    assert restarted.get_attributes(request_for(ALICE)) == {"step": "rest"}  # read back from the deleted file
 
 
 def test_the_session_user_id_is_used_when_the_context_has_none(make_adapter):
@@ -285,3 +289,51 @@ def test_concurrent_saves_from_many_threads_and_two_adapters_all_land(make_adapt
         assert reader.get_attributes(request_for(f"user-{t}")) == {"last": writes - 1}
         for i in range(writes):
             assert reader.get_attributes(request_for(f"user-{t}-{i}")) == {"t": t, "i": i}
+
+
+# --- other processes reading the file (issue 22) ------------------------------------------------
+
+def another_process(path, sql: str, first: str = "SELECT 1") -> str:
+    """Runs ``first`` then ``sql`` in a separate process, as `sqlite3 FILE 'select ...'` does: POSIX locks are per
+    process, so only another process can see whether the skill still holds its locks on the file."""
+    import subprocess
+    import sys
+
+    script = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0.2); c.execute(sys.argv[2])\n"
+              "try: print(c.execute(sys.argv[3]).fetchall())\nexcept sqlite3.OperationalError as e: print(e)\nc.close()")
+    return subprocess.run([sys.executable, "-c", script, str(path), first, sql], check=True, capture_output=True,
+                          text=True, timeout=30).stdout
+
+
+@pytest.mark.parametrize("reader_mode", ["PRAGMA locking_mode = NORMAL", "PRAGMA locking_mode = EXCLUSIVE"])
+def test_a_reader_in_another_process_costs_no_save_made_after_it(make_adapter, path, reader_mode):
+    """Before the fix the store's own file check opened and closed the database on every call, which dropped the
+    process's POSIX locks: an outside reader then believed it was the last connection, checkpointed and deleted
+    the -wal and -shm files, and every later save (emergencies too) went to deleted files: 1 of 7 rows kept.
+    A reader in locking_mode EXCLUSIVE did the same."""
+    adapter = make_adapter()
+    adapter.save_attributes(request_for(ALICE), {"step": "rest"})
+    another_process(path, "SELECT count(*) FROM user_attributes", first=reader_mode)
+    people = [f"amzn1.ask.account.READER{n}" for n in range(6)]
+    for person in people:
+        adapter.save_attributes(request_for(person), {"last_emergency": {"tier": 1}})
+    counted = another_process(path, "SELECT count(*) FROM user_attributes")
+    assert counted.strip() == "[(7,)]", counted
+
+
+def test_a_worker_opening_a_new_file_another_worker_is_creating_gets_the_store(make_adapter, path):
+    """gunicorn starts its workers at once and each opens the store; the first to open a new file holds it while it
+    turns on WAL mode and creates the table. Before the fix, one in 14 fresh starts left a worker with "database is
+    locked": it ran without a store for 30 s, telling people their progress could not be reached. The first worker
+    is played here by a connection that holds the new file's write lock for a moment."""
+    path.parent.mkdir(parents=True)
+    first = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("CREATE TABLE being_created (x)")
+    threading.Timer(3 * SQLITE_BUSY_TIMEOUT, first.execute, ("COMMIT",)).start()
+    try:
+        adapter = make_adapter(timeout=SQLITE_BUSY_TIMEOUT)  # as open_store opens it
+    finally:
+        threading.Timer(4 * SQLITE_BUSY_TIMEOUT, first.close).start()
+    adapter.save_attributes(request_for(ALICE), {"step": "rest"})
+    assert adapter.get_attributes(request_for(ALICE)) == {"step": "rest"}

@@ -94,6 +94,25 @@ READINGS = [
     ("it's no better", None, Reading("pain", "same")),
     ("pretty much unchanged", None, Reading("pain", "same")),
     ("bedder today thanks", None, Reading("pain", "better")),  # (a recogniser's slip, from test21b)
+    # Issue 21, test21c: misspelt worse is worse; "worse, not better" is worse, not the same; "the heat seems to make
+    # the spasm worse" is heat that hurts; "no but my neck's killing me" is a no (the neck's, not the back's).
+    ("its aweful today wurse than yesterday", None, Reading("pain", "worse")),
+    ("it's getting worse not better", None, Reading("pain", "worse")),
+    ("i think i'm over the worst of it", None, Reading("pain", "better")),  # (test21b) but "the worst yet" is worse
+    ("it's the worst it has been", None, Reading("pain", "worse")),
+    ("my back is paining too much today", None, Reading("pain", "worse")),
+    ("the heat seems to make the spasm worse actually", None, Reading("pain", "heat_worse")),
+    ("no but my neck's killing me", "t1_saddle", Reading("answer", "no")),
+    # ... and requests in any words: the take-off timer, a pause, the end.
+    ("remind me in a quarter hour to take the pack off", None, Reading("request", "timer")),  # ("ping me": the carrier)
+    ("kindly tell me when to remove the pack", None, Reading("request", "timer")),
+    ("remind me about the next one in four hours", None, Reading("request", "reminder")),
+    ("can you pause it", None, Reading("request", "pause")),
+    ("stop it please i'm done", None, Reading("request", "stop")),
+    ("that's enough for today goodbye", None, Reading("request", "stop")),
+    ("the pain won't stop", None, Reading("pain_remark")),
+    ("do i turn it off now", None, Reading("question", "other")),
+    ("can you play that bit again", None, Reading("request", "repeat")),
     ("the heat is making it worse", None, Reading("pain", "heat_worse")),
     # Harm from a pack: before any answer ("yes burning my skin" is no yes to "is the cold pack on?"), but at a
     # safety question a yes or not sure to the sign still wins (the safe side); a pack's warmth is a remark.

@@ -83,6 +83,8 @@ SELF_CONTAINED = frozenset({"jump", "stop", "cancel", "pause", "start_over", "de
 ANYWHERE = frozenset({"stop", "cancel", "delete_data"})
 # What free words that are only a remark hear before the question again (understanding's kinds).
 HEARD_REMARKS = {"symptom": "events.symptom_unmatched", "pain_remark": "events.pain_remark", "remark": "events.remark"}
+# Requests in free words that mean what an intent means ("can you pause it" is "Alexa, pause"): answered as that event.
+REQUESTS_AS_EVENTS = ("repeat", "help", "next", "pause", "stop")
 # A request that is the very yes a question offers: the fact its "yes" records (protocol.yaml).
 REQUESTS_THAT_SAY_YES = {"timer": "timer_wanted", "reminder": "reminders_wanted"}
 # What a question without fixed words (questions.yaml `answer`, understanding.COMPUTED_ANSWERS) is answered with:
@@ -790,7 +792,7 @@ def _answer_over_the_track(turn: GuideTurn, heard: Heard) -> None:
     if heard.reading.kind == "question":
         turn.answer_question(heard.reading.value)
     elif heard.reading.kind == PACK_HARM:
-        turn.say("events.pack_harm")
+        _pack_off_now(turn)
     else:
         turn.say(HEARD_REMARKS[heard.reading.kind])
     turn.answered_as_player = True
@@ -801,11 +803,20 @@ def _take_the_pack_off(turn: GuideTurn, heard: Heard) -> None:
     """Harm from a pack ("the ice is burning my skin"): take it off now, then a thicker cloth. A question about
     the pack ("is it on?", "a timer for it?") no longer stands: the guide goes on to what comes after it. (Said
     opening a session, the coming-back logic follows instead: a reminder, the safety questions again.)"""
-    turn.say("events.pack_harm")
+    _pack_off_now(turn)
     step = turn.step
     if heard.on_a_question and not turn.opening and step.pack is not None and step.next:
         return turn.go(step.next)
     turn.carry_on()
+
+
+def _pack_off_now(turn: GuideTurn) -> None:
+    """Take it off now; a timer still running for that pack is cancelled, or it would ring "time to take it off"
+    a quarter of an hour after the person did."""
+    turn.say("events.pack_harm")
+    if compress.time_left(turn) is not None:
+        alerts.cancel_timers(turn)
+        turn.say("timers.cancelled")
 
 
 def _okay_to_a_safety_question(turn: GuideTurn, heard: Heard) -> bool:
@@ -829,6 +840,11 @@ def _it_hurts_during_an_exercise(turn: GuideTurn, heard: Heard) -> bool:
 
 def _no_better_to_has_it_eased(turn: GuideTurn, heard: Heard) -> bool:
     return heard.means("pain") and heard.on_a_question and "better" in heard.step.on
+
+
+def _a_moment_with_the_track_stopped(turn: GuideTurn, heard: Heard) -> bool:
+    question = turn.record.side_question
+    return heard.means("request", "moment") and question is not None and question.name == "track_stopped"
 
 
 def _the_request_its_question_offers(turn: GuideTurn, heard: Heard) -> bool:
@@ -949,8 +965,11 @@ HEARING: tuple[tuple[str, HeardCondition, HeardAnswer], ...] = (
      _an_answer_or_a_change_in_pain, as_event()),
     ("\"what number do I ring again?\" while an emergency answer stands: that answer again (it names the number)",
      _the_number_asked_for_in_an_emergency, lambda turn, heard: outcomes.remind_emergency(turn)),
-    ("\"say that again\", \"what do you mean?\", \"just carry on where we were\"",
-     lambda turn, heard: heard.means("request", "repeat", "help", "next"), as_event()),
+    ("\"say that again\", \"what do you mean?\", \"just carry on where we were\", \"can you pause it\", \"that's enough for "
+     "today, goodbye\": what the intent would have done", lambda turn, heard: heard.means("request", *REQUESTS_AS_EVENTS),
+     as_event()),
+    ("\"hold on a sec\" once the breathing track is stopped: the track paused, as \"Alexa, pause\" would (its place kept)",
+     _a_moment_with_the_track_stopped, as_event("pause")),
     ("\"this one hurts\", during an exercise that says stop if it hurts more", _it_hurts_during_an_exercise,
      as_event("worse")),
     ("nothing the skill can read", lambda turn, heard: heard.means("nothing"), as_event("fallback")),

@@ -20,8 +20,9 @@ no emergency or urgent sign asks ``Understanding.read``, which tries, in this fi
    that ask a question answer nothing, unless they pass on someone's answer ("he says no"). "The pack is on"
    is yes to any question but a safety question, where it answers nothing; a yes that asks to carry on
    ("yes, carry on from where we were") is, at a safety question, a bare "okay" (a yes or a no is asked for).
-3. ``request``: a moment ("hold on"), a timer, a reminder, hearing it again, or the next step ("just carry on
-   where we were") ("can you set a timer" is a request, not a question).
+3. ``request``: a moment ("hold on"), a timer, a reminder, hearing it again, the next step ("just carry on
+   where we were"), a pause ("can you pause it") or the end ("that's enough for today, goodbye") ("can you set a
+   timer" is a request, not a question).
 4. ``pain`` "heat_worse": heat that hurts, reported rather than supposed ("the heat's making it worse,
    should I stop?" but not "what if heat makes it worse?"), so it is acted on (cold only from now on).
 5. ``question``: a question about the care, answered from questions.yaml (``value`` is its id). Some
@@ -56,7 +57,7 @@ CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
 ANSWER_ORDER = ("unsure", "no", "okay", "yes")
 # "cancel the timer" and "how long is left on the timer" before "timer": each names one.
 REQUEST_ORDER = ("help", "moment", "cancel_timer", "time_left", "timer", "cancel_reminders", "next_due", "reminder",
-                 "repeat", "next")
+                 "repeat", "next", "pause", "stop")
 # Read on its own, before the answers, and never in a question ("what's the best way to lie while the ice is on").
 PACK_ON = "pack_on"
 # Read before anything else: harm from a pack is answered whatever else the words say.
@@ -65,6 +66,8 @@ PAIN_ORDER = ("heat_worse", "same", "worse", "better")
 # Answers a question can have without fixed words: the guide speaks them from the record.
 COMPUTED_ANSWERS = frozenset({"todays_plan", "todays_pack"})
 OTHER_QUESTION = "other"
+# "...so i can take it off": a reminder asked for with these words is the pack's take-off timer.
+TAKING_THE_PACK_OFF = "taking_the_pack_off"
 CORRECTION = "correction"
 # "Not me", "it was someone else": the sign named is another person's (read only while an alarm stands).
 SOMEONE_ELSES = "someone_elses_sign"
@@ -102,10 +105,11 @@ class UnderstandingError(ValueError):
 
 
 class Understanding:
-    def __init__(self, book: PhraseBook, questions: list[Question], denials: tuple = ()):
+    def __init__(self, book: PhraseBook, questions: list[Question], denials: tuple = (), corrected_signs: tuple = ()):
         self.book = book
         self.questions = questions
         self.denials = denials  # red flags with everyday ways to say "no" to their safety question
+        self.corrected_signs = corrected_signs  # red flags with words that take them back (corrections_of_a_sign)
 
     def question_ids(self) -> tuple:
         return tuple(q.id for q in self.questions)
@@ -141,6 +145,8 @@ class Understanding:
         if answer is not None:
             return Reading("answer", answer)
         request = self.book.first_said(REQUEST_ORDER, words)
+        if request == "reminder" and self.book.said(TAKING_THE_PACK_OFF, words):
+            request = "timer"  # "ping me in a quarter hour to take the pack off": the one take-off timer
         if request is not None:
             return Reading("request", request)
         if self.book.said("heat_worse", words) and "if" not in words.split():
@@ -176,7 +182,9 @@ class Understanding:
         better: a change for the better said beside "still ..." is the news (issue 21's blind set); worse wins over
         both."""
         found = self.book.first_said(PAIN_ORDER, words)
-        if found == "same" and self.book.said("better", words) and not self.book.said("worse", words):
+        if found == "same" and self.book.said("worse", words):
+            return "worse"  # "it's getting worse, not better": the "not better" is no news beside it
+        if found == "same" and self.book.said("better", words):
             return "better"
         return found
 
@@ -190,10 +198,13 @@ class Understanding:
 
     def corrects(self, text: str, flag: str) -> bool:
         """The words take back the warning sign ``flag`` just answered ("that was a mistake", "i meant no", and for
-        lost weight "i am on a diet")."""
+        lost weight "i am on a diet"), or a sign the person thinks was heard: while an alarm stands, "i lost the weight
+        deliberately" or "i sleep like a log" disputes what the skill heard, whichever sign it was (issue 21's third
+        blind set: a fever's alarm, each taken for a remark or a new sign); the confirming question names the
+        alarm's own sign, and only a clear no to it withdraws it."""
         words = matching_form(text)
-        return self.book.said(CORRECTION, words) or self.book.said(f"correct:{flag}", words) or \
-            self.says_it_was_someone_else(text)
+        return self.book.said(CORRECTION, words) or self.says_it_was_someone_else(text) or any(
+            self.book.said(f"correct:{sign}", words) for sign in (flag, *self.corrected_signs))
 
     def says_it_was_someone_else(self, text: str) -> bool:
         """ "It was my dad who had the accident, not me": the sign in the words is another person's."""
@@ -201,16 +212,23 @@ class Understanding:
 
     def denies_a_sign(self, text: str, alarm: str, red_flags: RedFlags | None) -> bool:
         """The words deny a warning sign ("i don't have any numbness", "i never said i fell", "there's no fever at
-        all"), or say no to the question of ``alarm``'s own sign in everyday words (understanding.yaml ``denials``:
-        "it just came on when i bent over"). Said while that alarm stands and no safety question is asked, that
-        disputes what the skill heard: a correction (issue 21's blind set: each got the alarm again). Read only at the
-        alarm's own question (``read``'s ``at_the_alarm``)."""
+        all"), or say no to ``alarm``'s or another sign's safety question in everyday words (understanding.yaml
+        ``denials``: "it just came on when i bent over", "i'm peeing normally"). Said while an alarm stands and no
+        safety question is asked, that disputes what the skill heard, whichever sign the person thinks it heard: a
+        correction (issue 21's blind sets: each got the alarm again). Read only at the alarm's own question
+        (``read``'s ``at_the_alarm``)."""
         if red_flags is None:
             return False
         words = matching_form(text)
-        if alarm in self.denials and self.book.mentioned(f"denial:{alarm}", words):
+        mentions = red_flags.explain(words)
+        if self.book.mentioned(f"denial:{alarm}", words):
             return True
-        return any(m.negated and m.cue not in NOT_A_DENIAL for m in red_flags.explain(words))
+        # "I'm peeing normally", after numbness's alarm: the sign the person thinks was heard, disputed; unless the
+        # words name a sign as well ("my legs are fine, it's down below that's gone numb" is no correction).
+        if any(self.book.mentioned(f"denial:{sign}", words) for sign in self.denials if sign != "any") and \
+                not any(not m.negated for m in mentions):
+            return True
+        return any(m.negated and m.cue not in NOT_A_DENIAL for m in mentions)
 
     def answer(self, words: str, pending_sign: str | None, red_flags: RedFlags | None) -> str | None:
         # Signs named only to deny them ("no numbness down there"): the answer no to the question about
@@ -241,8 +259,10 @@ class Understanding:
                 return None if found is None else "okay"
             if found is None and pack_is_on:
                 return "yes"  # "the ice is on": yes to "is the cold pack on now?"
-        if found == "no" and self.book.said("worse", words):
-            return None  # "no, it's much worse": a pain report, read as one
+        if found == "no" and self.book.said("worse", words) and not self.book.said("symptoms", words):
+            # "no, it's much worse": a pain report, read as one ("no, but my neck's killing me" is still a no: the
+            # neck's, not the back's)
+            return None
         if found == "no" and "unsure" in words.split():
             return "unsure"  # "no ... not sure": not sure counts as yes where it matters
         return found
@@ -285,7 +305,7 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         for flag, phrases in (raw.get(section) or {}).items():
             lists[f"{prefix}:{flag}"] = list(phrases or [])
     for name in ("question_starts", "symptoms", "pain_remarks", "reported_answer", "off_topic", "pack_is_on",
-                 "carry_on_request", PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
+                 "carry_on_request", TAKING_THE_PACK_OFF, PACK_HARM, "pack_remarks", CORRECTION, SOMEONE_ELSES, ASKS_FOR_THE_NUMBER):
         lists[name] = list(raw.get(name) or [])
         if not lists[name]:
             problems.append(f"understanding.yaml: {name} must be a non-empty list")
@@ -335,4 +355,4 @@ def load_understanding(directory: Path = CONTENT_DIR, matcher_words: MatcherWord
         problems.append(str(exc))
     if problems:
         raise UnderstandingError("\n  ".join(["understanding:"] + problems))
-    return Understanding(book, questions, tuple(denials))
+    return Understanding(book, questions, tuple(denials), tuple(raw.get("corrections_of_a_sign") or {}))
