@@ -12,6 +12,10 @@ mends the store, and reads the database file itself. The cases:
 * ``read-only``: the file system is mounted read-only when the skill starts, and writable later.
 * ``deleted-file``: the database files are deleted while the skill runs; then the skill restarts.
 * ``corrupt-file``: random bytes are written over the file while the skill runs; then it restarts.
+* ``kill-under-lock``: another process holds the write lock; three people say a red flag, and a second
+  later the skill is killed (SIGKILL); it restarts once the lock is gone.
+* ``deleted-folder``: the data folder (database and journal) is deleted while the skill runs; three red
+  flags, a SIGKILL a second later, a restart.
 * ``outside-reader``: an operator's ``sqlite3 FILE 'select count(*) ...'`` reads the file while the
   skill serves; then people talk, one says a red flag, and the skill stops.
 * ``exclusive-reader``: the same reader in ``locking_mode = EXCLUSIVE``.
@@ -104,6 +108,11 @@ class ServedSkill:
         log.close()
         wait_until_answering(self.health, self.process, "the skill", 30, self.log_path)
         return self
+
+    def crash(self) -> None:
+        """SIGKILL: no atexit, no flush; only what is on the disk is left."""
+        self.process.kill()
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -554,6 +563,81 @@ def case_fresh_start(work: Path, checks: Checks, workers: int = 4) -> None:
     checks.summarise("fresh-start", flagged, records)
 
 
+def journal_holds_no_raw_ids(db: Path, people: list[Person]) -> bool:
+    """What the journal beside the database keeps names people by user key, never by Alexa id."""
+    journal = Path(f"{db}.pending")
+    entries = sorted(journal.glob("*.json")) if journal.is_dir() else []
+    print(f"    journal: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} waiting in {journal.name}")
+    return not any(p.user_id in entry.read_text() or p.user_id in entry.name for entry in entries for p in people)
+
+
+def crash_after_red_flags(skill: ServedSkill, db: Path, checks: Checks, case: str) -> list[Person]:
+    """Three people say a red flag; a second later the skill is killed. Returns them."""
+    flagged = [Person(skill, f"flag{n}") for n in range(1, 4)]
+    with ThreadPoolExecutor(len(flagged)) as pool:
+        list(pool.map(Person.red_flag, flagged))
+    time.sleep(1.0)
+    checks.check(case, journal_holds_no_raw_ids(db, flagged), "no raw user id in the journal")
+    skill.crash()
+    print("    the skill is killed (SIGKILL) a second after the answers")
+    checks.check(case, answered_in_time(flagged), f"every red flag answered within {ANSWER_LIMIT:g} s")
+    checks.check(case, all(map(is_emergency, flagged)), "every red flag got the emergency number")
+    return flagged
+
+
+def restart_and_check_kept(skill: ServedSkill, db: Path, flagged: list[Person], checks: Checks, case: str) -> None:
+    """The skill restarts: every emergency is stored, and the next launch reminds of it."""
+    skill.start()
+    try:
+        wait_for(lambda: all(has_emergency(stored(db, flagged), p.name) for p in flagged))
+        records = stored(db, flagged)
+        show_stored("after the restart", records)
+        kept = sum(has_emergency(records, p.name) for p in flagged)
+        print(f"    emergencies kept: {kept} of {len(flagged)}")
+        checks.check(case, kept == len(flagged), "every emergency is stored after the restart")
+        checks.summarise(case, flagged, records)
+        back = flagged[0]
+        back.skill = skill
+        back.launch()
+        checks.check(case, "emergency.reminder" in back.last_keys.say,
+                     f"{back.name}'s next launch reminds of the emergency")
+    finally:
+        skill.stop()
+
+
+def case_kill_under_lock(work: Path, checks: Checks) -> None:
+    db = work / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    warmup = Person(skill, "warmup")
+    warmup.launch()
+    print("    another process takes the write lock")
+    holder = hold_exclusive_lock(db, 120)
+    try:
+        flagged = crash_after_red_flags(skill, db, checks, "kill-under-lock")
+        show_stored("after the kill, the lock still held", stored(db, [warmup, *flagged]))
+    finally:
+        skill.stop()
+        holder.kill()  # the lock goes with its holder
+        holder.wait()
+    print("    the lock is released; the skill restarts")
+    restart_and_check_kept(skill, db, flagged, checks, "kill-under-lock")
+
+
+def case_deleted_folder(work: Path, checks: Checks) -> None:
+    data = work / "data"
+    db = data / "state.sqlite3"
+    skill = ServedSkill(db, work / "skill.log").start()
+    try:
+        Person(skill, "warmup").launch()
+        shutil.rmtree(data)
+        print("    the data folder (database and journal) is deleted while the skill runs")
+        flagged = crash_after_red_flags(skill, db, checks, "deleted-folder")
+    finally:
+        skill.stop()
+    print("    the skill restarts")
+    restart_and_check_kept(skill, db, flagged, checks, "deleted-folder")
+
+
 # --------------------------------------------------------------------------- the file system
 
 def mount_tmpfs(where: Path, size: str) -> None:
@@ -584,6 +668,8 @@ CASES = {
     "read-only": case_read_only,
     "deleted-file": case_deleted_file,
     "corrupt-file": case_corrupt_file,
+    "kill-under-lock": case_kill_under_lock,
+    "deleted-folder": case_deleted_folder,
     "outside-reader": case_outside_reader,
     "exclusive-reader": case_exclusive_reader,
     "immutable-shm": case_immutable_shm,

@@ -107,7 +107,8 @@ def test_deleting_a_user_leaves_no_item_behind(dynalite):
 # ---------------------------------------------------------------------------- faults, through a proxy
 class FaultyProxy:
     """Forwards DynamoDB calls to ``upstream``; ``fail(kind, count)`` makes the next ``count`` calls fail:
-    "throttle" (400 ProvisionedThroughputExceededException), "error" (500) or "hang" (no answer)."""
+    "throttle" (400 ProvisionedThroughputExceededException), "error" (500), "hang" (no answer) or "slow" (the
+    answer, 0.15 s late)."""
 
     BODIES = {"throttle": (400, "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"),
               "error": (500, "com.amazonaws.dynamodb.v20120810#InternalServerError")}
@@ -125,6 +126,9 @@ class FaultyProxy:
                 if fault == "hang":
                     time.sleep(3)
                     return
+                if fault == "slow":
+                    time.sleep(0.15)
+                    fault = None
                 if fault is not None:
                     status, kind = proxy.BODIES[fault]
                     return self.answer(status, json.dumps({"__type": kind, "message": fault}).encode())
@@ -247,6 +251,35 @@ def test_request_ids_are_shared_through_the_table_for_the_replay_window_only(dyn
     assert int(item["expires_at"]["N"]) > now[0] + 300
     now[0] += 302
     assert one.first_sighting(request_id, 300) is True  # the window is over: the timestamp check refuses it now
+
+
+def test_a_red_flags_record_is_in_dynamodb_when_the_answer_comes(dynalite, proxy):
+    """No journal on DynamoDB (no disk outlives a Lambda container, which may be frozen as soon as it has answered):
+    the red flag gives DynamoDB a moment (0.3 s) to take the record instead. Before, the answer came first and the
+    put was left to a background thread: with DynamoDB answering in 0.15 s, no record was there yet."""
+    from envelopes import intent
+    from said import keys_of
+    from skill.app import create_app
+
+    table = create_table(dynalite)
+    app = create_app({"VERIFY_REQUESTS": False, "EXPOSE_PROMPT_KEYS": True, **config_for(proxy.url, table)})
+    for n in range(3):
+        user_id = f"amzn1.ask.account.DURABLE{n}"
+        proxy.fail("slow", 2)  # the read and the write
+        started = time.monotonic()
+        res = app.test_client().post("/alexa", json=intent("DescribeSymptomIntent",
+                                                           {"description": "my legs have gone numb"}, user_id=user_id))
+        took = time.monotonic() - started
+        assert keys_of(res).say[0] == "emergency.say"
+        # In the table by then, unless DynamoDB (here: a loaded machine) took longer than the whole moment.
+        written = user_key_of(user_id) in {item["id"]["S"] for item in scan(dynalite, table)}
+        assert written or took >= 0.15 + 0.3, f"answered in {took:.2f} s, no record yet"  # the slow read, the moment
+
+
+def user_key_of(user_id: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(user_id.encode()).hexdigest()
 
 
 def test_a_skill_on_sqlite_never_imports_boto3(tmp_path):

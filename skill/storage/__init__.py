@@ -26,6 +26,20 @@ class StoreBusy(PersistenceException):
     """The store is held by someone else (a lock, throttling): the same call will work a little later."""
 
 
+class NotYetErased(PersistenceException):
+    """The person's record is deleted, but copies of it remain in the store's files (SQLite's WAL, held by a
+    reader): the deletion is not done, and is tried again, until they are gone too. Not ``StoreBusy``: other
+    people's writes need not wait behind it."""
+
+
+class KnownUser:
+    """Stands in for a request envelope when only the person's user key is known (a journaled record written
+    at start): ``user_key`` takes it as it is, so every adapter finds the person as from their request."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+
 def envelope_user_id(request_envelope) -> str | None:
     """The Alexa userId: context.System.user first (always sent), then session.user."""
     system = getattr(getattr(request_envelope, "context", None), "system", None)
@@ -39,6 +53,8 @@ def envelope_user_id(request_envelope) -> str | None:
 def user_key(request_envelope) -> str:
     """sha256 of the Alexa userId (raw ids are never stored). surrogatepass: JSON may carry a lone
     surrogate ("\\ud800"), which plain UTF-8 refuses to encode."""
+    if isinstance(request_envelope, KnownUser):
+        return request_envelope.key
     user_id = envelope_user_id(request_envelope)
     if user_id is None:
         raise PersistenceException("The request carries no user id, so there is nowhere to keep attributes")
@@ -98,10 +114,17 @@ class UnavailableStore(AbstractPersistenceAdapter):
 SQLITE_BUSY_TIMEOUT = 0.25
 
 
+# The journal of records answered on before the store took them: a folder beside the SQLite file.
+JOURNAL_SUFFIX = ".pending"
+# Seconds an answer that must not wait (a red flag) gives a store without a journal (DynamoDB) to take its record.
+URGENT_PATIENCE_WITHOUT_JOURNAL = 0.3
+
+
 def open_store(config):
     """The store for ``config`` behind a write-behind queue: SQLite at ``DB_PATH`` (opened, migrated,
     ready), or DynamoDB (``STORE_BACKEND`` "dynamodb"). When it cannot be opened, an ``UnavailableStore``
     takes its place: the skill starts degraded rather than not at all."""
+    from skill.storage.journal import Journal
     from skill.storage.write_behind import WriteBehindStore
 
     backend = config.get("STORE_BACKEND", "sqlite")
@@ -131,7 +154,14 @@ def open_store(config):
     except PersistenceException as exc:
         log.error("store unavailable, answering without saved progress (the file is left as it is): %s", exc)
         store = UnavailableStore(str(exc), reopen=opener, retry_every=config.get("STORE_RETRY_SECONDS", 30.0))
-    return WriteBehindStore(store)
+    if backend == "dynamodb":
+        # No disk outlives a Lambda container (skill/storage/journal.py): an answer that does not wait on the
+        # store gives DynamoDB a moment to take the record instead (a put is ~10 ms; bounded by its timeouts).
+        return WriteBehindStore(store, urgent_patience=URGENT_PATIENCE_WITHOUT_JOURNAL)
+    # The journal lives beside the file, on the disk that keeps the store: it lasts exactly as long as the store.
+    writer = WriteBehindStore(store, journal=Journal(f"{config['DB_PATH']}{JOURNAL_SUFFIX}"))
+    writer.replay_journal()
+    return writer
 
 
 def store_problem(store) -> str | None:

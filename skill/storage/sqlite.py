@@ -18,7 +18,7 @@ from contextlib import contextmanager, suppress
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
-from skill.storage import StoreBusy, user_key
+from skill.storage import NotYetErased, StoreBusy, user_key
 
 
 log = logging.getLogger(__name__)
@@ -151,8 +151,10 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
             busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             with self._lock:
                 self._sizes = None  # we cut the WAL short ourselves: nothing to check
-            if busy:
-                log.warning("a reader kept the WAL from being truncated after a deletion; it will be at the next")
+        if busy:
+            # A reader's transaction still needs the WAL's older pages, copies of the record among them: the
+            # deletion is not done (nor said to be) until they are gone; the write-behind queue tries again.
+            raise NotYetErased(f"a reader of {self.path} keeps older copies of the record in its WAL")
 
     def close(self) -> None:
         with self._lock:

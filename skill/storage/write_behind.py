@@ -13,7 +13,10 @@ answered whatever the store is doing. Why not a thread per write: writes to one 
 serialised by the file anyway, and one writer keeps each person's writes in order.
 
 Per process, and in memory: a record still queued when the process is killed is lost (at a normal
-exit, ``flush`` gets a few seconds to write it). ``capacity`` bounds the memory a store that never
+exit, ``flush`` gets a few seconds to write it), except what a turn answered on without waiting
+(``save_soon``: an emergency, "see a doctor today"): with a ``journal`` (skill/storage/journal.py) it is
+on the disk before the answer goes, removed from there once the store has it, and written at the next
+start (``replay_journal``) if the process died first. ``capacity`` bounds the memory a store that never
 comes back can take: past it, saves fail at once and the person is told.
 """
 
@@ -31,7 +34,7 @@ from dataclasses import dataclass, field
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
-from skill.storage import StoreBusy, user_key
+from skill.storage import KnownUser, StoreBusy, user_key
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +51,17 @@ class _Write:
     attempted: threading.Event = field(default_factory=threading.Event)  # tried at least once, or superseded
     done: bool = False  # reached the store, or superseded by a newer write for the same person
     error: PersistenceException | None = None  # why the last attempt failed
+    journaled: list = field(default_factory=list)  # its journal entries, and those of the writes it superseded
+    erase_first: bool = False  # it superseded a deletion not yet done: the deletion is carried out first
 
 
 class WriteBehindStore(AbstractPersistenceAdapter):
     def __init__(self, store, patience: float = 0.3, retry_every: tuple[float, float] = (0.05, 1.0),
-                 capacity: int = 2000, idle_exit: float = 30.0):
+                 capacity: int = 2000, idle_exit: float = 30.0, journal=None, urgent_patience: float = 0.0):
         self.store = store
         self.patience = patience  # how long a turn waits for its own write
+        self.journal = journal  # where save_soon's records are kept on the disk until the store has them
+        self.urgent_patience = urgent_patience  # how long save_soon waits for the store (without a journal)
         self.retry_every = retry_every  # first and longest pause between attempts while the store fails
         self.capacity = capacity
         self.idle_exit = idle_exit  # the writer thread ends after this long with nothing to do
@@ -79,24 +86,56 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             waiting = self._queue.get(key)
             if waiting is not None:  # newer than what the store holds
                 return _copy(waiting.attributes) if waiting.kind == SAVE else {}
+        journaled = self.journal.newest(key) if self.journal is not None else None
+        if journaled is not None:  # another worker's, still waiting for the store: newer than what it holds
+            return journaled
         return self.store.get_attributes(request_envelope)
 
     def save_attributes(self, request_envelope, attributes) -> None:
         self._wait_for(self._queue_save(request_envelope, attributes))
 
     def save_soon(self, request_envelope, attributes) -> None:
-        """Queue a save and return at once: for an answer that must not wait at all (a red flag). A refusal
-        is not learnt here; the record is retried like any other."""
-        self._queue_save(request_envelope, attributes)
+        """Queue a save without waiting on the store: for an answer that must not wait (a red flag). With a
+        journal, the record is on the disk when this returns (a few ms, whatever the store is doing); without
+        one, the store is given ``urgent_patience`` to take it. A refusal is not learnt here; the record is
+        retried like any other."""
+        write = self._queue_save(request_envelope, attributes, journal=True)
+        if self.urgent_patience > 0:
+            write.attempted.wait(self.urgent_patience)
 
-    def _queue_save(self, request_envelope, attributes) -> _Write:
+    def _queue_save(self, request_envelope, attributes, journal: bool = False) -> _Write:
         if not isinstance(attributes, dict):
             raise PersistenceException(f"Attributes must be a dict, not {type(attributes).__name__}")
         try:  # a private copy, checked now: a value the store could never take is refused at once
             copy = _copy(attributes)
         except (TypeError, ValueError, RecursionError) as e:
             raise PersistenceException(f"Attributes cannot be stored as JSON: {e}") from e
-        return self._enqueue(user_key(request_envelope), _Write(SAVE, request_envelope, copy))
+        key = user_key(request_envelope)
+        write = _Write(SAVE, request_envelope, copy)
+        if journal and self.journal is not None:
+            entry = self.journal.keep(key, copy)  # None when it can't be written: logged, the answer goes on
+            write.journaled = [entry] if entry is not None else []
+        return self._enqueue(key, write)
+
+    def replay_journal(self) -> int:
+        """At start: queue the journaled records of processes that died before the store took them (the newest
+        per person); how many. They stay in the journal until written."""
+        if self.journal is None:
+            return 0
+        by_person: dict[str, list] = {}
+        for entry in self.journal.adopt():
+            by_person.setdefault(entry.user_key, []).append(entry)
+        for key, entries in by_person.items():
+            newest = max(entries, key=lambda e: e.written_ns)
+            write = _Write(SAVE, KnownUser(key), newest.attributes, journaled=entries)
+            try:
+                self._enqueue(key, write)
+            except PersistenceException as e:  # full: they stay in the journal, for the next start
+                log.error("a journaled record could not be queued: %s", e)
+        if by_person:
+            log.warning("%d record(s) journaled by a process that stopped before the store took them are written"
+                        " now", len(by_person))
+        return len(by_person)
 
     def _wait_for(self, write: _Write) -> None:
         write.attempted.wait(self.patience)
@@ -105,7 +144,10 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             raise PersistenceException(f"not saved yet, will retry: {write.error}") from write.error
 
     def delete_attributes(self, request_envelope) -> None:
-        write = self._enqueue(user_key(request_envelope), _Write(DELETE, request_envelope, None))
+        key = user_key(request_envelope)
+        write = self._enqueue(key, _Write(DELETE, request_envelope, None))
+        if self.journal is not None:
+            self.journal.erase(key)  # now: a crash must not bring back what the person asked to be deleted
         write.attempted.wait(self.patience)
         if not write.done:
             # "Your data is deleted" is only said once it is; the deletion stays queued and happens anyway.
@@ -170,6 +212,9 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             if older is not None:  # superseded: its turn stops waiting, the newer record is the one written
                 older.done = True
                 older.attempted.set()
+                # A deletion is never dropped for a newer save: "deleted" may be unsaid, but the old copies go.
+                write.erase_first = write.kind == SAVE and (older.kind == DELETE or older.erase_first)
+                write.journaled = older.journaled + write.journaled  # kept on the disk until the newer is written
             self._queue[key] = write  # (re-)inserted last: one person's writes stay in order
             self._fresh = True
             self._start_writer()
@@ -194,20 +239,29 @@ class WriteBehindStore(AbstractPersistenceAdapter):
             failed = False
             for key, write in batch:
                 try:
+                    if write.kind == DELETE or write.erase_first:
+                        self.store.delete_attributes(write.envelope)
+                        write.erase_first = False
                     if write.kind == SAVE:
                         self.store.save_attributes(write.envelope, write.attributes)
-                    else:
-                        self.store.delete_attributes(write.envelope)
+                    error = None
                 except PersistenceException as e:
-                    failed = True
-                    self._attempted(key, write, e)
-                    if isinstance(e, StoreBusy):
-                        break  # busy for everyone: don't queue up behind the lock once per record
+                    error = e
                 except Exception as e:  # noqa: BLE001 - a backend's bug must not kill the writer
-                    failed = True
-                    self._attempted(key, write, PersistenceException(f"{type(e).__name__}: {e}"))
-                else:
-                    self._attempted(key, write, None)
+                    error = PersistenceException(f"{type(e).__name__}: {e}")
+                if error is None:
+                    self._retire_journaled(key, write)  # before the write is done: flush() means "and tidied"
+                self._attempted(key, write, error)
+                if error is None:
+                    continue
+                failed = True
+                if isinstance(error, StoreBusy):
+                    break  # busy for everyone: don't queue up behind the lock once per record
+            if failed and self.journal is not None:
+                # Still waiting: if their entries vanished (the folder was deleted), they are written again.
+                for _, write in batch:
+                    if not write.done:
+                        self.journal.rewrite_if_missing(write.journaled)
             if failed:
                 with self._cond:  # a new write ends the pause: the store may well take it now
                     self._fresh = False
@@ -215,6 +269,15 @@ class WriteBehindStore(AbstractPersistenceAdapter):
                 pause = min(pause * 2, self.retry_every[1])
             else:
                 pause = self.retry_every[0]
+
+    def _retire_journaled(self, key: str, write: _Write):
+        """The store has this record: its entries go from the journal (after a deletion, all the person's)."""
+        if self.journal is None:
+            return
+        if write.kind == DELETE:
+            self.journal.erase(key)
+        else:
+            self.journal.forget(write.journaled)
 
     def _attempted(self, key: str, write: _Write, error: PersistenceException | None):
         with self._cond:
