@@ -337,3 +337,22 @@ def test_a_worker_opening_a_new_file_another_worker_is_creating_gets_the_store(m
         threading.Timer(4 * SQLITE_BUSY_TIMEOUT, first.close).start()
     adapter.save_attributes(request_for(ALICE), {"step": "rest"})
     assert adapter.get_attributes(request_for(ALICE)) == {"step": "rest"}
+
+
+def test_opening_the_file_clears_old_copies_of_an_erased_row_from_the_wal(make_adapter, path):
+    """A deletion whose WAL truncation a reader held off, then the process killed before it was retried: the erased
+    row's old copies stayed in the WAL after the restart (issue 22, finding 9)."""
+    adapter = make_adapter()
+    for n in range(3):
+        adapter.save_attributes(request_for(ALICE), {"last_emergency": {"tier": 1}, "turn": n})
+    reader = raw(path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM user_attributes").fetchone()  # holds a snapshot: the WAL can't be cut
+    with pytest.raises(PersistenceException):
+        adapter.delete_attributes(request_for(ALICE))  # "not yet erased": a reader holds older copies
+    reader.execute("COMMIT")
+    reader.close()
+    # (the process is killed here: nothing retries the truncation) ... and the skill starts again
+    make_adapter()
+    on_disk = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.is_file())
+    assert key(ALICE).encode() not in on_disk and b"last_emergency" not in on_disk

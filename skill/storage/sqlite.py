@@ -109,6 +109,11 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
                     # A file damaged while the skill was down (a torn copy, a truncated or overwritten WAL) would
                     # otherwise be reported healthy until some read happened to reach the damaged page.
                     _verify_integrity(conn)
+                    # A deletion whose WAL truncation a reader held off, and then the process killed: the old copies
+                    # of the erased row would stay in the WAL. Copied back and cut now (skipped if someone reads).
+                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    with self._lock:
+                        self._sizes = None  # we cut the WAL short ourselves: nothing to check
                     return
             except StoreBusy:
                 if time.monotonic() + pause > deadline:
