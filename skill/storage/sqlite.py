@@ -111,7 +111,8 @@ class SQLitePersistenceAdapter(AbstractPersistenceAdapter):
                     _verify_integrity(conn)
                     # A deletion whose WAL truncation a reader held off, and then the process killed: the old copies
                     # of the erased row would stay in the WAL. Copied back and cut now (skipped if someone reads).
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                    with suppress(sqlite3.OperationalError):  # a read-only file: nothing could have been erased
+                        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
                     with self._lock:
                         self._sizes = None  # we cut the WAL short ourselves: nothing to check
                     return
