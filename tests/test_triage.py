@@ -548,3 +548,38 @@ def test_the_signs_the_third_blind_set_missed_are_read_in_everyday_words_but_the
     wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
     wrong += [words for words in no_sign if red_flags.match(words) is not None]
     assert not wrong, wrong
+
+
+def test_the_signs_the_fourth_blind_set_missed_are_read_in_everyday_words_but_their_ordinary_neighbours_are_not():
+    """Issue 21, test21d's misses, by kind: numbness said to be "there, only around" the area; the inner thighs
+    feeling "sort of fizzy"; a touch on the bottom asked about and not felt; "both" after the legs; a foot that has
+    "started flapping"; belly pain gone round to the back and then called terrible in its own clause; a recogniser's
+    "pea" with a colour; night "way worse"; awake in the small hours with it every night; a cough with heat. An
+    infection placed long ago is history, shivering or warmth "because" the pack is on is the pack's, and a fever disowned in its own clause
+    ("my husband's feverish with the flu not me") is someone else's, a partner's too."""
+    from skill.engine import default_content
+
+    red_flags = default_content().red_flags
+    signs = {"numbness is there only around the back passage": "t1_saddle",
+             "my inner thighs feel kind of fizzy": "t1_saddle",
+             "she asked if i could feel her hand on my bottom and i couldn't": "t1_saddle",
+             "my legs both went numb": "t1_legs",
+             "my right foot has started flopping when i walk": "t1_foot_drop",
+             "my stomach pain has gone round to my back and it's agony": "t1_belly_back",
+             "my tummy ache has gone through to my back": "t2_belly_spread",
+             "my pea looks a bit red": "t2_urinary",
+             "at night it's much worse": "t2_night_pain",
+             "by three in the morning i'm awake with the pain": "t2_night_pain",
+             "i'm wide awake with it every night": "t2_night_pain",
+             "she's coughing and feverish": "t2_fever",
+             "i had a uti last week": "t2_urinary",
+             "i'm shivering because the ice pack is on and i've got a temperature": "t2_fever",
+             "he's feverish": "t2_fever", "i've got a fever not a cold": "t2_fever"}
+    no_sign = ["i had a uti last year but it's cleared up", "i had kidney stones years ago",
+               "i'm only shivering because the ice pack's been on", "i'm warm because the heat pad is on",
+               "my legs both feel fine", "at night it's way better", "i'm coughing a bit",
+               "i can feel my hand on my bum", "the frozen peas are pink", "my foot has started to feel better",
+               "my husband's feverish with the flu not me"]
+    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    wrong += [words for words in no_sign if red_flags.match(words) is not None]
+    assert not wrong, wrong
