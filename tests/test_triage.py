@@ -443,6 +443,12 @@ def test_warmth_sweat_or_cold_under_a_pack_is_no_fever_and_numb_skin_under_it_no
     assert not wrong, wrong
 
 
+def misread(red_flags, signs: dict[str, str], no_sign: list[str]) -> list[str]:
+    """The words the lists read as another sign than ``signs`` says, and the ``no_sign`` words they read as one."""
+    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
+    return wrong + [words for words in no_sign if red_flags.match(words) is not None]
+
+
 def test_the_signs_the_first_blind_set_missed_are_read_in_everyday_words_but_their_ordinary_neighbours_are_not():
     """Issue 21, test21's misses, by kind: night pain told as waking again and again, a wave that threw the person
     down, wiping without feeling it ("could hardly", and a recogniser's "fealing in my but"), "passed motion" for
@@ -473,8 +479,7 @@ def test_the_signs_the_first_blind_set_missed_are_read_in_everyday_words_but_the
                "the baby woke me at five", "i got smashed at the pub last night",
                "i have loose motions since yesterday but i'm making it to the toilet",
                "i slipped but grabbed the counter didn't hit anything"]
-    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
-    wrong += [words for words in no_sign if red_flags.match(words) is not None]
+    wrong = misread(red_flags, signs, no_sign)
     assert not wrong, wrong
 
 
@@ -545,8 +550,7 @@ def test_the_signs_the_third_blind_set_missed_are_read_in_everyday_words_but_the
                "the ice kept me awake", "i was up half the night with the baby", "he's been fine",
                "it's been better today", "the heat pad made no difference", "i had a car accident years ago",
                "i can't get comfortable", "i'm lying in bed at night"]
-    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
-    wrong += [words for words in no_sign if red_flags.match(words) is not None]
+    wrong = misread(red_flags, signs, no_sign)
     assert not wrong, wrong
 
 
@@ -580,6 +584,5 @@ def test_the_signs_the_fourth_blind_set_missed_are_read_in_everyday_words_but_th
                "my legs both feel fine", "at night it's way better", "i'm coughing a bit",
                "i can feel my hand on my bum", "the frozen peas are pink", "my foot has started to feel better",
                "my husband's feverish with the flu not me"]
-    wrong = [words for words, flag in signs.items() if getattr(red_flags.match(words), "flag_id", None) != flag]
-    wrong += [words for words in no_sign if red_flags.match(words) is not None]
+    wrong = misread(red_flags, signs, no_sign)
     assert not wrong, wrong
