@@ -75,11 +75,6 @@ API_CONNECT_TIMEOUT = 1.0
 # process (SKILL_THREADS, 8 by default: skill/web/gunicorn_conf.py), so the other half are always free for turns
 # that don't call it, red flags included.
 API_CALLERS = 4
-
-
-def api_callers(threads: int) -> int:
-    """How many of a process's ``threads`` may wait on the Alexa API at once (at least one)."""
-    return max(1, threads // 2)
 # Failures in a row that open the breaker, and the seconds its calls are then skipped for.
 BREAKER_FAILURES = 3
 BREAKER_COOLDOWN = 30.0
@@ -88,6 +83,11 @@ SCOPES = {"timers": "alexa::alerts:timers:skill:readwrite",
           "reminders": "alexa::alerts:reminders:skill:readwrite"}
 # Session attribute under which the device's time zone is kept for the rest of the session.
 ZONE_KEY = "device_zone"
+
+
+def api_callers(threads: int) -> int:
+    """How many of a process's ``threads`` may wait on the Alexa API at once (at least one)."""
+    return max(1, threads // 2)
 
 
 # When the current turn's API time runs out (time.monotonic()); None off a request's thread (the red flag's
@@ -199,7 +199,6 @@ class BoundedApiClient(DefaultApiClient):
         method = super()._resolve_method(request)
         timeout = _CALL_TIMEOUT.get()
         return lambda **kw: method(timeout=timeout, **kw)
-
 
 
 def start_timer(handler_input, effect: StartTimer, text) -> tuple[str, str]:

@@ -91,6 +91,9 @@ REQUESTS_THAT_SAY_YES = {"timer": "timer_wanted", "reminder": "reminders_wanted"
 # which pack, how long and how often today, by the plan's own rule; for the general question, what comes next too.
 COMPUTED_ANSWERS = {"todays_plan": lambda turn: compress.todays_plan(turn, with_next=True),
                     "todays_pack": lambda turn: compress.todays_plan(turn)}
+# Questions whose general answer would contradict an emergency or "see a doctor today" that stands: the alarm
+# again is their answer then.
+ANSWERED_BY_A_STANDING_ALARM = frozenset({"see_doctor"})
 # What a session opened with a pain report hears before the welcome back.
 OPENING_REMARKS = {"better": "events.pain_better", "worse": "events.pain_worse", "heat_worse": "events.heat_worse"}
 
@@ -121,10 +124,6 @@ class Guide:
         # erases what is stored.)
         record.last_seen = iso(now)
         return TurnResult(state=record.to_json(), plan=turn.plan)
-
-
-# Questions whose general answer would contradict an emergency or "see a doctor today" that stands.
-ANSWERED_BY_A_STANDING_ALARM = frozenset({"see_doctor"})
 
 
 class GuideTurn(Reply):
