@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_endpoint import make_pki, percentile, signer  # noqa: E402 - the benchmark's local PKI and signer
 
 from simulator.conversation import APPLICATION_ID, launch  # noqa: E402
+from simulator.local_servers import serve_http_on_loopback  # noqa: E402
 from skill.app import create_app  # noqa: E402
 from skill.web import verification  # noqa: E402
 
@@ -102,9 +103,7 @@ class LoopbackS3:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.server, _ = serve_http_on_loopback(Handler)
         port = self.server.server_address[1]
 
         class ToLoopback(urllib.request.HTTPHandler):

@@ -3,8 +3,10 @@ dynalite (a DynamoDB-compatible server, in memory; scripts/bootstrap installs it
 
 from __future__ import annotations
 
+import http.server
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +20,16 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def serve_http_on_loopback(handler) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """An HTTP server for ``handler`` (a BaseHTTPRequestHandler class) on a free loopback port, serving in a thread
+    of its own: (the server, its base URL). ``server.shutdown()`` stops it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    # A short poll: shutdown() waits for the loop to look up, half a second each time at the default.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def port_answers(port: int):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
-import threading
 
 import pytest
 
 from silent_mp3 import silent_mp3
+from simulator.local_servers import serve_http_on_loopback
 from skill.audio.upload import s3_client, upload
 
 
@@ -42,9 +42,7 @@ class FakeS3:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve_http_on_loopback(Handler)
 
 
 @pytest.fixture

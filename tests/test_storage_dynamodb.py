@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from ask_sdk_core.exceptions import PersistenceException
 
-from simulator.local_servers import start_dynalite
+from simulator.local_servers import serve_http_on_loopback, start_dynalite
 from skill.storage import StoreBusy, open_store, user_key
 from storage_contract import ALICE, BOB, PersistenceAdapterContract, request_for
 
@@ -146,11 +146,7 @@ class FaultyProxy:
             def log_message(self, *args):
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        # A short poll: shutdown() waits for the loop to look up, half a second per test at the default.
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.server, self.url = serve_http_on_loopback(Handler)
 
     def fail(self, kind: str, count: int = 1) -> None:
         with self.lock:
